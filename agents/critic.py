@@ -1,0 +1,106 @@
+"""The critic. Deterministic checks always run, because they are what makes a plan safe to
+execute (and what an edited or uploaded plan is re-validated with); with a real model the
+model's review is added on top and may ask for a revision."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, Field, ValidationError
+
+from agents.prompts import CRITIC_SYSTEM, critic_request
+from agents.structured import ask_structured
+from agents.tools import ToolRegistry
+from graph.dag import find_cycle, references
+from graph.schemas import Critique, CritiqueIssue, Plan
+
+
+class InvalidPlanError(ValueError):
+    """A plan that must not run; the message is one line naming the first problem."""
+
+
+def check_plan(plan: Plan, registry: ToolRegistry) -> list[CritiqueIssue]:
+    """Every rule a plan must pass before it may run, as issues (errors block)."""
+    issues: list[CritiqueIssue] = []
+    counts = Counter(s.id for s in plan.steps)
+    for step_id, count in counts.items():
+        if count > 1:
+            issues.append(CritiqueIssue(severity="error", step_id=step_id,
+                                        message=f"duplicate step id {step_id!r} ({count} steps)"))
+    ids = set(counts)
+    for step in plan.steps:
+        issues.extend(_check_step(step, ids, registry))
+    if not any(i.severity == "error" and "depends on" in i.message for i in issues):
+        cycle = find_cycle(plan)
+        if cycle:
+            issues.append(CritiqueIssue(severity="error", step_id=cycle[0],
+                                        message=f"dependency cycle: {' -> '.join(cycle)}"))
+    return issues
+
+
+def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIssue]:
+    issues: list[CritiqueIssue] = []
+
+    def error(message: str) -> None:
+        issues.append(CritiqueIssue(severity="error", step_id=step.id, message=message))
+
+    for dep in step.depends_on:
+        if dep == step.id:
+            error(f"step {step.id!r} depends on itself (cycle: {step.id} -> {step.id})")
+        elif dep not in ids:
+            error(f"step {step.id!r} depends on missing step {dep!r}")
+    for cited in sorted(references(step.args) - set(step.depends_on)):
+        error(f"step {step.id!r} cites {{{{{cited}}}}} but does not depend on {cited!r}")
+    if step.tool not in registry:
+        error(f"step {step.id!r} uses unknown tool {step.tool!r} (known: {', '.join(registry.names())})")
+        return issues
+    tool = registry.get(step.tool)
+    if tool.args_schema is not None:
+        try:
+            tool.args_schema.model_validate(step.args)  # type: ignore[union-attr]
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "args"
+            error(f"step {step.id!r}: args do not fit tool {step.tool!r}: {where}: {first['msg']}")
+    if registry.is_risky(step.tool):
+        issues.append(CritiqueIssue(severity="warning", step_id=step.id,
+                                    message=f"step {step.id!r} uses risky tool {step.tool!r}"))
+    if step.tool == "http_request" and str(step.args.get("method", "GET")).upper() != "GET":
+        issues.append(CritiqueIssue(severity="warning", step_id=step.id,
+                                    message=f"step {step.id!r} sends a {step.args['method']} request"))
+    return issues
+
+
+def assess_risk(issues: list[CritiqueIssue], plan: Plan, registry: ToolRegistry) -> str:
+    if any(i.severity == "warning" for i in issues):
+        return "high"
+    if any(s.tool in ("http_request",) for s in plan.steps):
+        return "medium"
+    return "low"
+
+
+def validate_plan(plan: Plan, registry: ToolRegistry) -> None:
+    """Raise InvalidPlanError naming the first blocking problem, or return."""
+    blocking = [i for i in check_plan(plan, registry) if i.severity == "error"]
+    if blocking:
+        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        raise InvalidPlanError(blocking[0].message + more)
+
+
+class ModelReview(BaseModel):
+    """What the model adds to the deterministic checks."""
+
+    verdict: str = Field(description="'approve' or 'revise'")
+    issues: list[str] = Field(default_factory=list, description="Problems a human should know about.")
+
+
+def critique(plan: Plan, registry: ToolRegistry, model: BaseChatModel | None) -> Critique:
+    issues = check_plan(plan, registry)
+    verdict = "revise" if any(i.severity == "error" for i in issues) else "approve"
+    if model is not None and verdict == "approve":
+        review = ask_structured(model, ModelReview, CRITIC_SYSTEM, critic_request(plan, registry.catalogue()))
+        issues += [CritiqueIssue(severity="warning", message=m) for m in review.issues]
+        if review.verdict.strip().lower() == "revise":
+            verdict = "revise"
+    return Critique(verdict=verdict, issues=issues, risk=assess_risk(issues, plan, registry))

@@ -1,0 +1,17 @@
+"""The planner: asks the chat model for a structured ``Plan`` for the goal (with the
+operator's or the critic's feedback when revising). The goal is always the operator's own
+text, whatever the model echoes back."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.prompts import PLANNER_SYSTEM, planner_request
+from agents.structured import ask_structured
+from agents.tools import ToolRegistry
+from graph.schemas import Plan
+
+
+def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, feedback: str | None = None) -> Plan:
+    plan = ask_structured(model, Plan, PLANNER_SYSTEM, planner_request(goal, registry.catalogue(), feedback))
+    return plan.model_copy(update={"goal": goal})

@@ -1,0 +1,40 @@
+"""Prompt text only. The offline model reads the <goal> and <feedback> tags back, so keep them."""
+
+from __future__ import annotations
+
+import json
+
+from graph.schemas import Plan
+
+PLANNER_SYSTEM = """You are the planner of ProLight Flow. Turn the operator's goal into a plan:
+a DAG of tool steps. Use only the tools listed. Each step has a unique id (letters, digits,
+'_' or '-'), a tool, args that fit the tool, and depends_on naming the steps that must succeed
+first. Steps without dependencies run in parallel. A string arg may cite a dependency's output
+as {{step_id}}. Keep plans small. Answer by calling the Plan tool."""
+
+CRITIC_SYSTEM = """You are the critic of ProLight Flow. Review a plan for a goal before a human
+approves it. Answer 'approve' if it achieves the goal safely, 'revise' otherwise, and list the
+problems a human should know about. Answer by calling the ModelReview tool."""
+
+REPAIR = """Your answer could not be used: {error}
+Answer again by calling the {schema} tool with arguments that fit its schema exactly."""
+
+
+def planner_request(goal: str, catalogue: str, feedback: str | None = None) -> str:
+    parts = [f"Tools:\n{catalogue}", f"<goal>\n{goal}\n</goal>"]
+    if feedback:
+        parts.append(f"<feedback>\n{feedback}\n</feedback>\nRevise the plan to address this feedback.")
+    return "\n\n".join(parts)
+
+
+def critic_request(plan: Plan, catalogue: str) -> str:
+    return f"Tools:\n{catalogue}\n\nPlan:\n{json.dumps(plan.model_dump(mode='json'), indent=1)}"
+
+
+def tag(text: str, name: str) -> str | None:
+    """The content of the last <name>…</name> block of a prompt, for the offline model."""
+    start = text.rfind(f"<{name}>")
+    end = text.rfind(f"</{name}>")
+    if start < 0 or end < start:
+        return None
+    return text[start + len(name) + 2 : end].strip("\n")

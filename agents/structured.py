@@ -1,0 +1,74 @@
+"""Ask a chat model for a pydantic object, repairing bad answers: a malformed or
+schema-breaking answer is sent back with the validation error (pydantic-ai's way), a bounded
+number of times, then a ``ModelOutputError`` says what went wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from pydantic import BaseModel, ValidationError
+
+from agents.prompts import REPAIR
+
+T = TypeVar("T", bound=BaseModel)
+MAX_REPAIRS = 2
+_JSON_BLOCK = re.compile(r"\{.*\}", re.S)
+
+
+class ModelOutputError(RuntimeError):
+    """The model did not produce a usable answer after the repair attempts."""
+
+
+def ask_structured(
+    model: BaseChatModel, schema: type[T], system: str, request: str, max_repairs: int = MAX_REPAIRS
+) -> T:
+    messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
+    runnable = model.with_structured_output(schema, include_raw=True)
+    error = "no answer"
+    for _ in range(max_repairs + 1):
+        answer = runnable.invoke(messages)
+        raw: AIMessage = answer["raw"]
+        parsed = answer["parsed"]
+        if isinstance(parsed, schema):
+            return parsed
+        parsed, error = _from_text(raw, schema, answer.get("parsing_error"))
+        if parsed is not None:
+            return parsed
+        messages += _repair_messages(raw, schema, error)
+    raise ModelOutputError(
+        f"the model's {schema.__name__} was unusable after {max_repairs + 1} attempts: {error}"
+    )
+
+
+def _from_text(raw: AIMessage, schema: type[T], parsing_error: BaseException | None) -> tuple[T | None, str]:
+    """Models without tool calling often answer with JSON in the text; accept that too."""
+    if parsing_error is not None:
+        return None, _short(parsing_error)
+    if raw.tool_calls:
+        return None, "the tool call did not match the schema"
+    match = _JSON_BLOCK.search(raw.text if hasattr(raw, "text") else str(raw.content))
+    if not match:
+        return None, f"no {schema.__name__} tool call and no JSON in the answer"
+    try:
+        return schema.model_validate(json.loads(match.group(0))), ""
+    except (json.JSONDecodeError, ValidationError) as exc:
+        return None, _short(exc)
+
+
+def _repair_messages(raw: AIMessage, schema: type[BaseModel], error: str) -> list[BaseMessage]:
+    text = REPAIR.format(error=error, schema=schema.__name__)
+    if raw.tool_calls:
+        return [raw] + [ToolMessage(text, tool_call_id=c["id"] or "call") for c in raw.tool_calls]
+    return [raw, HumanMessage(text)]
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        return f"{exc.error_count()} validation error(s), first at {where}: {first['msg']}"
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__

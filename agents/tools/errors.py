@@ -1,0 +1,18 @@
+"""Tool error classes. The executor reads the class to decide whether a retry could help."""
+
+
+class ToolError(Exception):
+    """A tool failed in a way worth reporting to the operator as-is."""
+
+
+class ToolRefused(ToolError):
+    """The sandbox refused the call (path outside the workspace, command not allowed...).
+    Retrying cannot help."""
+
+
+class HttpStatusError(ToolError):
+    """The server answered with an error status; ``status`` tells whether a retry may help."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,88 @@
+"""The tool registry: the built-in tools plus the user's own. A user tool is any LangChain
+tool, registered in code (``registry.register``), through the ``prolight.tools`` entry
+point group, or named in ``PROLIGHT_TOOLS`` as ``module:attribute`` (comma-separated)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from langchain_core.tools import BaseTool
+
+from agents.tools.calculate import calculate
+from agents.tools.command import run_command
+from agents.tools.files import list_files, read_file, search_files, write_file
+from agents.tools.http import http_request
+from agents.tools.summarize import summarize
+
+
+class UnknownToolError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown tool {self.args[0]!r}"
+
+
+@dataclass(frozen=True)
+class RegisteredTool:
+    tool: BaseTool
+    risky: bool
+
+
+class ToolRegistry:
+    def __init__(self) -> None:
+        self._tools: dict[str, RegisteredTool] = {}
+
+    def register(self, tool: BaseTool, *, risky: bool = False) -> None:
+        self._tools[tool.name] = RegisteredTool(tool, risky)
+
+    def get(self, name: str) -> BaseTool:
+        try:
+            return self._tools[name].tool
+        except KeyError:
+            raise UnknownToolError(name) from None
+
+    def is_risky(self, name: str) -> bool:
+        return name in self._tools and self._tools[name].risky
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def tools(self) -> list[BaseTool]:
+        return [entry.tool for entry in self._tools.values()]
+
+    def catalogue(self) -> str:
+        """One line per tool with its arguments, for prompts and `prolight tools`."""
+        lines = []
+        for name, entry in self._tools.items():
+            args = ", ".join(entry.tool.args)
+            risky = " [risky]" if entry.risky else ""
+            lines.append(f"- {name}({args}){risky}: {entry.tool.description}")
+        return "\n".join(lines)
+
+
+def _load_user_tools(registry: ToolRegistry) -> None:
+    for point in entry_points(group="prolight.tools"):
+        registry.register(point.load())
+    for spec in filter(None, (s.strip() for s in os.environ.get("PROLIGHT_TOOLS", "").split(","))):
+        module_name, _, attribute = spec.partition(":")
+        registry.register(getattr(importlib.import_module(module_name), attribute))
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> ToolRegistry:
+    registry = ToolRegistry()
+    registry.register(http_request, risky=False)
+    registry.register(read_file)
+    registry.register(write_file, risky=True)
+    registry.register(list_files)
+    registry.register(search_files)
+    registry.register(calculate)
+    registry.register(run_command, risky=True)
+    registry.register(summarize)
+    _load_user_tools(registry)
+    return registry

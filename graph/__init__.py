@@ -1,0 +1,1 @@
+"""The ProLight Flow workflow: state, graph, executor, persistence and the thread operations."""

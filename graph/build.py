@@ -1,0 +1,65 @@
+"""The whole workflow in one screen:
+
+    START → planner → critic ─(revise, at most max_revisions)→ planner
+    (a plan given as input goes straight to the critic)
+    critic → request_approval → [interrupt] human_review
+    human_review → executor → reporter → END      (approve, valid edit, resume)
+                 → planner                         (reject with feedback)
+                 → request_approval                (edit that fails the critic's rules)
+                 → END                             (final reject: REJECTED)
+
+The operator's decision is written with ``update_state(..., as_node="request_approval")``
+so the thread stays in front of ``human_review``; then ``stream(None)`` continues.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents.models import chat_model
+from agents.tools import ToolRegistry, default_registry
+from graph.nodes import Nodes, route_after_critic, route_after_planner, route_after_review, route_start
+from graph.settings import Settings
+from graph.state import WorkflowInput, WorkflowState
+
+APPROVAL_NODE = "request_approval"
+REVIEW_NODE = "human_review"
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None,
+    *,
+    model: BaseChatModel | None = None,
+    registry: ToolRegistry | None = None,
+    settings: Settings | None = None,
+) -> CompiledStateGraph:
+    settings = settings or Settings.from_env()
+    nodes = Nodes(
+        model=model or chat_model(settings.model),
+        registry=registry or default_registry(),
+        max_revisions=settings.max_revisions,
+        step_concurrency=settings.step_concurrency,
+    )
+    builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
+    builder.add_node("planner", nodes.planner)
+    builder.add_node("critic", nodes.critic)
+    builder.add_node(APPROVAL_NODE, nodes.request_approval)
+    builder.add_node(REVIEW_NODE, nodes.human_review)
+    builder.add_node("executor", nodes.executor)
+    builder.add_node("reporter", nodes.reporter)
+
+    builder.add_conditional_edges(START, route_start, ["planner", "critic"])
+    builder.add_conditional_edges("planner", route_after_planner, ["critic", END])
+    builder.add_conditional_edges("critic", route_after_critic, ["planner", APPROVAL_NODE])
+    builder.add_edge(APPROVAL_NODE, REVIEW_NODE)
+    builder.add_conditional_edges(REVIEW_NODE, route_after_review, ["executor", "planner", APPROVAL_NODE, END])
+    builder.add_edge("executor", "reporter")
+    builder.add_edge("reporter", END)
+    return builder.compile(checkpointer=checkpointer, interrupt_before=[REVIEW_NODE], name="prolight")
+
+
+# For LangGraph's Agent Server (langgraph.json): it supplies its own checkpointer.
+graph = build_graph()

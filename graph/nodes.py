@@ -1,0 +1,127 @@
+"""The graph's nodes. Each reads the state, calls one thing, and returns a partial update;
+the routing functions beside them decide the next node from the state alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END
+
+from agents.critic import critique
+from agents.models import ModelConfigError
+from agents.offline_model import OfflineChatModel
+from agents.planner import draft_plan
+from agents.structured import ModelOutputError
+from agents.tools import ToolRegistry
+from graph.events import emit
+from graph.executor import execute_plan
+from graph.schemas import Critique, Decision, Plan, Status, StepStatus, dump
+from graph.state import RESET, WorkflowState
+
+
+@dataclass
+class Nodes:
+    model: BaseChatModel
+    registry: ToolRegistry
+    max_revisions: int = 2
+    step_concurrency: int = 8
+
+    def planner(self, state: WorkflowState) -> dict[str, Any]:
+        try:
+            plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"))
+        except (ModelOutputError, ModelConfigError) as exc:
+            emit("run_failed", node="planner", payload={"error": str(exc)})
+            return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
+        emit("plan_created", node="planner", payload={"steps": len(plan.steps)})
+        return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
+                "steps": {RESET: True}, "feedback": None, "error": None}
+
+    def critic(self, state: WorkflowState) -> dict[str, Any]:
+        plan = Plan.model_validate(state["plan"])
+        reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
+        try:
+            verdict = critique(plan, self.registry, reviewer)
+        except ModelOutputError as exc:
+            verdict = critique(plan, self.registry, None)
+            verdict.issues.append(_warning(f"model review unavailable: {exc}"))
+        revisions = state.get("revisions", 0)
+        revise = (verdict.verdict == "revise" and revisions < self.max_revisions
+                  and state.get("plan_source", "operator") == "planner")
+        emit("critique", node="critic", payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
+        update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value}
+        if revise:
+            update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
+        return update
+
+    def request_approval(self, state: WorkflowState) -> dict[str, Any]:
+        emit("awaiting_approval", node="request_approval")
+        return {"status": Status.AWAITING_APPROVAL.value}
+
+    def human_review(self, state: WorkflowState) -> dict[str, Any]:
+        """Applies the decision the operator wrote with update_state (already validated there;
+        checked again here because the graph may be driven by other clients)."""
+        decision = Decision.model_validate(state["decision"])
+        if decision.action == "reject":
+            if decision.final:
+                return {"status": Status.REJECTED.value}
+            return {"feedback": decision.feedback, "revisions": 0, "status": Status.CRITIQUED.value}
+        if decision.action == "edit" and decision.plan is not None:
+            verdict = critique(decision.plan, self.registry, None)
+            update = {"plan": dump(decision.plan), "plan_source": "operator",
+                      "critique": dump(verdict), "steps": {RESET: True}}
+            if verdict.blocking:
+                return update | {"status": Status.AWAITING_APPROVAL.value}
+            return update | {"status": Status.EXECUTING.value}
+        if Critique.model_validate(state["critique"]).blocking and decision.action == "approve":
+            return {"status": Status.AWAITING_APPROVAL.value}
+        return {"status": Status.EXECUTING.value, "error": None}
+
+    def executor(self, state: WorkflowState) -> dict[str, Any]:
+        return execute_plan(state, self.registry, self.step_concurrency)
+
+    def reporter(self, state: WorkflowState) -> dict[str, Any]:
+        steps = state.get("steps") or {}
+        done = sum(1 for r in steps.values() if r["status"] == StepStatus.SUCCEEDED.value)
+        plan = Plan.model_validate(state["plan"])
+        cited = {d for s in plan.steps for d in s.depends_on}
+        outputs = [f"{s.id}: {str(steps[s.id].get('output'))[:500]}" for s in plan.steps
+                   if s.id not in cited and s.id in steps and steps[s.id]["status"] == StepStatus.SUCCEEDED.value]
+        status = state["status"]
+        emit("run_completed" if status == Status.COMPLETED.value else "run_failed", node="reporter",
+             payload={"error": state.get("error")})
+        return {"report": "\n".join([f"{done}/{len(plan.steps)} steps succeeded", *outputs])}
+
+
+def _feedback(verdict: Critique) -> str:
+    return "The critic asks for a revision:\n" + "\n".join(f"- {i.message}" for i in verdict.issues)
+
+
+def _warning(message: str):
+    from graph.schemas import CritiqueIssue
+
+    return CritiqueIssue(severity="warning", message=message)
+
+
+def route_start(state: WorkflowState) -> str:
+    return "critic" if state.get("plan") else "planner"
+
+
+def route_after_planner(state: WorkflowState) -> str:
+    return END if state.get("status") == Status.FAILED.value else "critic"
+
+
+def route_after_critic(state: WorkflowState) -> str:
+    return "planner" if state.get("feedback") else "request_approval"
+
+
+def route_after_review(state: WorkflowState) -> str:
+    status = state.get("status")
+    if status == Status.EXECUTING.value:
+        return "executor"
+    if status == Status.REJECTED.value:
+        return END
+    if status == Status.AWAITING_APPROVAL.value:
+        return "request_approval"
+    return "planner"

@@ -1,0 +1,134 @@
+"""Pydantic models for everything that crosses a boundary: plans, critiques, decisions
+and step results. They are stored in the graph state as plain JSON (``model_dump``), so a
+checkpoint never depends on pickling project classes, and parsed back where used."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MAX_PLAN_STEPS = 10_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Status(StrEnum):
+    """Workflow states of a thread; the value lives in the graph state, so in every checkpoint."""
+
+    CREATED = "CREATED"
+    PLANNED = "PLANNED"
+    CRITIQUED = "CRITIQUED"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    APPROVED = "APPROVED"
+    EXECUTING = "EXECUTING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+class Step(BaseModel):
+    """One tool call in a plan. Ids are short and safe because they name LangGraph tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Unique id: letters, digits, '_' or '-', at most 64 characters.")
+    description: str = Field(default="", description="What the step does, for the operator.")
+    tool: str = Field(description="Name of a registered tool.")
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments for the tool. A string may cite a dependency's output as {{step_id}}.",
+    )
+    depends_on: list[str] = Field(default_factory=list, description="Ids of steps that must succeed first.")
+    priority: int = Field(default=0, description="Higher runs first when the concurrency limit is reached.")
+    timeout_s: float = Field(default=60.0, gt=0, le=86_400, description="Wall-clock limit for the step.")
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not STEP_ID_PATTERN.match(value):
+            raise ValueError(
+                f"step id {value!r} must be 1-64 characters of letters, digits, '_' or '-'"
+            )
+        return value
+
+
+class Plan(BaseModel):
+    """A DAG of steps for one goal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: str = Field(description="The operator's goal, verbatim.")
+    steps: list[Step] = Field(description="The steps; order does not matter, depends_on does.")
+
+    @field_validator("steps")
+    @classmethod
+    def _bounded(cls, steps: list[Step]) -> list[Step]:
+        if not steps:
+            raise ValueError("a plan needs at least one step")
+        if len(steps) > MAX_PLAN_STEPS:
+            raise ValueError(f"a plan has at most {MAX_PLAN_STEPS} steps, this one has {len(steps)}")
+        return steps
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+
+class CritiqueIssue(BaseModel):
+    severity: Literal["error", "warning", "info"]
+    message: str
+    step_id: str | None = None
+
+
+class Critique(BaseModel):
+    """The critic's verdict. Any ``error`` issue blocks approval."""
+
+    verdict: Literal["approve", "revise"]
+    issues: list[CritiqueIssue] = Field(default_factory=list)
+    risk: Literal["low", "medium", "high"] = "low"
+
+    @property
+    def blocking(self) -> list[CritiqueIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+class Decision(BaseModel):
+    """An operator's answer at the approval gate; the list of them is the audit trail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["approve", "edit", "reject", "resume"]
+    plan: Plan | None = None
+    feedback: str | None = None
+    final: bool = False
+    operator: str = "operator"
+    at: datetime = Field(default_factory=utc_now)
+
+
+class StepResult(BaseModel):
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    output: Any = None
+    error: str | None = None
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-safe dict for the graph state (no datetimes or enums left as objects)."""
+    return model.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""The operator surfaces: the `prolight` CLI and the Streamlit dashboard."""
