@@ -1,0 +1,82 @@
+"""A real HTTP server on 127.0.0.1 for tool tests. Behaviour comes from the query string,
+so a plan's URLs say what the server does: ``?delay=2`` answers after 2 s (``delay_first``:
+only the first call is slow), ``?status=503``
+answers that status, ``?fail_first=2`` fails the first two calls to that path with 503,
+``?size=N`` sends N bytes. Every request is counted per path."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class ToolServer:
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.started: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.handle(self)
+
+            do_POST = do_GET
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str, **query: object) -> str:
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        return f"{self.base}/{path.lstrip('/')}" + (f"?{qs}" if qs else "")
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        parsed = urlparse(request.path)
+        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        with self.lock:
+            self.started[parsed.path] += 1
+            call = self.started[parsed.path]
+        time.sleep(float(query.get("delay", 0)))
+        if call == 1:
+            time.sleep(float(query.get("delay_first", 0)))
+        status = int(query.get("status", 200))
+        if call <= int(query.get("fail_first", 0)):
+            status = 503
+        body = (b"x" * int(query["size"])) if "size" in query else f"ok {parsed.path} call {call}".encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        with self.lock:
+            self.hits[parsed.path] += 1
+
+    def start(self) -> "ToolServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def wait_started(self, path: str, count: int = 1, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.started[path] >= count:
+                    return
+            time.sleep(0.01)
+        raise TimeoutError(f"{path} was not requested {count} time(s) within {timeout}s")

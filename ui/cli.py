@@ -1,0 +1,154 @@
+"""The ``prolight`` command line. Every command has ``--json`` (machine-readable, on stdout)
+and a readable default. Exit codes: 0 done, 1 the run ended FAILED, 2 a bad request (one
+line on stderr, nothing written)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from graph.events import Event
+from graph.persistence import open_database
+from graph.schemas import Plan, Status
+from graph.settings import Settings
+from graph.workflow import Workflow, WorkflowError
+from ui import render
+
+
+class UsageError(Exception):
+    """Bad input from the command line; exit 2 with one line."""
+
+
+def load_plan(path: str, default_goal: str | None = None) -> Plan:
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"plan file {path} is not UTF-8 (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"plan file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if isinstance(data, dict) and "goal" not in data:
+        data = {"goal": default_goal or "operator plan", **data}
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "plan"
+        raise UsageError(f"plan file {path} is not a valid plan: {where}: {first['msg']}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prolight", description="Human-approved agent plans.")
+    parser.add_argument("--db", help="SQLite file (default: PROLIGHT_DB or .prolight/prolight.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    p = command("run", "plan and critique a goal; stops at the approval gate")
+    p.add_argument("goal", nargs="?")
+    p.add_argument("--plan", help="a plan JSON file to use instead of the planner")
+    p.add_argument("--operator", default="operator")
+    p = command("approve", "approve (or edit) a plan and execute it")
+    p.add_argument("thread")
+    p.add_argument("--plan", help="an edited plan JSON file")
+    p.add_argument("--operator", default="operator")
+    p = command("reject", "reject a plan: replan with feedback, or end it with --final")
+    p.add_argument("thread")
+    p.add_argument("--feedback")
+    p.add_argument("--final", action="store_true")
+    p.add_argument("--operator", default="operator")
+    p = command("resume", "continue a thread that stopped (crash, failure, cancel)")
+    p.add_argument("thread")
+    p.add_argument("--operator", default="operator")
+    p = command("status", "show a thread")
+    p.add_argument("thread")
+    p = command("threads", "list threads, newest first")
+    p.add_argument("--status", choices=[s.value for s in Status])
+    p.add_argument("--limit", type=int, default=50)
+    p = command("history", "a thread's checkpoints, newest first")
+    p.add_argument("thread")
+    p = command("fork", "time travel: continue a thread from an earlier checkpoint")
+    p.add_argument("thread")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--plan", help="a changed plan JSON file (goes through critic and approval)")
+    command("tools", "list the tools plans may use")
+    return parser
+
+
+def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
+    progress = None if args.json else print_event
+    match args.command:
+        case "run":
+            if not args.goal and not args.plan:
+                raise UsageError("give a GOAL or --plan FILE")
+            plan = load_plan(args.plan, args.goal) if args.plan else None
+            return workflow.start(args.goal, plan, operator=args.operator, on_event=progress)
+        case "approve":
+            plan = load_plan(args.plan) if args.plan else None
+            return workflow.approve(args.thread, plan, operator=args.operator, on_event=progress)
+        case "reject":
+            return workflow.reject(args.thread, args.feedback, args.final, operator=args.operator, on_event=progress)
+        case "resume":
+            return workflow.resume(args.thread, operator=args.operator, on_event=progress)
+        case "status":
+            return workflow.status(args.thread)
+        case "threads":
+            if args.limit < 1:
+                raise UsageError("--limit must be at least 1")
+            return workflow.threads(args.status, args.limit)
+        case "history":
+            return workflow.history(args.thread)
+        case "fork":
+            plan = load_plan(args.plan) if args.plan else None
+            return workflow.fork(args.thread, args.checkpoint, plan, on_event=progress)
+        case "tools":
+            return [{"name": t.name, "description": t.description, "args": list(t.args),
+                     "risky": workflow.registry.is_risky(t.name)} for t in workflow.registry.tools()]
+    raise UsageError(f"unknown command {args.command}")
+
+
+def print_event(event: Event) -> None:
+    line = render.event_line(event)
+    if line:
+        print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.db:
+        settings = settings.model_copy(update={"db": args.db})
+    try:
+        db = open_database(settings.db)
+        try:
+            result = run_command(args, Workflow(db, settings=settings))
+        finally:
+            db.close()
+    except (UsageError, WorkflowError) as exc:
+        print(f"prolight: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(render.readable(args.command, result))
+    if isinstance(result, dict) and result.get("status") == Status.FAILED.value:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Readable text for the CLI: a thread's status, tables of threads and checkpoints, and
+one line per progress event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.events import Event
+
+_MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_skipped": "–",
+         "step_retry": "↻"}
+
+
+def event_line(event: Event) -> str | None:
+    if event.kind in _MARK:
+        detail = event.payload.get("error") or event.payload.get("reason") or event.payload.get("tool") or ""
+        seconds = event.payload.get("seconds")
+        timing = f" ({seconds:.2f}s)" if isinstance(seconds, (int, float)) else ""
+        return f"  {_MARK[event.kind]} {event.step_id} {event.kind.removeprefix('step_')}{timing} {detail}".rstrip()
+    return None
+
+
+def readable(command: str, result: Any) -> str:
+    if command == "threads":
+        rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {r['goal'][:60]}" for r in result]
+        return "\n".join(rows) or "no threads"
+    if command == "history":
+        return "\n".join(
+            f"{h['checkpoint_id']}  step {h['step']:>3}  {str(h['node'] or ''):<17} {str(h['status']):<17} {h['created_at'][:19]}"
+            for h in result)
+    if command == "tools":
+        return "\n".join(f"{t['name']}({', '.join(t['args'])}){' [risky]' if t['risky'] else ''}: {t['description']}"
+                         for t in result)
+    return thread_status(result)
+
+
+def thread_status(status: dict[str, Any]) -> str:
+    lines = [f"thread {status['thread_id']}: {status['status']}", f"goal: {status['goal']}"]
+    plan = status.get("plan") or {}
+    steps = status.get("steps") or {}
+    if plan:
+        lines.append("plan:")
+        for step in plan.get("steps", []):
+            deps = f" after {', '.join(step['depends_on'])}" if step["depends_on"] else ""
+            result = steps.get(step["id"])
+            state = f" [{result['status']}]" if result else ""
+            lines.append(f"  {step['id']}: {step['tool']} {_short(step['args'])}{deps}{state}")
+    critique = status.get("critique")
+    if critique:
+        lines.append(f"critique: {critique['verdict']} (risk {critique['risk']})")
+        lines += [f"  {i['severity']}: {i['message']}" for i in critique["issues"]]
+    if status.get("error"):
+        lines.append(f"error: {status['error']}")
+    if status.get("report"):
+        lines.append("report:\n  " + status["report"].replace("\n", "\n  "))
+    if status.get("awaiting_approval"):
+        t = status["thread_id"]
+        lines.append(f"awaiting approval: prolight approve {t}  |  prolight reject {t} --feedback TEXT")
+    return "\n".join(lines)
+
+
+def _short(args: dict[str, Any]) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return text if len(text) <= 100 else text[:97] + "..."
