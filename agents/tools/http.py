@@ -12,6 +12,10 @@ from langchain_core.tools import tool
 from agents.tools.errors import HttpStatusError, ToolError, ToolRefused
 from graph.settings import Settings
 
+# One pooled client per process: building a client (its TLS context) costs milliseconds
+# per call, which a chain of short steps would pay at every link.
+_client = httpx.Client(follow_redirects=True, trust_env=False)
+
 
 @tool
 def http_request(
@@ -27,15 +31,14 @@ def http_request(
         raise ToolRefused(f"only http and https URLs are allowed, not {scheme or 'no scheme'!r}")
     cap = Settings.from_env().http_max_bytes
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=True, trust_env=False) as client:
-            with client.stream(method, url, headers=headers, content=body) as response:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise ToolRefused(f"response from {url} exceeds the {cap}-byte cap")
-                    chunks.append(chunk)
+        with _client.stream(method, url, headers=headers, content=body, timeout=timeout_s) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise ToolRefused(f"response from {url} exceeds the {cap}-byte cap")
+                chunks.append(chunk)
     except httpx.TimeoutException as exc:
         raise TimeoutError(f"{method} {url} timed out after {timeout_s}s") from exc
     except httpx.TransportError as exc:

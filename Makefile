@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv and install
+# the project into it first; nothing outside the repository is assumed but Python >= 3.11
+# (and, for the browser tests, Debian's chromium, which .ci/install-chromium installs).
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { command -v $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: install run test bench browser clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: Python >= 3.11 is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/streamlit run ui/app.py --server.port $(PORT)
+
+browser:
+	@bash .ci/install-chromium
+
+test: install browser
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench.dag
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
