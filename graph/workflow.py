@@ -118,15 +118,15 @@ class Workflow:
         if plan is not None:
             self._validate(plan)
             plan = plan.model_copy(update={"goal": past.values["goal"]})
-            forked = self.graph.update_state(config, {
+            forked = self.graph.update_state(past.config, {
                 "plan": dump(plan), "plan_source": "operator", "status": Status.PLANNED.value,
                 "steps": {RESET: True}, "error": None, "feedback": None}, as_node="planner")
             self._drive(thread_id, None, on_event, forked)
         elif past.next == (REVIEW_NODE,):
             # Streaming from here would pass the approval gate; restore the gate instead.
-            self.graph.update_state(config, {"status": Status.AWAITING_APPROVAL.value}, as_node=APPROVAL_NODE)
+            self.graph.update_state(past.config, {"status": Status.AWAITING_APPROVAL.value}, as_node=APPROVAL_NODE)
         elif past.next:
-            self._drive(thread_id, None, on_event, config)
+            self._drive(thread_id, None, on_event, past.config)
         else:
             raise WorkflowError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
         self._sync_run(thread_id)
@@ -172,7 +172,9 @@ class Workflow:
     def _config(self, thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
-            configurable["checkpoint_id"] = checkpoint_id
+            # SqliteSaver hands an addressed config back as given, and update_state then
+            # needs checkpoint_ns in it: say it explicitly (root namespace).
+            configurable |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         return {"configurable": configurable}
 
     def _snapshot(self, thread_id: str) -> StateSnapshot:
