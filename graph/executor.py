@@ -36,14 +36,36 @@ class StepRun:
     def __init__(self, plan: Plan, previous: dict[str, StepResult], registry: ToolRegistry, slots: int) -> None:
         self.registry = registry
         self.limiter = PriorityLimiter(slots)
+        self.order = execution_order(plan)
+        self.steps = {s.id: s for s in plan.steps}
+        self.tickets = {s.id: PriorityLimiter.ticket(s.priority, i) for i, s in enumerate(self.order)}
+        self.dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
+        for s in plan.steps:
+            for dep in s.depends_on:
+                self.dependents[dep].append(s.id)
         self.results: dict[str, StepResult] = {}
         self.finished: dict[str, threading.Event] = {s.id: threading.Event() for s in plan.steps}
+        self._lock = threading.Lock()
         for step_id, result in previous.items():
-            if result.status == StepStatus.SUCCEEDED and step_id in self.finished:
-                self.record(step_id, result)
+            if result.status == StepStatus.SUCCEEDED and step_id in self.steps:
+                self.results[step_id] = result
+                self.finished[step_id].set()
+        for step in self.order:
+            if step.id not in self.results and self._ready(step.id):
+                self.limiter.enqueue(self.tickets[step.id])
+
+    def _ready(self, step_id: str) -> bool:
+        deps = self.steps[step_id].depends_on
+        return all(d in self.results and self.results[d].status == StepStatus.SUCCEEDED for d in deps)
 
     def record(self, step_id: str, result: StepResult) -> None:
-        self.results[step_id] = result
+        """Store a finished step and queue the dependents it made ready, before waking them."""
+        with self._lock:
+            self.results[step_id] = result
+            self.limiter.discard(self.tickets[step_id])  # a cached result never took its slot
+            for child in self.dependents[step_id]:
+                if child not in self.results and self._ready(child):
+                    self.limiter.enqueue(self.tickets[child])
         self.finished[step_id].set()
 
     def on_done(self, step_id: str, future: Future) -> None:
@@ -53,7 +75,7 @@ class StepRun:
             self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
 
 
-def run_step(run: StepRun, step_json: dict[str, Any], order: int) -> dict[str, Any]:
+def run_step(run: StepRun, step_json: dict[str, Any]) -> dict[str, Any]:
     """Body of one step's task: wait for dependencies, take a slot, run the tool once."""
     step = Step.model_validate(step_json)
     for dep in step.depends_on:
@@ -63,7 +85,7 @@ def run_step(run: StepRun, step_json: dict[str, Any], order: int) -> dict[str, A
         reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
         emit("step_skipped", node="executor", step_id=step.id, payload={"reason": reason})
         return dump(StepResult(status=StepStatus.SKIPPED, error=reason))
-    with run.limiter.slot(step.priority, order):
+    with run.limiter.slot(run.tickets[step.id]):
         started = utc_now()
         emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
         try:
@@ -115,11 +137,11 @@ def execute_plan(state: dict[str, Any], registry: ToolRegistry, slots: int) -> d
     previous = {k: StepResult.model_validate(v) for k, v in (state.get("steps") or {}).items()}
     run = StepRun(plan, previous, registry, slots)
     futures: list[Future] = []
-    for order, step in enumerate(execution_order(plan)):
+    for step in run.order:
         if step.id in run.results:
             continue
         step_task = task(name=f"step_{step.id}")(partial(run_step, run))
-        future = step_task(dump(step), order)
+        future = step_task(dump(step))
         future.add_done_callback(partial(run.on_done, step.id))
         futures.append(future)
     for future in futures:

@@ -50,4 +50,6 @@ def test_resume_after_kill_runs_only_unfinished_steps(cli: Cli, server: ToolServ
     assert server_hits_before["/d"] == 1
     assert server.hits["/after_slow"] == 1
     assert server.started["/slow"] == 2  # in flight at the kill, run again on resume
-    assert all(r["status"] == "SUCCEEDED" for r in resumed["steps"].values())
+    for step_id, result in resumed["steps"].items():
+        assert result["status"] == "SUCCEEDED"
+        assert result["output"].startswith(f"ok /{step_id} call "), "no step gets another step's result"

@@ -1,0 +1,137 @@
+"""Bad input through the real CLI: exit code 2, one line naming the problem on stderr, and
+no thread, run row or checkpoint left behind."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import Cli
+
+
+def rows(home: Path) -> tuple[int, int, int]:
+    db = home / "prolight.db"
+    if not db.exists():
+        return (0, 0, 0)
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        count = lambda t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0  # noqa: E731
+        return count("runs"), count("checkpoints"), count("writes")
+
+
+def assert_refused(cli: Cli, *args: str, says: str) -> str:
+    before = rows(cli.home)
+    result = cli(*args)
+    assert result.code == 2, (result.code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says.lower() in lines[0].lower(), lines[0]
+    assert rows(cli.home) == before, "a refused request must write nothing"
+    return lines[0]
+
+
+def step(step_id: str, tool: str = "calculate", deps: list[str] | None = None, **args: object) -> dict:
+    return {"id": step_id, "tool": tool, "args": args or {"expression": "1+1"}, "depends_on": deps or []}
+
+
+@pytest.mark.parametrize("command", [
+    ["approve"], ["reject", "--feedback", "x"], ["resume"], ["status"], ["history"], ["fork", "--checkpoint", "x"],
+])
+def test_unknown_thread_is_refused(cli: Cli, command: list[str]) -> None:
+    assert_refused(cli, command[0], "no-such-thread", *command[1:], says="unknown thread 'no-such-thread'")
+
+
+def test_plan_file_that_is_not_json(cli: Cli) -> None:
+    path = cli.home / "bad.json"
+    path.write_text("{ not json")
+    assert_refused(cli, "run", "--plan", str(path), says="not valid JSON")
+
+
+def test_plan_file_that_is_not_utf8(cli: Cli) -> None:
+    path = cli.home / "latin.json"
+    path.write_bytes(b'{"steps": [{"id": "caf\xe9"}]}')
+    assert_refused(cli, "run", "--plan", str(path), says="not UTF-8")
+
+
+def test_missing_plan_file(cli: Cli) -> None:
+    assert_refused(cli, "run", "--plan", str(cli.home / "absent.json"), says="cannot read plan file")
+
+
+def test_plan_with_unknown_tool(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a", tool="teleport", where="moon")]})
+    assert_refused(cli, "run", "--plan", plan, says="unknown tool 'teleport'")
+
+
+def test_plan_with_cycle_names_the_steps(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a", deps=["c"]), step("b", deps=["a"]), step("c", deps=["b"]),
+                                               step("free")]})
+    line = assert_refused(cli, "run", "--plan", plan, says="cycle")
+    for step_id in ("a", "b", "c"):
+        assert step_id in line
+    assert "free" not in line
+
+
+def test_plan_with_missing_dependency(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a", deps=["ghost"])]})
+    assert_refused(cli, "run", "--plan", plan, says="depends on missing step 'ghost'")
+
+
+def test_plan_with_args_that_do_not_fit_the_tool(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a", tool="http_request", url=["not", "a", "string"])]})
+    assert_refused(cli, "run", "--plan", plan, says="args do not fit tool 'http_request'")
+
+
+def test_plan_with_missing_required_arg(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [{"id": "a", "tool": "read_file", "args": {}}]})
+    assert_refused(cli, "run", "--plan", plan, says="path")
+
+
+def test_plan_with_duplicate_ids(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a"), step("a")]})
+    assert_refused(cli, "run", "--plan", plan, says="duplicate step id 'a'")
+
+
+def test_plan_with_bad_step_id(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a b/../c")]})
+    assert_refused(cli, "run", "--plan", plan, says="steps.0.id")
+
+
+def test_empty_goal(cli: Cli) -> None:
+    assert_refused(cli, "run", "   ", says="the goal is empty")
+
+
+def test_edited_plan_is_revalidated_before_anything_runs(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 1+1")["thread_id"]
+    plan = cli.write_plan("edit.json", {"steps": [step("x", deps=["x"])]})
+    assert_refused(cli, "approve", thread, "--plan", plan, says="cycle")
+    assert cli.ok("status", thread)["status"] == "AWAITING_APPROVAL"
+
+
+def test_approving_a_finished_thread_is_refused(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 1+1")["thread_id"]
+    cli.ok("approve", thread)
+    assert_refused(cli, "approve", thread, says="not awaiting approval")
+
+
+def test_reject_without_feedback_needs_final(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 1+1")["thread_id"]
+    assert_refused(cli, "reject", thread, says="needs --feedback")
+
+
+def test_resume_of_a_completed_thread_is_refused(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 1+1")["thread_id"]
+    cli.ok("approve", thread)
+    assert_refused(cli, "resume", thread, says="nothing to resume")
+
+
+def test_fork_from_unknown_checkpoint(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 1+1")["thread_id"]
+    assert_refused(cli, "fork", thread, "--checkpoint", "1f0-nope", says="no checkpoint")
+
+
+def test_json_errors_go_to_stderr_and_leave_stdout_empty(cli: Cli) -> None:
+    result = cli("status", "nope", "--json")
+    assert result.code == 2 and result.stdout == ""
+    assert result.stderr.startswith("prolight: error: unknown thread")

@@ -1,0 +1,52 @@
+"""The executor's scheduling promises, in-process against the real HTTP server: a step
+starts as soon as its own dependencies are done (not when a superstep ends), and a scarce
+concurrency limit goes to the highest priority first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.persistence import open_database
+from graph.schemas import Plan
+from graph.settings import Settings
+from graph.workflow import Workflow
+from tests.support.http_server import ToolServer
+
+
+def run(home: Path, steps: list[dict], **settings: object) -> dict:
+    config = Settings.from_env().model_copy(update=settings)
+    flow = Workflow(open_database(str(home / "prolight.db")), settings=config)
+    thread = flow.start(plan=Plan.model_validate({"goal": "g", "steps": steps}))["thread_id"]
+    return flow.approve(thread)
+
+
+def fetch(server: ToolServer, step_id: str, delay: float = 0, deps: list[str] | None = None,
+          priority: int = 0) -> dict:
+    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, delay=delay)},
+            "depends_on": deps or [], "priority": priority}
+
+
+def test_a_step_starts_when_its_dependencies_finish_not_when_a_slow_sibling_does(home: Path, server: ToolServer) -> None:
+    out = run(home, [fetch(server, "slow", 1.0), fetch(server, "c1", 0.05), fetch(server, "c2", 0.05, ["c1"]),
+                     fetch(server, "c3", 0.05, ["c2"]), fetch(server, "after_slow", 0, ["slow"])])
+    steps = out["steps"]
+    assert out["status"] == "COMPLETED"
+    assert steps["c3"]["finished_at"] < steps["slow"]["finished_at"], "the chain ran while slow was running"
+    assert steps["c2"]["started_at"] >= steps["c1"]["finished_at"]
+    assert steps["after_slow"]["started_at"] >= steps["slow"]["finished_at"]
+
+
+def test_scarce_slots_go_to_the_highest_priority_first(home: Path, server: ToolServer) -> None:
+    steps = [fetch(server, "gate", 0.3)] + [
+        fetch(server, name, 0.02, ["gate"], priority) for name, priority in
+        [("p1", 1), ("p9", 9), ("p5", 5), ("p0", 0), ("p7", 7)]]
+    out = run(home, steps, step_concurrency=1)
+    order = sorted(["p1", "p9", "p5", "p0", "p7"], key=lambda s: out["steps"][s]["started_at"])
+    assert order == ["p9", "p7", "p5", "p1", "p0"]
+
+
+def test_more_steps_than_threads_still_finishes(home: Path, server: ToolServer) -> None:
+    steps = [fetch(server, f"s{i}", 0, [f"s{i - 1}"] if i % 5 else []) for i in range(40)]
+    out = run(home, steps, max_task_threads=6)
+    assert out["status"] == "COMPLETED"
+    assert sum(server.hits.values()) == 40

@@ -1,0 +1,104 @@
+"""The LLM planner and critic, driven by LangChain's fake chat model through the same
+structured-output interface a provider model uses, malformed answers included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.critic import critique
+from agents.models import ModelConfigError, chat_model
+from agents.offline_model import OfflineChatModel
+from agents.planner import draft_plan
+from agents.structured import ModelOutputError
+from agents.tools import default_registry
+from graph.persistence import open_database
+from graph.settings import Settings
+from graph.workflow import Workflow
+from tests.support.fake_models import fake_model, tool_call
+
+GOOD_PLAN = {"goal": "ignored", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40+2"}}]}
+OTHER_PLAN = {"goal": "ignored", "steps": [{"id": "mul", "tool": "calculate", "args": {"expression": "6*7"}}]}
+
+
+def test_planner_returns_the_models_structured_plan_with_the_operators_goal() -> None:
+    model = fake_model(tool_call("Plan", GOOD_PLAN))
+    plan = draft_plan("add numbers", model, default_registry())
+    assert plan.goal == "add numbers"
+    assert [s.id for s in plan.steps] == ["add"]
+    assert "calculate(expression)" in str(model.received[0][-1].content), "the model sees the tool catalogue"
+
+
+def test_schema_breaking_answer_is_sent_back_with_the_error_and_repaired() -> None:
+    broken = tool_call("Plan", {"goal": "x", "steps": [{"id": "a"}]}, "call-bad")  # no tool
+    model = fake_model(broken, tool_call("Plan", GOOD_PLAN, "call-good"))
+    plan = draft_plan("add numbers", model, default_registry())
+    assert plan.steps[0].id == "add"
+    repair = model.received[1][-1]
+    assert repair.type == "tool" and "tool" in str(repair.content) and "Field required" in str(repair.content)
+
+
+def test_json_in_plain_text_is_accepted() -> None:
+    model = fake_model("Here you go:\n```json\n" + json.dumps(GOOD_PLAN) + "\n```")
+    assert draft_plan("add", model, default_registry()).steps[0].tool == "calculate"
+
+
+def test_unparseable_text_is_retried_then_fails_clearly() -> None:
+    model = fake_model("I cannot plan that.", "still no", "{broken json")
+    with pytest.raises(ModelOutputError, match="Plan was unusable after 3 attempts"):
+        draft_plan("add", model, default_registry())
+    assert len(model.received) == 3
+
+
+def test_planning_failure_ends_the_thread_failed_with_the_reason(home: Path) -> None:
+    db = open_database(str(home / "prolight.db"))
+    flow = Workflow(db, model=fake_model("no", "no", "no"))
+    out = flow.start("add numbers")
+    assert out["status"] == "FAILED"
+    assert out["error"].startswith("planning failed:")
+    assert flow.threads()[0]["status"] == "FAILED"
+
+
+def test_critic_runs_deterministic_checks_and_the_models_review() -> None:
+    plan = draft_plan("x", fake_model(tool_call("Plan", GOOD_PLAN)), default_registry())
+    model = fake_model(tool_call("ModelReview", {"verdict": "revise", "issues": ["adds the wrong numbers"]}))
+    verdict = critique(plan, default_registry(), model)
+    assert verdict.verdict == "revise"
+    assert [i.message for i in verdict.issues] == ["adds the wrong numbers"]
+
+
+def test_critic_revision_loop_replans_with_the_critics_feedback(home: Path) -> None:
+    model = fake_model(
+        tool_call("Plan", GOOD_PLAN),
+        tool_call("ModelReview", {"verdict": "revise", "issues": ["use multiplication"]}),
+        tool_call("Plan", OTHER_PLAN),
+        tool_call("ModelReview", {"verdict": "approve", "issues": []}),
+    )
+    flow = Workflow(open_database(str(home / "prolight.db")), model=model)
+    out = flow.start("compute the answer")
+    assert out["status"] == "AWAITING_APPROVAL"
+    assert out["plan"]["steps"][0]["id"] == "mul"
+    assert "use multiplication" in str(model.received[2][-1].content), "the planner saw the critique"
+    assert flow.approve(out["thread_id"])["steps"]["mul"]["output"] == 42
+
+
+def test_revisions_are_bounded(home: Path) -> None:
+    revise = tool_call("ModelReview", {"verdict": "revise", "issues": ["no"]})
+    plans = [tool_call("Plan", GOOD_PLAN)] * 3
+    model = fake_model(plans[0], revise, plans[1], revise, plans[2], revise)
+    settings = Settings.from_env().model_copy(update={"max_revisions": 2})
+    flow = Workflow(open_database(str(home / "prolight.db")), model=model, settings=settings)
+    out = flow.start("anything")
+    assert out["status"] == "AWAITING_APPROVAL", "after the bound the human decides"
+    assert out["critique"]["verdict"] == "revise"
+    assert len(model.received) == 6
+
+
+def test_model_selection() -> None:
+    assert isinstance(chat_model("offline"), OfflineChatModel)
+    with pytest.raises(ModelConfigError, match="provider:model"):
+        chat_model("gpt")
+    with pytest.raises(ModelConfigError, match="PROLIGHT_MODEL='nosuchprovider:x'"):
+        chat_model("nosuchprovider:x")
