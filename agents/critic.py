@@ -14,6 +14,7 @@ from agents.structured import ask_structured
 from agents.tools import ToolRegistry
 from graph.dag import find_cycle, references
 from graph.schemas import Critique, CritiqueIssue, Plan
+from graph.secrets import ENV_PREFIX, literal_secrets
 
 
 class InvalidPlanError(ValueError):
@@ -50,6 +51,9 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
             error(f"step {step.id!r} depends on itself (cycle: {step.id} -> {step.id})")
         elif dep not in ids:
             error(f"step {step.id!r} depends on missing step {dep!r}")
+    for where in literal_secrets(step.args):
+        error(f"step {step.id!r}: literal secret in {where}; cite it as ${{secret:NAME}} "
+              f"(read from {ENV_PREFIX}NAME when the step runs)")
     for cited in sorted(references(step.args) - set(step.depends_on)):
         error(f"step {step.id!r} cites {{{{{cited}}}}} but does not depend on {cited!r}")
     if step.tool not in registry:

@@ -14,6 +14,8 @@ so the thread stays in front of ``human_review``; then ``stream(None)`` continue
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -35,14 +37,11 @@ def build_graph(
     model: BaseChatModel | None = None,
     registry: ToolRegistry | None = None,
     settings: Settings | None = None,
+    cancel_requested: Callable[[str], bool] | None = None,
 ) -> CompiledStateGraph:
     settings = settings or Settings.from_env()
-    nodes = Nodes(
-        model=model or chat_model(settings.model),
-        registry=registry or default_registry(),
-        max_revisions=settings.max_revisions,
-        step_concurrency=settings.step_concurrency,
-    )
+    nodes = Nodes(model=model or chat_model(settings.model), registry=registry or default_registry(),
+                  settings=settings, cancel_requested=cancel_requested)
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
     builder.add_node("planner", nodes.planner)
     builder.add_node("critic", nodes.critic)

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from graph.resilience import Cancelled
+
 Ticket = tuple[int, int]  # (-priority, execution order)
 
 
@@ -42,11 +44,18 @@ class PriorityLimiter:
                 self._cond.notify_all()
 
     @contextmanager
-    def slot(self, ticket: Ticket) -> Iterator[None]:
-        """Wait until ``ticket`` (already enqueued) is first in line and a slot is free."""
+    def slot(self, ticket: Ticket, cancelled: threading.Event | None = None) -> Iterator[None]:
+        """Wait until ``ticket`` (already enqueued) is first in line and a slot is free.
+        Raises ``Cancelled`` (and gives up the place in line) if the run is cancelled first."""
         with self._cond:
             while not (self._free > 0 and self._waiting and self._waiting[0] == ticket):
-                self._cond.wait()
+                if cancelled is not None and cancelled.is_set():
+                    if ticket in self._waiting:
+                        self._waiting.remove(ticket)
+                        heapq.heapify(self._waiting)
+                    self._cond.notify_all()
+                    raise Cancelled("cancelled before it started")
+                self._cond.wait(0.1 if cancelled is not None else None)
             heapq.heappop(self._waiting)
             self._free -= 1
             self._cond.notify_all()

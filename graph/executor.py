@@ -4,19 +4,22 @@ Every step that still has to run becomes one ``@task`` call, all made up front i
 ``execution_order`` (deterministic: LangGraph names a task by its call index, so a resume
 must call the same steps in the same order or one step could receive another's cached
 result; the task is also named after its step, so a mismatch could never pass silently).
-Each task waits for its dependencies (events set by done-callbacks), takes a slot of the
-priority limiter, then runs its tool. LangGraph stores each finished task's return value
-as a pending write, so after a crash ``stream(None)`` re-enters this node, the finished
-steps resolve at once from their writes, and only the unfinished ones run again.
+Each task waits for its dependencies, takes a slot of the priority limiter (ready steps
+are queued by the scheduler the moment they become ready), then runs its tool through
+``resilient_call`` (retries, breaker, deadline, cancel). LangGraph stores each finished
+task's return value as a pending write, so after a crash ``stream(None)`` re-enters this
+node, the finished steps resolve at once from their writes, and only the others run.
 
-A tool's exception never escapes a task: it becomes a FAILED result, which is durable too,
-and dependents of a failed step are SKIPPED while independent branches go on.
+A tool's failure never escapes a task: it becomes a FAILED result, durable too, and the
+dependents of a failed step are SKIPPED while independent branches go on. A cancel stops
+new steps from starting and gives running ones a grace period.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -24,18 +27,27 @@ from typing import Any
 from langgraph.func import task
 
 from agents.tools import ToolRegistry
+from graph.breaker import BOARD
 from graph.concurrency import PriorityLimiter
 from graph.dag import REFERENCE, execution_order
 from graph.events import emit
-from graph.schemas import Plan, Status, Step, StepResult, StepStatus, dump, utc_now
+from graph.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
+from graph.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
+from graph.secrets import redact, resolve
+from graph.settings import Settings
+
+CANCEL_POLL_S = 0.2
 
 
 class StepRun:
-    """What the tasks of one executor invocation share: results so far and the limit."""
+    """What the tasks of one executor invocation share: results so far, the limit, the cancel."""
 
-    def __init__(self, plan: Plan, previous: dict[str, StepResult], registry: ToolRegistry, slots: int) -> None:
+    def __init__(self, plan: Plan, previous: dict[str, StepResult], registry: ToolRegistry,
+                 settings: Settings) -> None:
         self.registry = registry
-        self.limiter = PriorityLimiter(slots)
+        self.settings = settings
+        self.limiter = PriorityLimiter(settings.step_concurrency)
+        self.cancelled = threading.Event()
         self.order = execution_order(plan)
         self.steps = {s.id: s for s in plan.steps}
         self.tickets = {s.id: PriorityLimiter.ticket(s.priority, i) for i, s in enumerate(self.order)}
@@ -74,33 +86,63 @@ class StepRun:
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
             self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
 
+    def wait_for(self, step: Step) -> None:
+        for dep in step.depends_on:
+            while not self.finished[dep].wait(CANCEL_POLL_S):
+                if self.cancelled.is_set():
+                    raise Cancelled("cancelled before it started")
+
 
 def run_step(run: StepRun, step_json: dict[str, Any]) -> dict[str, Any]:
-    """Body of one step's task: wait for dependencies, take a slot, run the tool once."""
+    """Body of one step's task: wait for dependencies, take a slot, call the tool."""
     step = Step.model_validate(step_json)
-    for dep in step.depends_on:
-        run.finished[dep].wait()
-    blocked = [d for d in step.depends_on if run.results[d].status != StepStatus.SUCCEEDED]
-    if blocked:
-        reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
-        emit("step_skipped", node="executor", step_id=step.id, payload={"reason": reason})
-        return dump(StepResult(status=StepStatus.SKIPPED, error=reason))
-    with run.limiter.slot(run.tickets[step.id]):
-        started = utc_now()
-        emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
-        try:
-            args = resolve_references(step.args, run.results)
-            output = to_json(run.registry.get(step.tool).invoke(args))
-        except Exception as exc:
-            error = one_line(exc)
-            emit("step_failed", node="executor", step_id=step.id, attempt=1, payload={"error": error})
-            return dump(StepResult(status=StepStatus.FAILED, attempts=1, started_at=started,
-                                   finished_at=utc_now(), error=error))
-        finished = utc_now()
-        emit("step_succeeded", node="executor", step_id=step.id, attempt=1,
-             payload={"seconds": (finished - started).total_seconds()})
-        return dump(StepResult(status=StepStatus.SUCCEEDED, attempts=1, started_at=started,
-                               finished_at=finished, output=output))
+    try:
+        run.wait_for(step)
+        blocked = [d for d in step.depends_on if run.results[d].status != StepStatus.SUCCEEDED]
+        if blocked:
+            reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
+            emit("step_skipped", node="executor", step_id=step.id, payload={"reason": reason})
+            return dump(StepResult(status=StepStatus.SKIPPED, error=reason))
+        with run.limiter.slot(run.tickets[step.id], run.cancelled):
+            return dump(call_tool(run, step))
+    except Cancelled as exc:
+        emit("step_skipped", node="executor", step_id=step.id, payload={"reason": str(exc)})
+        return dump(StepResult(status=StepStatus.SKIPPED, error=str(exc)))
+
+
+def call_tool(run: StepRun, step: Step) -> StepResult:
+    started = utc_now()
+    emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
+    secrets: dict[str, str] = {}
+    tool = run.registry.get(step.tool)
+    timeout_s = step.timeout_s or run.settings.step_timeout_s
+
+    def invoke(seconds_left: float | None) -> Any:
+        args = resolve(resolve_references(step.args, run.results), secrets)
+        if "timeout_s" in tool.args and seconds_left is not None:
+            args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
+        return tool.invoke(args)
+
+    def on_retry(attempt: Attempt) -> None:
+        emit("step_retry", node="executor", step_id=step.id, attempt=attempt.attempt,
+             payload={"error": redact(attempt.error, secrets), "delay_s": attempt.delay_s})
+
+    try:
+        output, attempts = resilient_call(
+            invoke, retry=run.settings.retry_for_tool(step.tool, step.retry),
+            limits=CallLimits(timeout_s, run.cancelled, run.settings.cancel_grace_s),
+            breaker=BOARD.get(f"tool:{step.tool}"), on_retry=on_retry)
+    except CallFailed as failed:
+        error = redact(str(failed), secrets)
+        log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]
+        emit("step_failed", node="executor", step_id=step.id, attempt=len(log), payload={"error": error})
+        return StepResult(status=StepStatus.FAILED, attempts=len(log), started_at=started,
+                          finished_at=utc_now(), error=error, attempt_log=log)
+    finished = utc_now()
+    emit("step_succeeded", node="executor", step_id=step.id, attempt=len(attempts),
+         payload={"seconds": (finished - started).total_seconds()})
+    return StepResult(status=StepStatus.SUCCEEDED, attempts=len(attempts), started_at=started,
+                      finished_at=finished, output=redact(to_json(output), secrets), attempt_log=attempts)
 
 
 def resolve_references(value: Any, results: dict[str, StepResult]) -> Any:
@@ -112,11 +154,6 @@ def resolve_references(value: Any, results: dict[str, StepResult]) -> Any:
     if isinstance(value, list):
         return [resolve_references(v, results) for v in value]
     return value
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
 def as_text(output: Any) -> str:
@@ -132,31 +169,56 @@ def to_json(output: Any) -> Any:
         return str(output)
 
 
-def execute_plan(state: dict[str, Any], registry: ToolRegistry, slots: int) -> dict[str, Any]:
+def execute_plan(state: dict[str, Any], registry: ToolRegistry, settings: Settings,
+                 cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
     plan = Plan.model_validate(state["plan"])
     previous = {k: StepResult.model_validate(v) for k, v in (state.get("steps") or {}).items()}
-    run = StepRun(plan, previous, registry, slots)
-    futures: list[Future] = []
-    for step in run.order:
-        if step.id in run.results:
-            continue
-        step_task = task(name=f"step_{step.id}")(partial(run_step, run))
-        future = step_task(dump(step))
-        future.add_done_callback(partial(run.on_done, step.id))
-        futures.append(future)
-    for future in futures:
-        future.exception()  # wait; outcomes arrive through on_done
-    for event in run.finished.values():
-        event.wait()
+    run = StepRun(plan, previous, registry, settings)
+    stop_watching = threading.Event()
+    if cancel_requested is not None:
+        if cancel_requested():
+            run.cancelled.set()
+        threading.Thread(target=_watch_cancel, args=(cancel_requested, run.cancelled, stop_watching),
+                         name="prolight-cancel-watch", daemon=True).start()
+    try:
+        futures: list[Future] = []
+        for step in run.order:
+            if step.id in run.results:
+                continue
+            step_task = task(name=f"step_{step.id}")(partial(run_step, run))
+            future = step_task(dump(step))
+            future.add_done_callback(partial(run.on_done, step.id))
+            futures.append(future)
+        for future in futures:
+            future.exception()  # wait; outcomes arrive through on_done
+        for event in run.finished.values():
+            event.wait()
+    finally:
+        stop_watching.set()
     results = {s.id: run.results[s.id] for s in plan.steps}
+    status, error = _outcome(results, run.cancelled.is_set())
+    return {"steps": {k: dump(v) for k, v in results.items()}, "status": status.value, "error": error}
+
+
+def _watch_cancel(requested: Callable[[], bool], cancelled: threading.Event, stop: threading.Event) -> None:
+    while not stop.wait(CANCEL_POLL_S):
+        try:
+            if requested():
+                cancelled.set()
+                return
+        except Exception:  # a busy database must not kill the watcher; ask again next tick
+            continue
+
+
+def _outcome(results: dict[str, StepResult], cancelled: bool) -> tuple[Status, str | None]:
     failed = [i for i, r in results.items() if r.status == StepStatus.FAILED]
     skipped = [i for i, r in results.items() if r.status == StepStatus.SKIPPED]
+    if cancelled and any(r.status != StepStatus.SUCCEEDED for r in results.values()):
+        done = sum(r.status == StepStatus.SUCCEEDED for r in results.values())
+        return Status.CANCELLED, f"cancelled by the operator ({done}/{len(results)} steps had succeeded)"
     if failed:
-        first = results[failed[0]].error
-        error = f"{len(failed)} step(s) failed ({', '.join(failed)}): {failed[0]}: {first}"
+        error = f"{len(failed)} step(s) failed ({', '.join(failed)}): {failed[0]}: {results[failed[0]].error}"
         if skipped:
             error += f"; skipped: {', '.join(skipped)}"
-        status = Status.FAILED
-    else:
-        error, status = None, Status.COMPLETED
-    return {"steps": {k: dump(v) for k, v in results.items()}, "status": status.value, "error": error}
+        return Status.FAILED, error
+    return Status.COMPLETED, None

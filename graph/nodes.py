@@ -3,8 +3,11 @@ the routing functions beside them decide the next node from the state alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from langchain_core.runnables import RunnableConfig
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END
@@ -18,6 +21,7 @@ from agents.tools import ToolRegistry
 from graph.events import emit
 from graph.executor import execute_plan
 from graph.schemas import Critique, Decision, Plan, Status, StepStatus, dump
+from graph.settings import Settings
 from graph.state import RESET, WorkflowState
 
 
@@ -25,8 +29,8 @@ from graph.state import RESET, WorkflowState
 class Nodes:
     model: BaseChatModel
     registry: ToolRegistry
-    max_revisions: int = 2
-    step_concurrency: int = 8
+    settings: Settings
+    cancel_requested: Callable[[str], bool] | None = None  # thread id -> has a cancel been asked for
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
         try:
@@ -47,7 +51,7 @@ class Nodes:
             verdict = critique(plan, self.registry, None)
             verdict.issues.append(_warning(f"model review unavailable: {exc}"))
         revisions = state.get("revisions", 0)
-        revise = (verdict.verdict == "revise" and revisions < self.max_revisions
+        revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
                   and state.get("plan_source", "operator") == "planner")
         emit("critique", node="critic", payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
         update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value}
@@ -78,8 +82,11 @@ class Nodes:
             return {"status": Status.AWAITING_APPROVAL.value}
         return {"status": Status.EXECUTING.value, "error": None}
 
-    def executor(self, state: WorkflowState) -> dict[str, Any]:
-        return execute_plan(state, self.registry, self.step_concurrency)
+    def executor(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
+        thread_id = config["configurable"].get("thread_id", "")
+        check = self.cancel_requested
+        return execute_plan(state, self.registry, self.settings,
+                            (lambda: check(thread_id)) if check else None)
 
     def reporter(self, state: WorkflowState) -> dict[str, Any]:
         steps = state.get("steps") or {}

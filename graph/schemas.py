@@ -42,6 +42,46 @@ class StepStatus(StrEnum):
     SKIPPED = "SKIPPED"
 
 
+ErrorCategory = Literal[
+    "timeout", "connection", "http_429", "http_5xx", "http_4xx", "refused", "validation",
+    "circuit_open", "cancelled", "error",
+]
+RETRYABLE_DEFAULT: tuple[ErrorCategory, ...] = ("timeout", "connection", "http_429", "http_5xx")
+
+
+class RetryConfig(BaseModel):
+    """The one retry configuration (tenacity does the waiting). Delays grow as
+    initial_delay_s * exponential_base ** (attempt - 1), capped at max_delay_s, plus a jitter
+    of up to initial_delay_s when jitter is on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(3, ge=1, le=100)
+    initial_delay_s: float = Field(1.0, ge=0, le=3600)
+    max_delay_s: float = Field(60.0, ge=0, le=86_400)
+    exponential_base: float = Field(2.0, ge=1, le=10)
+    jitter: bool = True
+    retry_on: tuple[ErrorCategory, ...] = RETRYABLE_DEFAULT
+
+    def merged(self, override: "RetryOverride | None") -> "RetryConfig":
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
+class RetryOverride(BaseModel):
+    """Any subset of RetryConfig, for a tool, an agent or one step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int | None = Field(None, ge=1, le=100)
+    initial_delay_s: float | None = Field(None, ge=0, le=3600)
+    max_delay_s: float | None = Field(None, ge=0, le=86_400)
+    exponential_base: float | None = Field(None, ge=1, le=10)
+    jitter: bool | None = None
+    retry_on: tuple[ErrorCategory, ...] | None = None
+
+
 class Step(BaseModel):
     """One tool call in a plan. Ids are short and safe because they name LangGraph tasks."""
 
@@ -56,7 +96,10 @@ class Step(BaseModel):
     )
     depends_on: list[str] = Field(default_factory=list, description="Ids of steps that must succeed first.")
     priority: int = Field(default=0, description="Higher runs first when the concurrency limit is reached.")
-    timeout_s: float = Field(default=60.0, gt=0, le=86_400, description="Wall-clock limit for the step.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, le=86_400,
+        description="Wall-clock limit for the whole step, retries included (default from settings).")
+    retry: RetryOverride | None = Field(default=None, description="Retry settings for this step only.")
 
     @field_validator("id")
     @classmethod
@@ -112,12 +155,22 @@ class Decision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["approve", "edit", "reject", "resume"]
+    action: Literal["approve", "edit", "reject", "resume", "cancel"]
     plan: Plan | None = None
     feedback: str | None = None
     final: bool = False
     operator: str = "operator"
     at: datetime = Field(default_factory=utc_now)
+
+
+class Attempt(BaseModel):
+    """One try of a step: when, how it failed (None: it succeeded), the wait that followed."""
+
+    attempt: int
+    started_at: datetime
+    error: str | None = None
+    category: ErrorCategory | None = None
+    delay_s: float | None = None
 
 
 class StepResult(BaseModel):
@@ -127,6 +180,7 @@ class StepResult(BaseModel):
     finished_at: datetime | None = None
     output: Any = None
     error: str | None = None
+    attempt_log: list[Attempt] = Field(default_factory=list)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -1,12 +1,23 @@
-"""Run-time settings, read from the environment once per process (the LangGraph templates'
-``context.py`` role). Every knob an operator may turn is here, with its default."""
+"""Run-time settings (the LangGraph templates' ``context.py`` role): defaults, then the
+settings file (``PROLIGHT_SETTINGS``, TOML, default ``prolight.toml`` in the working
+directory if present), then environment variables, which win. Every knob an operator may
+turn is here."""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from graph.breaker import BreakerConfig
+from graph.schemas import RetryConfig, RetryOverride
+
+
+class SettingsError(ValueError):
+    """The settings file or an environment variable is not usable."""
 
 
 def _env(name: str, default: str) -> str:
@@ -21,21 +32,86 @@ class Settings(BaseModel):
     allow_commands: frozenset[str] = Field(description="Executables run_command may start (PROLIGHT_ALLOW_COMMANDS).")
     max_revisions: int = Field(2, description="Planner/critic revision rounds before the human sees it.")
     step_concurrency: int = Field(8, description="Steps of one run that execute tools at once.")
-    max_task_threads: int = Field(
-        512, description="Thread cap per run; each pending step holds a thread while it waits."
-    )
+    max_task_threads: int = Field(512, description="Thread cap per run; each pending step holds a thread.")
     http_max_bytes: int = Field(1_000_000, description="Response size cap of http_request.")
+    step_timeout_s: float = Field(60.0, gt=0, description="A step's wall-clock limit when the plan sets none.")
+    model_timeout_s: float = Field(60.0, gt=0, description="Limit for one model call.")
+    cancel_grace_s: float = Field(2.0, ge=0, description="How long a running tool may finish after a cancel.")
+    lease_s: float = Field(10.0, gt=0, description="How long a process's claim on a thread lasts unrenewed.")
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    tool_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-tool retry overrides.")
+    agent_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-agent (planner, critic).")
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    breaker_overrides: dict[str, BreakerConfig] = Field(default_factory=dict, description="By breaker name.")
 
     @classmethod
     def from_env(cls) -> "Settings":
-        allow = _env("PROLIGHT_ALLOW_COMMANDS", "")
-        return cls(
-            db=_env("PROLIGHT_DB", ".prolight/prolight.db"),
-            model=_env("PROLIGHT_MODEL", "offline"),
-            workspace=Path(_env("PROLIGHT_WORKSPACE", ".prolight/workspace")).resolve(),
-            allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),
-            max_revisions=int(_env("PROLIGHT_MAX_REVISIONS", "2")),
-            step_concurrency=int(_env("PROLIGHT_STEP_CONCURRENCY", "8")),
-            max_task_threads=int(_env("PROLIGHT_MAX_TASK_THREADS", "512")),
-            http_max_bytes=int(_env("PROLIGHT_HTTP_MAX_BYTES", "1000000")),
-        )
+        values = _file_values()
+        retry = dict(values.pop("retry", {}) or {})
+        values["tool_retry"] = retry.pop("tools", {})
+        values["agent_retry"] = retry.pop("agents", {})
+        breaker = dict(values.pop("breaker", {}) or {})
+        values["breaker_overrides"] = breaker.pop("overrides", {})
+        for key, env in _RETRY_ENV.items():
+            if os.environ.get(env, "").strip():
+                retry[key] = os.environ[env].strip()
+        for key, env in _BREAKER_ENV.items():
+            if os.environ.get(env, "").strip():
+                breaker[key] = os.environ[env].strip()
+        for key, env in _SCALAR_ENV.items():
+            if os.environ.get(env, "").strip():
+                values[key] = os.environ[env].strip()
+        allow = _env("PROLIGHT_ALLOW_COMMANDS", ",".join(values.pop("allow_commands", [])))
+        try:
+            return cls(
+                db=_env("PROLIGHT_DB", values.pop("db", ".prolight/prolight.db")),
+                model=_env("PROLIGHT_MODEL", values.pop("model", "offline")),
+                workspace=Path(_env("PROLIGHT_WORKSPACE", values.pop("workspace", ".prolight/workspace"))).resolve(),
+                allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),
+                retry=RetryConfig.model_validate(retry),
+                breaker=BreakerConfig.model_validate(breaker),
+                **values,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SettingsError(f"bad setting {where}: {first['msg']}") from None
+
+    def retry_for_tool(self, tool: str, step_override: RetryOverride | None = None) -> RetryConfig:
+        return self.retry.merged(self.tool_retry.get(tool)).merged(step_override)
+
+    def retry_for_agent(self, agent: str) -> RetryConfig:
+        return self.retry.merged(self.agent_retry.get(agent))
+
+
+_RETRY_ENV = {
+    "max_attempts": "PROLIGHT_RETRY_MAX_ATTEMPTS",
+    "initial_delay_s": "PROLIGHT_RETRY_INITIAL_DELAY_S",
+    "max_delay_s": "PROLIGHT_RETRY_MAX_DELAY_S",
+    "exponential_base": "PROLIGHT_RETRY_EXPONENTIAL_BASE",
+    "jitter": "PROLIGHT_RETRY_JITTER",
+}
+_BREAKER_ENV = {"failure_threshold": "PROLIGHT_BREAKER_FAILURES", "cooldown_s": "PROLIGHT_BREAKER_COOLDOWN_S"}
+_SCALAR_ENV = {
+    "max_revisions": "PROLIGHT_MAX_REVISIONS",
+    "step_concurrency": "PROLIGHT_STEP_CONCURRENCY",
+    "max_task_threads": "PROLIGHT_MAX_TASK_THREADS",
+    "http_max_bytes": "PROLIGHT_HTTP_MAX_BYTES",
+    "step_timeout_s": "PROLIGHT_STEP_TIMEOUT_S",
+    "model_timeout_s": "PROLIGHT_MODEL_TIMEOUT_S",
+    "cancel_grace_s": "PROLIGHT_CANCEL_GRACE_S",
+    "lease_s": "PROLIGHT_LEASE_S",
+}
+
+
+def _file_values() -> dict[str, Any]:
+    explicit = os.environ.get("PROLIGHT_SETTINGS", "").strip()
+    path = Path(explicit or "prolight.toml")
+    if not path.exists():
+        if explicit:
+            raise SettingsError(f"settings file {explicit} does not exist")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from graph.breaker import BOARD
+
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 
@@ -18,7 +20,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROLIGHT_DB", str(tmp_path / "prolight.db"))
     monkeypatch.setenv("PROLIGHT_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.setenv("PROLIGHT_MODEL", "offline")
+    monkeypatch.setenv("PROLIGHT_RETRY_INITIAL_DELAY_S", "0.01")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_breakers() -> Iterator[None]:
+    """Breakers are process-wide by design; each in-process test starts with none."""
+    BOARD.reset()
+    yield
+    BOARD.reset()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ class Cli:
             "PROLIGHT_DB": str(home / "prolight.db"),
             "PROLIGHT_WORKSPACE": str(home / "workspace"),
             "PROLIGHT_MODEL": "offline",
+            "PROLIGHT_RETRY_INITIAL_DELAY_S": "0.01",
             **env,
         }
 

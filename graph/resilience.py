@@ -1,0 +1,175 @@
+"""One guarded call: retries (tenacity, from a ``RetryConfig``), a circuit breaker, a
+wall-clock deadline and cancellation, with every attempt recorded. Tool steps and model
+calls both go through ``resilient_call``, so they fail, retry and report alike.
+
+Timeouts: the call runs on a worker thread and the caller stops waiting at the deadline.
+Python cannot kill a thread, so the call is also handed the seconds left (tools that take
+``timeout_s`` pass it to their socket or subprocess, which releases the hung resource);
+a call that ignores it is abandoned on its daemon thread."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from agents.tools.errors import HttpStatusError, ToolRefused
+from graph.breaker import CircuitBreaker, CircuitOpenError
+from graph.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
+
+T = TypeVar("T")
+BREAKER_COUNTS: frozenset[ErrorCategory] = frozenset({"timeout", "connection", "http_429", "http_5xx"})
+
+
+class StepTimeout(TimeoutError):
+    pass
+
+
+class Cancelled(Exception):
+    """The operator cancelled the run."""
+
+
+class CallFailed(Exception):
+    """Every allowed attempt failed; ``attempts`` holds the record, ``__cause__`` the last error."""
+
+    def __init__(self, message: str, attempts: list[Attempt]) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def classify(exc: BaseException) -> ErrorCategory:
+    """Which kind of failure this is; RetryConfig.retry_on and the breakers read it."""
+    if isinstance(exc, CircuitOpenError):
+        return "circuit_open"
+    if isinstance(exc, Cancelled):
+        return "cancelled"
+    if isinstance(exc, ToolRefused):
+        return "refused"
+    status = getattr(exc, "status", None) if isinstance(exc, HttpStatusError) else getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return "http_429" if status == 429 else "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else "error"
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) or "Timeout" in name:
+        return "timeout"
+    if isinstance(exc, ConnectionError) or "Connection" in name:
+        return "connection"
+    if isinstance(exc, (ValidationError, ValueError, TypeError)):
+        return "validation"
+    return "error"
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+@dataclass
+class CallLimits:
+    timeout_s: float | None = None
+    cancelled: threading.Event | None = None
+    grace_s: float = 2.0
+    deadline: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout_s is not None:
+            self.deadline = time.monotonic() + self.timeout_s
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise Cancelled("cancelled by the operator")
+
+
+def call_within(fn: Callable[[], T], limits: CallLimits) -> T:
+    """Run ``fn`` on a worker thread; stop waiting at the deadline or after a cancel's grace."""
+    limits.check_cancelled()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+    context = contextvars.copy_context()  # the stream writer and config travel with the call
+
+    def target() -> None:
+        try:
+            box["value"] = context.run(fn)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="prolight-call", daemon=True).start()
+    while not done.wait(0.05):
+        if limits.cancelled is not None and limits.cancelled.is_set():
+            if done.wait(limits.grace_s):
+                break
+            raise Cancelled(f"cancelled while running (abandoned after {limits.grace_s:g}s grace)")
+        if limits.deadline is not None and time.monotonic() >= limits.deadline:
+            raise StepTimeout(f"timed out after {limits.timeout_s:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def resilient_call(
+    fn: Callable[[float | None], T],
+    *,
+    retry: RetryConfig,
+    limits: CallLimits,
+    breaker: CircuitBreaker | None = None,
+    on_retry: Callable[[Attempt], None] | None = None,
+) -> tuple[T, list[Attempt]]:
+    """Call ``fn(seconds_left)`` until it succeeds, the error is not retryable, the attempts
+    run out or the deadline would pass during the next wait. Raises CallFailed."""
+    log: list[Attempt] = []
+
+    def attempt() -> T:
+        started = utc_now()
+        number = len(log) + 1
+        try:
+            with breaker.guard(lambda e: classify(e) in BREAKER_COUNTS) if breaker else nullcontext():
+                value = call_within(lambda: fn(limits.remaining()), limits)
+        except BaseException as exc:
+            log.append(Attempt(attempt=number, started_at=started, error=one_line(exc), category=classify(exc)))
+            raise
+        log.append(Attempt(attempt=number, started_at=started))
+        return value
+
+    def out_of_time(state: RetryCallState) -> bool:
+        left = limits.remaining()
+        return left is not None and left <= state.upcoming_sleep
+
+    def before_sleep(state: RetryCallState) -> None:
+        log[-1].delay_s = round(state.upcoming_sleep, 4)
+        if on_retry:
+            on_retry(log[-1])
+
+    def sleep(seconds: float) -> None:
+        if limits.cancelled is not None:
+            limits.cancelled.wait(seconds)
+            limits.check_cancelled()
+        else:
+            time.sleep(seconds)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retry.max_attempts) | out_of_time,
+        wait=wait_exponential_jitter(multiplier=retry.initial_delay_s, max=retry.max_delay_s,
+                                     exp_base=retry.exponential_base,
+                                     jitter=retry.initial_delay_s if retry.jitter else 0),
+        retry=retry_if_exception(lambda e: classify(e) in retry.retry_on),
+        before_sleep=before_sleep,
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt), log
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise CallFailed(one_line(exc), log) from exc

@@ -1,0 +1,65 @@
+"""Secrets stay out of plans, state, events and logs. A plan cites a secret as
+``${secret:NAME}``; the value is read from ``PROLIGHT_SECRET_NAME`` only when the tool is
+called, and anything the tool returns or raises is redacted before it is stored. A plan
+holding a literal credential (an Authorization-type header, a bearer token, an API key)
+is refused by the critic."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from agents.tools.errors import ToolRefused
+
+SECRET_REF = re.compile(r"\$\{secret:([A-Za-z0-9_]{1,64})\}")
+ENV_PREFIX = "PROLIGHT_SECRET_"
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+                               "x-auth-token", "x-goog-api-key"})
+_LITERAL = re.compile(r"\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}|\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b")
+MASK = "***"
+
+
+def resolve(value: Any, used: dict[str, str]) -> Any:
+    """``value`` with secret citations filled in from the environment; fills ``used``."""
+    if isinstance(value, str):
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            secret = os.environ.get(ENV_PREFIX + name)
+            if not secret:
+                raise ToolRefused(f"secret {name} is not set ({ENV_PREFIX}{name})")
+            used[name] = secret
+            return secret
+        return SECRET_REF.sub(fill, value)
+    if isinstance(value, dict):
+        return {k: resolve(v, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, used) for v in value]
+    return value
+
+
+def redact(value: Any, secrets: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for secret in sorted(secrets.values(), key=len, reverse=True):
+            value = value.replace(secret, MASK)
+        return _LITERAL.sub(MASK, value)
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def literal_secrets(args: dict[str, Any], where: str = "args") -> list[str]:
+    """Where in ``args`` a credential is written out instead of cited."""
+    found: list[str] = []
+    for key, value in args.items():
+        path = f"{where}.{key}"
+        if isinstance(value, dict):
+            found += literal_secrets(value, path)
+        elif isinstance(value, str):
+            if key.lower() in SENSITIVE_HEADERS and not SECRET_REF.fullmatch(value.split(" ")[-1]):
+                found.append(path)
+            elif _LITERAL.search(SECRET_REF.sub("", value)):
+                found.append(path)
+    return found
