@@ -15,6 +15,7 @@ from agents.tools import ToolRegistry
 from graph.dag import find_cycle, references
 from graph.schemas import Critique, CritiqueIssue, Plan
 from graph.secrets import ENV_PREFIX, literal_secrets
+from graph.settings import Settings
 
 
 class InvalidPlanError(ValueError):
@@ -99,11 +100,13 @@ class ModelReview(BaseModel):
     issues: list[str] = Field(default_factory=list, description="Problems a human should know about.")
 
 
-def critique(plan: Plan, registry: ToolRegistry, model: BaseChatModel | None) -> Critique:
+def critique(plan: Plan, registry: ToolRegistry, model: BaseChatModel | None,
+             settings: Settings | None = None) -> Critique:
     issues = check_plan(plan, registry)
     verdict = "revise" if any(i.severity == "error" for i in issues) else "approve"
     if model is not None and verdict == "approve":
-        review = ask_structured(model, ModelReview, CRITIC_SYSTEM, critic_request(plan, registry.catalogue()))
+        review = ask_structured(model, ModelReview, CRITIC_SYSTEM, critic_request(plan, registry.catalogue()),
+                                agent="critic", settings=settings)
         issues += [CritiqueIssue(severity="warning", message=m) for m in review.issues]
         if review.verdict.strip().lower() == "revise":
             verdict = "revise"

@@ -10,8 +10,11 @@ from agents.prompts import PLANNER_SYSTEM, planner_request
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
 from graph.schemas import Plan
+from graph.settings import Settings
 
 
-def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, feedback: str | None = None) -> Plan:
-    plan = ask_structured(model, Plan, PLANNER_SYSTEM, planner_request(goal, registry.catalogue(), feedback))
+def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, feedback: str | None = None,
+               settings: Settings | None = None) -> Plan:
+    plan = ask_structured(model, Plan, PLANNER_SYSTEM, planner_request(goal, registry.catalogue(), feedback),
+                          agent="planner", settings=settings)
     return plan.model_copy(update={"goal": goal})

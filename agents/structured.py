@@ -1,6 +1,8 @@
 """Ask a chat model for a pydantic object, repairing bad answers: a malformed or
 schema-breaking answer is sent back with the validation error (pydantic-ai's way), a bounded
-number of times, then a ``ModelOutputError`` says what went wrong."""
+number of times, then a ``ModelOutputError`` says what went wrong. Each model call goes
+through ``resilient_call`` (the agent's retry config, the provider's breaker, the model
+timeout); a call that keeps failing raises ``ModelCallError``."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ValidationError
 
 from agents.prompts import REPAIR
+from graph.breaker import BOARD
+from graph.resilience import CallFailed, CallLimits, resilient_call
+from graph.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPAIRS = 2
@@ -23,14 +28,30 @@ class ModelOutputError(RuntimeError):
     """The model did not produce a usable answer after the repair attempts."""
 
 
+class ModelCallError(RuntimeError):
+    """The model could not be reached (after retries), timed out, or its breaker is open."""
+
+
+def breaker_name(model: BaseChatModel) -> str:
+    return f"model:{getattr(model, '_llm_type', type(model).__name__)}"
+
+
 def ask_structured(
-    model: BaseChatModel, schema: type[T], system: str, request: str, max_repairs: int = MAX_REPAIRS
+    model: BaseChatModel, schema: type[T], system: str, request: str, *, agent: str,
+    settings: Settings | None = None, max_repairs: int = MAX_REPAIRS,
 ) -> T:
+    settings = settings or Settings.from_env()
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
     runnable = model.with_structured_output(schema, include_raw=True)
+    breaker = BOARD.get(breaker_name(model))
     error = "no answer"
     for _ in range(max_repairs + 1):
-        answer = runnable.invoke(messages)
+        try:
+            answer, _attempts = resilient_call(
+                lambda _left: runnable.invoke(list(messages)), retry=settings.retry_for_agent(agent),
+                limits=CallLimits(settings.model_timeout_s), breaker=breaker)
+        except CallFailed as exc:
+            raise ModelCallError(f"the {agent}'s model call failed: {exc}") from exc
         raw: AIMessage = answer["raw"]
         parsed = answer["parsed"]
         if isinstance(parsed, schema):

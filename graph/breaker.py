@@ -20,6 +20,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.events import emit
+
 BreakerState = Literal["closed", "open", "half_open"]
 
 
@@ -133,7 +135,7 @@ class BreakerBoard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._breakers: dict[str, CircuitBreaker] = {}
-        self._listeners: list[ChangeListener] = []
+        self._listeners: dict[str, ChangeListener] = {}
         self.default = BreakerConfig()
         self.overrides: dict[str, BreakerConfig] = {}
 
@@ -143,10 +145,10 @@ class BreakerBoard:
             for name, breaker in self._breakers.items():
                 breaker.config = overrides.get(name, default)
 
-    def add_listener(self, listener: ChangeListener) -> None:
+    def listen(self, key: str, listener: ChangeListener) -> None:
+        """Register (or replace) the listener known as ``key``."""
         with self._lock:
-            if listener not in self._listeners:
-                self._listeners.append(listener)
+            self._listeners[key] = listener
 
     def get(self, name: str) -> CircuitBreaker:
         with self._lock:
@@ -164,11 +166,19 @@ class BreakerBoard:
             self._breakers.clear()
 
     def _notify(self, snapshot: BreakerSnapshot, old: BreakerState) -> None:
-        for listener in list(self._listeners):
+        for listener in list(self._listeners.values()):
             try:
                 listener(snapshot, old)
             except Exception:  # a broken listener must not break the call being guarded
                 pass
 
 
+def _emit_change(snapshot: BreakerSnapshot, old: BreakerState) -> None:
+    if snapshot.state == "open":
+        emit("breaker_opened", payload={"breaker": snapshot.name, "from": old, "error": snapshot.last_error})
+    elif snapshot.state == "closed":
+        emit("breaker_closed", payload={"breaker": snapshot.name, "from": old})
+
+
 BOARD = BreakerBoard()
+BOARD.listen("events", _emit_change)

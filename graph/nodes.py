@@ -16,7 +16,7 @@ from agents.critic import critique
 from agents.models import ModelConfigError
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
-from agents.structured import ModelOutputError
+from agents.structured import ModelCallError, ModelOutputError
 from agents.tools import ToolRegistry
 from graph.events import emit
 from graph.executor import execute_plan
@@ -34,8 +34,8 @@ class Nodes:
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
         try:
-            plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"))
-        except (ModelOutputError, ModelConfigError) as exc:
+            plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
+        except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
             emit("run_failed", node="planner", payload={"error": str(exc)})
             return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
         emit("plan_created", node="planner", payload={"steps": len(plan.steps)})
@@ -46,8 +46,8 @@ class Nodes:
         plan = Plan.model_validate(state["plan"])
         reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
         try:
-            verdict = critique(plan, self.registry, reviewer)
-        except ModelOutputError as exc:
+            verdict = critique(plan, self.registry, reviewer, self.settings)
+        except (ModelOutputError, ModelCallError) as exc:
             verdict = critique(plan, self.registry, None)
             verdict.issues.append(_warning(f"model review unavailable: {exc}"))
         revisions = state.get("revisions", 0)
@@ -67,6 +67,8 @@ class Nodes:
         """Applies the decision the operator wrote with update_state (already validated there;
         checked again here because the graph may be driven by other clients)."""
         decision = Decision.model_validate(state["decision"])
+        if decision.action == "cancel":
+            return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
         if decision.action == "reject":
             if decision.final:
                 return {"status": Status.REJECTED.value}
@@ -127,7 +129,7 @@ def route_after_review(state: WorkflowState) -> str:
     status = state.get("status")
     if status == Status.EXECUTING.value:
         return "executor"
-    if status == Status.REJECTED.value:
+    if status in (Status.REJECTED.value, Status.CANCELLED.value):
         return END
     if status == Status.AWAITING_APPROVAL.value:
         return "request_approval"

@@ -6,6 +6,7 @@ interleaves two transactions."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +31,25 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
 CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
+CREATE TABLE IF NOT EXISTS breakers (
+    name       TEXT PRIMARY KEY,
+    state      TEXT NOT NULL,
+    failures   INTEGER NOT NULL,
+    opened_at  REAL,
+    cooldown_s REAL NOT NULL,
+    last_error TEXT,
+    updated_at TEXT NOT NULL
+);
 """
+# Columns added after the first release; added in place to older databases.
+_RUN_COLUMNS = {
+    "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
+    "lease_until": "REAL",             # epoch seconds; a claim lapses unless renewed
+    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+_RUN_FIELDS = "thread_id, goal, status, model, operator, error, created_at, updated_at"
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,10 @@ class Database:
         self.saver = SqliteSaver(self.conn)
         with self.cursor() as cur:
             cur.executescript(_SCHEMA)
+            have = {row[1] for row in cur.execute("PRAGMA table_info(runs)")}
+            for column, kind in _RUN_COLUMNS.items():
+                if column not in have:
+                    cur.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     @contextmanager
     def cursor(self) -> Iterator[sqlite3.Cursor]:
@@ -76,13 +99,72 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
-    def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str) -> None:
+    def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,
+                   owner: str | None = None, lease_s: float = 0) -> None:
         now = utc_now().isoformat()
         with self.cursor() as cur:
             cur.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                (thread_id, goal, status, model, operator, now, now),
+                f"INSERT INTO runs ({_RUN_FIELDS}, owner, lease_until) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                (thread_id, goal, status, model, operator, now, now, owner, time.time() + lease_s if owner else None),
             )
+
+    # ---- claims: one process drives a thread at a time ---------------------------------
+    def claim(self, thread_id: str, owner: str, lease_s: float) -> bool:
+        """Take (or renew) the thread for ``owner`` unless another live owner holds it."""
+        now = time.time()
+        with self.cursor() as cur:
+            cur.execute(
+                "UPDATE runs SET owner = ?, lease_until = ? WHERE thread_id = ? "
+                "AND (owner IS NULL OR owner = ? OR lease_until < ?)",
+                (owner, now + lease_s, thread_id, owner, now),
+            )
+            return cur.rowcount == 1
+
+    def take_over(self, thread_id: str, dead_owner: str, owner: str, lease_s: float) -> bool:
+        """Take a thread from an owner known to be dead (its lease may not have lapsed yet)."""
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET owner = ?, lease_until = ? WHERE thread_id = ? AND owner = ?",
+                        (owner, time.time() + lease_s, thread_id, dead_owner))
+            return cur.rowcount == 1
+
+    def release(self, thread_id: str, owner: str) -> None:
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET owner = NULL, lease_until = NULL WHERE thread_id = ? AND owner = ?",
+                        (thread_id, owner))
+
+    def holder(self, thread_id: str) -> str | None:
+        """The live owner of a thread, if any."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT owner, lease_until FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        if row and row[0] and row[1] and row[1] >= time.time():
+            return row[0]
+        return None
+
+    def request_cancel(self, thread_id: str, requested: bool = True) -> None:
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET cancel_requested = ? WHERE thread_id = ?", (int(requested), thread_id))
+
+    def cancel_requested(self, thread_id: str) -> bool:
+        with self.cursor() as cur:
+            row = cur.execute("SELECT cancel_requested FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return bool(row and row[0])
+
+    # ---- breakers ------------------------------------------------------------------------
+    def save_breaker(self, name: str, state: str, failures: int, opened_at: float | None,
+                     cooldown_s: float, last_error: str | None) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO breakers VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "state = excluded.state, failures = excluded.failures, opened_at = excluded.opened_at, "
+                "cooldown_s = excluded.cooldown_s, last_error = excluded.last_error, updated_at = excluded.updated_at",
+                (name, state, failures, opened_at, cooldown_s, last_error, utc_now().isoformat()),
+            )
+
+    def list_breakers(self) -> list[dict]:
+        with self.cursor() as cur:
+            rows = cur.execute("SELECT * FROM breakers ORDER BY name").fetchall()
+        keys = ("name", "state", "failures", "opened_at", "cooldown_s", "last_error", "updated_at")
+        return [dict(zip(keys, row)) for row in rows]
 
     def update_run(self, thread_id: str, status: str, error: str | None = None) -> None:
         with self.cursor() as cur:
@@ -93,11 +175,11 @@ class Database:
 
     def get_run(self, thread_id: str) -> RunRow | None:
         with self.cursor() as cur:
-            row = cur.execute("SELECT * FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+            row = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
         return RunRow(*row) if row else None
 
     def list_runs(self, status: str | None = None, limit: int = 50) -> list[RunRow]:
-        query = "SELECT * FROM runs"
+        query = f"SELECT {_RUN_FIELDS} FROM runs"
         params: tuple = ()
         if status:
             query += " WHERE status = ?"
@@ -105,12 +187,6 @@ class Database:
         query += " ORDER BY updated_at DESC LIMIT ?"
         with self.cursor() as cur:
             return [RunRow(*r) for r in cur.execute(query, (*params, limit)).fetchall()]
-
-    def delete_thread(self, thread_id: str) -> None:
-        """Remove every trace of a thread (used to undo a thread whose creation failed)."""
-        with self.cursor() as cur:
-            for table in ("writes", "checkpoints", "runs"):
-                cur.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
 
 
 def open_database(path: str) -> Database:

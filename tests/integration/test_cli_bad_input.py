@@ -112,7 +112,7 @@ def test_edited_plan_is_revalidated_before_anything_runs(cli: Cli) -> None:
 def test_approving_a_finished_thread_is_refused(cli: Cli) -> None:
     thread = cli.ok("run", "Calculate 1+1")["thread_id"]
     cli.ok("approve", thread)
-    assert_refused(cli, "approve", thread, says="not awaiting approval")
+    assert_refused(cli, "approve", thread, says="was already decided (approve by operator")
 
 
 def test_reject_without_feedback_needs_final(cli: Cli) -> None:
