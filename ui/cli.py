@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from graph.events import Event
 from graph.persistence import open_database
 from graph.schemas import Plan, Status
-from graph.settings import Settings
+from graph.settings import Settings, SettingsError
 from graph.workflow import Workflow, WorkflowError
 from ui import render
 
@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("resume", "continue a thread that stopped (crash, failure, cancel)")
     p.add_argument("thread")
     p.add_argument("--operator", default="operator")
+    p = command("cancel", "stop a thread: no new step starts, running steps get a grace period")
+    p.add_argument("thread")
+    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the executing process")
+    p.add_argument("--operator", default="operator")
     p = command("status", "show a thread")
     p.add_argument("thread")
     p = command("threads", "list threads, newest first")
@@ -86,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--plan", help="a changed plan JSON file (goes through critic and approval)")
     command("tools", "list the tools plans may use")
+    command("breakers", "circuit breakers that have changed state, with their state")
     return parser
 
 
@@ -104,8 +109,12 @@ def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
             return workflow.reject(args.thread, args.feedback, args.final, operator=args.operator, on_event=progress)
         case "resume":
             return workflow.resume(args.thread, operator=args.operator, on_event=progress)
+        case "cancel":
+            return workflow.cancel(args.thread, operator=args.operator, wait_s=args.wait)
         case "status":
             return workflow.status(args.thread)
+        case "breakers":
+            return workflow.breakers()
         case "threads":
             if args.limit < 1:
                 raise UsageError("--limit must be at least 1")
@@ -129,16 +138,16 @@ def print_event(event: Event) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
-    if args.db:
-        settings = settings.model_copy(update={"db": args.db})
     try:
+        settings = Settings.from_env()
+        if args.db:
+            settings = settings.model_copy(update={"db": args.db})
         db = open_database(settings.db)
         try:
             result = run_command(args, Workflow(db, settings=settings))
         finally:
             db.close()
-    except (UsageError, WorkflowError) as exc:
+    except (UsageError, WorkflowError, SettingsError) as exc:
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -28,6 +28,9 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(
             f"{h['checkpoint_id']}  step {h['step']:>3}  {str(h['node'] or ''):<17} {str(h['status']):<17} {h['created_at'][:19]}"
             for h in result)
+    if command == "breakers":
+        return "\n".join(f"{b['name']:<28} {b['state']:<10} failures {b['failures']:<3} {b['last_error'] or ''}"
+                         for b in result) or "no breaker has tripped"
     if command == "tools":
         return "\n".join(f"{t['name']}({', '.join(t['args'])}){' [risky]' if t['risky'] else ''}: {t['description']}"
                          for t in result)

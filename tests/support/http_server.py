@@ -2,7 +2,8 @@
 so a plan's URLs say what the server does: ``?delay=2`` answers after 2 s (``delay_first``:
 only the first call is slow), ``?status=503``
 answers that status, ``?fail_first=2`` fails the first two calls to that path with 503,
-``?size=N`` sends N bytes. Every request is counted per path."""
+``?size=N`` sends N bytes, ``?echo_auth=1`` echoes the Authorization header. Every request
+is counted per path: ``started`` when it arrives, ``hits`` when its answer was sent."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class ToolServer:
         if call <= int(query.get("fail_first", 0)):
             status = 503
         body = (b"x" * int(query["size"])) if "size" in query else f"ok {parsed.path} call {call}".encode()
+        if "echo_auth" in query:
+            body += f" auth={request.headers.get('Authorization')}".encode()
         try:
             request.send_response(status)
             request.send_header("Content-Length", str(len(body)))

@@ -1,0 +1,114 @@
+"""Faults injected for real against the local HTTP server: flaky, always failing, client
+errors, hanging, a tripping breaker, and secrets that must never be stored."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from graph.persistence import open_database
+from graph.schemas import Plan
+from graph.settings import Settings
+from graph.workflow import Workflow
+from tests.support.http_server import ToolServer
+
+
+def workflow(home: Path, **settings: object) -> Workflow:
+    config = Settings.from_env().model_copy(update=settings)
+    return Workflow(open_database(str(home / "prolight.db")), settings=config)
+
+
+def run(flow: Workflow, steps: list[dict]) -> dict:
+    thread = flow.start(plan=Plan.model_validate({"goal": "faults", "steps": steps}))["thread_id"]
+    return flow.approve(thread)
+
+
+def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, timeout_s: float | None = None,
+          **query: object) -> dict:
+    step = {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
+            "depends_on": deps or []}
+    return step | ({"timeout_s": timeout_s} if timeout_s else {})
+
+
+def test_flaky_step_succeeds_after_n_failures_with_growing_backoff(home: Path, server: ToolServer) -> None:
+    out = run(workflow(home), [fetch(server, "flaky", fail_first=2)])
+    result = out["steps"]["flaky"]
+    assert result["status"] == "SUCCEEDED" and result["attempts"] == 3
+    assert server.started["/flaky"] == 3
+    log = result["attempt_log"]
+    assert [a["category"] for a in log] == ["http_5xx", "http_5xx", None]
+    assert 0 < log[0]["delay_s"] < log[1]["delay_s"], "backoff grows"
+    assert "503" in log[0]["error"]
+
+
+def test_always_failing_step_fails_its_dependents_skip_and_the_rest_succeeds(home: Path, server: ToolServer) -> None:
+    out = run(workflow(home), [fetch(server, "down", status=500), fetch(server, "after", ["down"]),
+                               fetch(server, "fine"), fetch(server, "after_fine", ["fine"])])
+    assert out["status"] == "FAILED"
+    assert {k: v["status"] for k, v in out["steps"].items()} == {
+        "down": "FAILED", "after": "SKIPPED", "fine": "SUCCEEDED", "after_fine": "SUCCEEDED"}
+    assert out["steps"]["down"]["attempts"] == 3 and server.started["/down"] == 3
+    assert server.started["/after"] == 0
+    assert "down" in out["error"] and "skipped: after" in out["error"]
+
+
+@pytest.mark.parametrize("status, attempts", [(404, 1), (400, 1), (429, 3), (502, 3)])
+def test_only_transient_http_errors_retry(home: Path, server: ToolServer, status: int, attempts: int) -> None:
+    out = run(workflow(home), [fetch(server, "x", status=status)])
+    assert out["steps"]["x"]["attempts"] == attempts == server.started["/x"]
+
+
+def test_sandbox_refusals_do_not_retry(home: Path) -> None:
+    out = run(workflow(home), [{"id": "esc", "tool": "read_file", "args": {"path": "../../etc/passwd"}}])
+    assert out["steps"]["esc"]["attempts"] == 1
+    assert "may not contain '..'" in out["steps"]["esc"]["error"]
+
+
+def test_hanging_step_fails_by_its_timeout_and_the_run_ends_promptly(home: Path, server: ToolServer) -> None:
+    began = time.monotonic()
+    out = run(workflow(home), [fetch(server, "hang", timeout_s=1, delay=30), fetch(server, "quick")])
+    assert time.monotonic() - began < 15, "the run must not wait for the hung call"
+    hang = out["steps"]["hang"]
+    assert hang["status"] == "FAILED" and "timed out" in hang["error"].lower()
+    assert out["steps"]["quick"]["status"] == "SUCCEEDED"
+
+
+def test_breaker_opens_limits_calls_then_half_opens_after_cooldown(home: Path, server: ToolServer) -> None:
+    flow = workflow(home, step_concurrency=2)
+    flow.settings.breaker = flow.settings.breaker.model_copy(update={"cooldown_s": 0.5})
+    from graph.breaker import BOARD
+
+    BOARD.configure(flow.settings.breaker, {})
+    out = run(flow, [fetch(server, f"d{i}", status=503) for i in range(8)])
+    assert out["status"] == "FAILED"
+    assert server.started.total() < 8 * 3 / 2, f"{server.started.total()} calls reached the server"
+    assert sum("circuit open" in r["error"] for r in out["steps"].values()) >= 3
+    assert [(b["name"], b["state"]) for b in flow.breakers()] == [("tool:http_request", "open")]
+
+    time.sleep(0.6)
+    assert flow.breakers()[0]["state"] == "half_open"
+    healthy = run(flow, [fetch(server, "healthy")])
+    assert healthy["status"] == "COMPLETED" and healthy["steps"]["healthy"]["attempts"] == 1
+    assert flow.breakers()[0]["state"] == "closed"
+
+
+def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROLIGHT_SECRET_API_TOKEN", "s3cr3t-token-value")
+    step = fetch(server, "api", echo_auth=1)
+    step["args"]["headers"] = {"Authorization": "Bearer ${secret:API_TOKEN}"}
+    out = run(workflow(home), [step])
+    assert out["status"] == "COMPLETED"
+    assert out["steps"]["api"]["output"] == "ok /api call 1 auth=Bearer ***", "the server got it, the state did not"
+    for file in home.glob("prolight.db*"):
+        assert b"s3cr3t-token-value" not in file.read_bytes(), file
+
+
+def test_literal_secret_in_a_plan_is_refused(home: Path, server: ToolServer) -> None:
+    step = fetch(server, "api")
+    step["args"]["headers"] = {"Authorization": "Bearer abcdefghijklmnop"}
+    from graph.workflow import WorkflowError
+
+    with pytest.raises(WorkflowError, match=r"literal secret in args.headers.Authorization"):
+        workflow(home).start(plan=Plan.model_validate({"goal": "g", "steps": [step]}))
