@@ -68,8 +68,8 @@ class Settings(BaseModel):
                 model=_env("PROLIGHT_MODEL", values.pop("model", "offline")),
                 workspace=Path(_env("PROLIGHT_WORKSPACE", values.pop("workspace", ".prolight/workspace"))).resolve(),
                 allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),
-                retry=RetryConfig.model_validate(retry),
-                breaker=BreakerConfig.model_validate(breaker),
+                retry=retry,
+                breaker=breaker,
                 **values,
             )
         except ValidationError as exc:
