@@ -58,7 +58,3 @@ def build_graph(
     builder.add_edge("executor", "reporter")
     builder.add_edge("reporter", END)
     return builder.compile(checkpointer=checkpointer, interrupt_before=[REVIEW_NODE], name="prolight")
-
-
-# For LangGraph's Agent Server (langgraph.json): it supplies its own checkpointer.
-graph = build_graph()

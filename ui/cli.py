@@ -1,6 +1,6 @@
 """The ``prolight`` command line. Every command has ``--json`` (machine-readable, on stdout)
-and a readable default. Exit codes: 0 done, 1 the run ended FAILED, 2 a bad request (one
-line on stderr, nothing written)."""
+and a readable default. Exit codes: 0 done, 1 a command that executes a run saw it end
+FAILED or CANCELLED, 2 a bad request (one line on stderr, nothing written)."""
 
 from __future__ import annotations
 
@@ -20,20 +20,26 @@ from graph.workflow import Workflow, WorkflowError
 from ui import render
 
 
+EXECUTING_COMMANDS = {"run", "approve", "reject", "resume", "fork"}
+
+
 class UsageError(Exception):
     """Bad input from the command line; exit 2 with one line."""
 
 
-def load_plan(path: str, default_goal: str | None = None) -> Plan:
-    file = Path(path)
+def read_text(path: str, what: str) -> str:
     try:
-        raw = file.read_bytes()
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"plan file {path} is not UTF-8 (byte {exc.start})") from None
+        raise UsageError(f"{what} {path} is not UTF-8 (byte {exc.start})") from None
+
+
+def load_plan(path: str, default_goal: str | None = None) -> Plan:
+    text = read_text(path, "plan file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -60,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "plan and critique a goal; stops at the approval gate")
     p.add_argument("goal", nargs="?")
+    p.add_argument("--goal-file", help="read the goal from a UTF-8 file ('-': standard input)")
     p.add_argument("--plan", help="a plan JSON file to use instead of the planner")
     p.add_argument("--operator", default="operator")
     p = command("approve", "approve (or edit) a plan and execute it")
@@ -98,8 +105,12 @@ def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
     progress = None if args.json else print_event
     match args.command:
         case "run":
-            if not args.goal and not args.plan:
-                raise UsageError("give a GOAL or --plan FILE")
+            if args.goal_file:
+                if args.goal:
+                    raise UsageError("give a GOAL or --goal-file, not both")
+                args.goal = read_text(args.goal_file, "goal file")
+            if args.goal is None and not args.plan:
+                raise UsageError("give a GOAL, --goal-file FILE or --plan FILE")
             plan = load_plan(args.plan, args.goal) if args.plan else None
             return workflow.start(args.goal, plan, operator=args.operator, on_event=progress)
         case "approve":
@@ -154,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2, default=str))
     else:
         print(render.readable(args.command, result))
-    if isinstance(result, dict) and result.get("status") == Status.FAILED.value:
+    unfinished = (Status.FAILED.value, Status.CANCELLED.value)
+    if args.command in EXECUTING_COMMANDS and isinstance(result, dict) and result.get("status") in unfinished:
         return 1
     return 0
 

@@ -135,3 +135,38 @@ def test_json_errors_go_to_stderr_and_leave_stdout_empty(cli: Cli) -> None:
     result = cli("status", "nope", "--json")
     assert result.code == 2 and result.stdout == ""
     assert result.stderr.startswith("prolight: error: unknown thread")
+
+
+def test_a_one_megabyte_goal_is_refused(cli: Cli) -> None:
+    goal = cli.home / "goal.txt"
+    goal.write_text("fetch things " * 80_000)
+    assert_refused(cli, "run", "--goal-file", str(goal), says="the limit is 20000")
+    goal.write_bytes(b"caf\xe9")
+    assert_refused(cli, "run", "--goal-file", str(goal), says="goal file")
+
+
+def test_a_plan_over_the_step_limit_is_refused(cli: Cli) -> None:
+    plan = cli.write_plan("huge.json", {"steps": [step(f"s{i}") for i in range(10_001)]})
+    assert_refused(cli, "run", "--plan", plan, says="at most 10000 steps")
+
+
+def test_a_plan_at_the_step_limit_is_accepted(cli: Cli) -> None:
+    steps = [step(f"s{i}", deps=[f"s{i - 1}"] if i % 100 else []) for i in range(10_000)]
+    out = cli.ok("run", "--plan", cli.write_plan("limit.json", {"steps": steps}))
+    assert out["status"] == "AWAITING_APPROVAL" and len(out["plan"]["steps"]) == 10_000
+
+
+@pytest.mark.parametrize("thread", ["../../etc/passwd", "x'; DROP TABLE runs; --", "ünïcode", "a" * 500, "a b"])
+def test_thread_ids_with_odd_characters_are_unknown(cli: Cli, thread: str) -> None:
+    assert_refused(cli, "status", thread, says="unknown thread")
+    assert_refused(cli, "approve", thread, says="unknown thread")
+
+
+def test_args_of_the_wrong_type(cli: Cli) -> None:
+    plan = cli.write_plan("p.json", {"steps": [step("a", tool="calculate", expression=42)]})
+    assert_refused(cli, "run", "--plan", plan, says="args do not fit tool 'calculate'")
+
+
+def test_a_bad_settings_file_is_one_line(cli: Cli) -> None:
+    (cli.home / "prolight.toml").write_text("[retry]\nmax_attempts = 'many'\n")
+    assert_refused(cli, "threads", says="bad setting retry.max_attempts")

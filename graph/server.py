@@ -1,0 +1,7 @@
+"""The graph as LangGraph's Agent Server loads it (``langgraph.json``): built at import with
+the environment's settings and no checkpointer, since the server brings its own. Kept apart
+from ``build.py`` so that importing the builder never builds a graph."""
+
+from graph.build import build_graph
+
+graph = build_graph()

@@ -1,0 +1,67 @@
+"""Cancel from another process, and two operators approving the same thread at once."""
+
+from __future__ import annotations
+
+from tests.support.cli import Cli
+from tests.support.http_server import ToolServer
+
+
+def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, **query: object) -> dict:
+    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
+            "depends_on": deps or []}
+
+
+def test_cancel_stops_a_running_thread_and_resume_runs_only_what_had_not_finished(home, server: ToolServer) -> None:
+    cli = Cli(home, PROLIGHT_CANCEL_GRACE_S="0.3")
+    plan = {"steps": [fetch(server, "quick"), fetch(server, "slow", delay_first=30),
+                      fetch(server, "after_slow", ["slow"]), fetch(server, "after_quick", ["quick"], delay_first=30)]}
+    thread = cli.ok("run", "--plan", cli.write_plan("p.json", plan))["thread_id"]
+    executing = cli.popen("approve", thread, "--json")
+    server.wait_started("/slow")
+    server.wait_started("/after_quick")
+
+    cancelled = cli.ok("cancel", thread)
+    assert cancelled["status"] == "CANCELLED"
+    executing.wait(timeout=30)
+    steps = cancelled["steps"]
+    assert steps["quick"]["status"] == "SUCCEEDED"
+    assert steps["slow"]["status"] == "FAILED" and "cancelled while running" in steps["slow"]["error"]
+    assert steps["after_slow"]["status"] == "SKIPPED"
+    assert server.started["/after_slow"] == 0, "no new step starts after a cancel"
+    assert [d["action"] for d in cancelled["decisions"]] == ["approve"]
+
+    resumed = cli.ok("resume", thread)
+    assert resumed["status"] == "COMPLETED"
+    assert server.started["/quick"] == 1, "a finished step never runs again"
+    assert server.started["/slow"] == 2 and server.started["/after_quick"] == 2
+    assert server.hits["/after_slow"] == 1
+
+
+def test_cancel_at_the_approval_gate_ends_the_thread(cli: Cli, server: ToolServer) -> None:
+    thread = cli.ok("run", f"Fetch {server.url('x')}")["thread_id"]
+    out = cli.ok("cancel", thread)
+    assert out["status"] == "CANCELLED" and not out["awaiting_approval"]
+    assert [d["action"] for d in out["decisions"]] == ["cancel"]
+    assert cli("approve", thread).code == 2
+    assert cli("cancel", thread).code == 2, "nothing left to cancel"
+    assert server.started["/x"] == 0
+
+
+def test_two_racing_approvals_exactly_one_wins(cli: Cli, server: ToolServer) -> None:
+    plan = {"steps": [fetch(server, "work", delay=1)]}
+    for attempt in range(3):
+        thread = cli.ok("run", "--plan", cli.write_plan(f"p{attempt}.json", plan))["thread_id"]
+        racers = [cli.popen("approve", thread, "--operator", name) for name in ("alice", "bob")]
+        outcomes = [(p.wait(timeout=60), p.stderr.read()) for p in racers]
+        codes = sorted(code for code, _ in outcomes)
+        assert codes == [0, 2], outcomes
+        loser = next(err for code, err in outcomes if code == 2)
+        assert "already decided" in loser and len(loser.strip().splitlines()) == 1
+        decisions = cli.ok("status", thread)["decisions"]
+        assert len(decisions) == 1
+    assert server.started["/work"] == 3, "each thread's plan ran once"
+
+
+def test_cancel_of_an_unknown_thread(cli: Cli) -> None:
+    result = cli("cancel", "nope")
+    assert result.code == 2 and "unknown thread" in result.stderr
