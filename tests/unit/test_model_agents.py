@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.critic import critique
+from graph.breaker import BreakerConfig
 from agents.models import ModelConfigError, chat_model
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
@@ -17,7 +18,7 @@ from agents.tools import default_registry
 from graph.persistence import open_database
 from graph.settings import Settings
 from graph.workflow import Workflow
-from tests.support.fake_models import fake_model, tool_call
+from tests.support.fake_models import FakeToolModel, fake_model, tool_call
 
 GOOD_PLAN = {"goal": "ignored", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40+2"}}]}
 OTHER_PLAN = {"goal": "ignored", "steps": [{"id": "mul", "tool": "calculate", "args": {"expression": "6*7"}}]}
@@ -102,3 +103,24 @@ def test_model_selection() -> None:
         chat_model("gpt")
     with pytest.raises(ModelConfigError, match="PROLIGHT_MODEL='nosuchprovider:x'"):
         chat_model("nosuchprovider:x")
+
+
+class FailingModel(FakeToolModel):
+    def _generate(self, messages, *args, **kwargs):  # type: ignore[override]
+        self.received.append(list(messages))
+        raise ConnectionError("provider unreachable")
+
+
+def test_a_model_that_keeps_failing_is_retried_then_opens_its_breaker(home: Path) -> None:
+    model = FailingModel(messages=iter([]), received=[])
+    settings = Settings.from_env().model_copy(update={"breaker": BreakerConfig(failure_threshold=5, cooldown_s=60)})
+    flow = Workflow(open_database(str(home / "prolight.db")), model=model, settings=settings)
+    first = flow.start("anything")
+    assert first["status"] == "FAILED"
+    assert "planner's model call failed" in first["error"] and "provider unreachable" in first["error"]
+    assert len(model.received) == 3, "the agent's retry config: 3 attempts"
+    flow.start("again")
+    third = flow.start("and again")
+    assert "circuit open for model:generic-fake-chat-model" in third["error"]
+    assert len(model.received) == 5, "once open, the provider is not called"
+    assert [(b["name"], b["state"]) for b in flow.breakers()] == [("model:generic-fake-chat-model", "open")]

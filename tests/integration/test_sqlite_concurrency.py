@@ -1,0 +1,53 @@
+"""SQLite under load: 50 runs executing at once in one process, and 4 processes writing
+the same database file, with no "database is locked" and no lost step result."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from graph.persistence import open_database
+from graph.workflow import Workflow
+from tests.support.http_server import ToolServer
+from tests.support.load_worker import execute
+
+
+def assert_all_complete(db_path: Path, expected: int, server: ToolServer) -> None:
+    flow = Workflow(open_database(str(db_path)))
+    rows = flow.threads(limit=1000)
+    assert len(rows) == expected
+    for row in rows:
+        status = flow.status(row["thread_id"])
+        assert status["status"] == "COMPLETED", status["error"]
+        assert {k: v["status"] for k, v in status["steps"].items()} == dict.fromkeys("abc", "SUCCEEDED")
+        assert status["steps"]["c"]["output"] == 42
+    assert server.hits.total() == expected * 2
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_fifty_runs_at_once_in_one_process(home: Path, server: ToolServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    flow = Workflow(open_database(str(home / "prolight.db")))
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(lambda i: execute(flow, server.base, f"t{i}"), range(50)))
+    assert statuses == ["COMPLETED"] * 50
+    assert_all_complete(home / "prolight.db", 50, server)
+
+
+def test_four_processes_writing_one_database(home: Path, server: ToolServer) -> None:
+    db = home / "prolight.db"
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.support.load_worker", str(db), server.base, "6", f"p{i}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
+               for i in range(4)]
+    for worker in workers:
+        out, err = worker.communicate(timeout=180)
+        assert worker.returncode == 0, err[-2000:]
+        assert "locked" not in err
+        assert out.split() == ["COMPLETED"] * 6
+    assert_all_complete(db, 24, server)
