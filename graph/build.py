@@ -15,6 +15,7 @@ so the thread stays in front of ``human_review``; then ``stream(None)`` continue
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -24,6 +25,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.models import chat_model
 from agents.tools import ToolRegistry, default_registry
 from graph.nodes import Nodes, route_after_critic, route_after_planner, route_after_review, route_start
+from graph.schemas import Plan
 from graph.settings import Settings
 from graph.state import WorkflowInput, WorkflowState
 
@@ -38,10 +40,11 @@ def build_graph(
     registry: ToolRegistry | None = None,
     settings: Settings | None = None,
     cancel_requested: Callable[[str], bool] | None = None,
+    estimator: Callable[[Plan], dict[str, Any]] | None = None,
 ) -> CompiledStateGraph:
     settings = settings or Settings.from_env()
     nodes = Nodes(model=model or chat_model(settings.model), registry=registry or default_registry(),
-                  settings=settings, cancel_requested=cancel_requested)
+                  settings=settings, cancel_requested=cancel_requested, estimator=estimator)
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
     builder.add_node("planner", nodes.planner)
     builder.add_node("critic", nodes.critic)

@@ -1,9 +1,11 @@
 """The one event schema. Nodes and step tasks emit events through LangGraph's stream writer
-(``stream_mode="custom"``); whoever drives the graph (the CLI today, the run manager next)
-receives them in order and shows or stores them."""
+(``stream_mode="custom"``); the process driving the graph appends them to the ``events``
+table in the order they arrive. A tool reports its own progress with ``progress(...)``
+(or any custom chunk, which is wrapped as a ``progress`` event)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,7 +15,7 @@ from pydantic import BaseModel, Field
 from graph.schemas import utc_now
 
 EventKind = Literal[
-    "run_created", "node_started", "node_finished", "plan_created", "critique",
+    "run_created", "node_started", "node_finished", "plan_created", "critique", "estimate",
     "awaiting_approval", "decision", "step_started", "step_retry", "step_succeeded",
     "step_failed", "step_skipped", "breaker_opened", "breaker_closed", "run_completed",
     "run_failed", "run_cancelled", "progress",
@@ -29,6 +31,18 @@ class Event(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
+class StoredEvent(Event):
+    """An event as the log returns it: its thread and its place in the thread's order."""
+
+    thread_id: str
+    seq: int
+
+
+# The step whose tool is running on this thread of control, so a tool's progress is
+# attributed to its step without the tool knowing its id.
+CURRENT_STEP: ContextVar[tuple[str, int] | None] = ContextVar("prolight_current_step", default=None)
+
+
 def emit(kind: EventKind, **fields: Any) -> None:
     """Send an event to the stream; a no-op outside a graph run (e.g. in unit tests)."""
     try:
@@ -38,7 +52,14 @@ def emit(kind: EventKind, **fields: Any) -> None:
     writer({"prolight_event": Event(kind=kind, **fields).model_dump(mode="json")})
 
 
-def parse(chunk: Any) -> Event | None:
+def progress(message: str, **data: Any) -> None:
+    """For tools: report progress of the running step (shown live, stored in the log)."""
+    current = CURRENT_STEP.get()
+    emit("progress", node="executor", step_id=current[0] if current else None,
+         attempt=current[1] if current else None, payload={"message": message, **data})
+
+
+def parse(chunk: Any) -> Event:
     if isinstance(chunk, dict) and "prolight_event" in chunk:
         return Event.model_validate(chunk["prolight_event"])
-    return None
+    return Event(kind="progress", payload={"data": chunk if isinstance(chunk, (dict, list, str, int, float)) else str(chunk)})

@@ -30,11 +30,12 @@ from agents.tools import ToolRegistry
 from graph.breaker import BOARD
 from graph.concurrency import PriorityLimiter
 from graph.dag import REFERENCE, execution_order
-from graph.events import emit
+from graph.events import CURRENT_STEP, emit
 from graph.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
 from graph.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.secrets import redact, resolve
 from graph.settings import Settings
+from graph.tracing import fail, tool_span
 
 CANCEL_POLL_S = 0.2
 
@@ -111,13 +112,25 @@ def run_step(run: StepRun, step_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_tool(run: StepRun, step: Step) -> StepResult:
+    with tool_span(step.tool, step.id) as span:
+        result = _call_tool(run, step)
+        if result.status != StepStatus.SUCCEEDED:
+            fail(span, result.error or "failed")
+        return result
+
+
+def _call_tool(run: StepRun, step: Step) -> StepResult:
     started = utc_now()
     emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
     secrets: dict[str, str] = {}
     tool = run.registry.get(step.tool)
     timeout_s = step.timeout_s or run.settings.step_timeout_s
 
+    attempt_no = [0]
+
     def invoke(seconds_left: float | None) -> Any:
+        attempt_no[0] += 1
+        CURRENT_STEP.set((step.id, attempt_no[0]))  # this runs in the call's own context copy
         args = resolve(resolve_references(step.args, run.results), secrets)
         if "timeout_s" in tool.args and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
@@ -125,7 +138,7 @@ def call_tool(run: StepRun, step: Step) -> StepResult:
 
     def on_retry(attempt: Attempt) -> None:
         emit("step_retry", node="executor", step_id=step.id, attempt=attempt.attempt,
-             payload={"error": redact(attempt.error, secrets), "delay_s": attempt.delay_s})
+             payload={"tool": step.tool, "error": redact(attempt.error, secrets), "delay_s": attempt.delay_s})
 
     try:
         output, attempts = resilient_call(
@@ -135,12 +148,14 @@ def call_tool(run: StepRun, step: Step) -> StepResult:
     except CallFailed as failed:
         error = redact(str(failed), secrets)
         log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]
-        emit("step_failed", node="executor", step_id=step.id, attempt=len(log), payload={"error": error})
+        emit("step_failed", node="executor", step_id=step.id, attempt=len(log),
+             payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
+                      "category": log[-1].category if log else None})
         return StepResult(status=StepStatus.FAILED, attempts=len(log), started_at=started,
                           finished_at=utc_now(), error=error, attempt_log=log)
     finished = utc_now()
     emit("step_succeeded", node="executor", step_id=step.id, attempt=len(attempts),
-         payload={"seconds": (finished - started).total_seconds()})
+         payload={"tool": step.tool, "seconds": (finished - started).total_seconds()})
     return StepResult(status=StepStatus.SUCCEEDED, attempts=len(attempts), started_at=started,
                       finished_at=finished, output=redact(to_json(output), secrets), attempt_log=attempts)
 

@@ -23,6 +23,7 @@ from graph.executor import execute_plan
 from graph.schemas import Critique, Decision, Plan, Status, StepStatus, dump
 from graph.settings import Settings
 from graph.state import RESET, WorkflowState
+from graph.tracing import agent_span, fail
 
 
 @dataclass
@@ -31,13 +32,16 @@ class Nodes:
     registry: ToolRegistry
     settings: Settings
     cancel_requested: Callable[[str], bool] | None = None  # thread id -> has a cancel been asked for
+    estimator: Callable[[Plan], dict[str, Any]] | None = None  # plan -> time estimate from history
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
-        try:
-            plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
-        except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
-            emit("run_failed", node="planner", payload={"error": str(exc)})
-            return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
+        with agent_span("planner", self._provider()) as span:
+            try:
+                plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
+            except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
+                fail(span, exc)
+                emit("run_failed", node="planner", payload={"error": str(exc), "status": Status.FAILED.value})
+                return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
         emit("plan_created", node="planner", payload={"steps": len(plan.steps)})
         return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
                 "steps": {RESET: True}, "feedback": None, "error": None}
@@ -45,11 +49,13 @@ class Nodes:
     def critic(self, state: WorkflowState) -> dict[str, Any]:
         plan = Plan.model_validate(state["plan"])
         reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
-        try:
-            verdict = critique(plan, self.registry, reviewer, self.settings)
-        except (ModelOutputError, ModelCallError) as exc:
-            verdict = critique(plan, self.registry, None)
-            verdict.issues.append(_warning(f"model review unavailable: {exc}"))
+        with agent_span("critic", self._provider()) as span:
+            try:
+                verdict = critique(plan, self.registry, reviewer, self.settings)
+            except (ModelOutputError, ModelCallError) as exc:
+                fail(span, exc)
+                verdict = critique(plan, self.registry, None)
+                verdict.issues.append(_warning(f"model review unavailable: {exc}"))
         revisions = state.get("revisions", 0)
         revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
                   and state.get("plan_source", "operator") == "planner")
@@ -60,14 +66,19 @@ class Nodes:
         return update
 
     def request_approval(self, state: WorkflowState) -> dict[str, Any]:
-        emit("awaiting_approval", node="request_approval")
-        return {"status": Status.AWAITING_APPROVAL.value}
+        update: dict[str, Any] = {"status": Status.AWAITING_APPROVAL.value}
+        if self.estimator is not None:
+            update["estimate"] = self.estimator(Plan.model_validate(state["plan"]))
+            emit("estimate", node="request_approval", payload=update["estimate"])
+        emit("awaiting_approval", node="request_approval", payload={"status": Status.AWAITING_APPROVAL.value})
+        return update
 
     def human_review(self, state: WorkflowState) -> dict[str, Any]:
         """Applies the decision the operator wrote with update_state (already validated there;
         checked again here because the graph may be driven by other clients)."""
         decision = Decision.model_validate(state["decision"])
         if decision.action == "cancel":
+            emit("run_cancelled", node="human_review", payload={"status": Status.CANCELLED.value})
             return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
         if decision.action == "reject":
             if decision.final:
@@ -98,9 +109,13 @@ class Nodes:
         outputs = [f"{s.id}: {str(steps[s.id].get('output'))[:500]}" for s in plan.steps
                    if s.id not in cited and s.id in steps and steps[s.id]["status"] == StepStatus.SUCCEEDED.value]
         status = state["status"]
-        emit("run_completed" if status == Status.COMPLETED.value else "run_failed", node="reporter",
-             payload={"error": state.get("error")})
+        kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
+        emit(kind, node="reporter", payload={"status": status, "error": state.get("error")})
         return {"report": "\n".join([f"{done}/{len(plan.steps)} steps succeeded", *outputs])}
+
+
+    def _provider(self) -> str:
+        return getattr(self.model, "_llm_type", type(self.model).__name__)
 
 
 def _feedback(verdict: Critique) -> str:

@@ -1,10 +1,12 @@
 """The one place that opens the database: one SQLite file in WAL mode with a busy timeout,
 one connection (``check_same_thread=False``) shared by LangGraph's ``SqliteSaver`` and the
-project's own ``runs`` table. Our statements take the saver's lock, so the connection never
-interleaves two transactions."""
+project's own tables (``runs``, ``events``, ``breakers``). Our statements take the saver's
+lock, so the connection never interleaves two transactions. The ``runs`` rows and their
+claims live here; the event log's queries are in ``event_store``."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -31,6 +33,18 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
 CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
+CREATE TABLE IF NOT EXISTS events (
+    thread_id TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    ts        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    node      TEXT,
+    step_id   TEXT,
+    attempt   INTEGER,
+    payload   TEXT NOT NULL,
+    PRIMARY KEY (thread_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
 CREATE TABLE IF NOT EXISTS breakers (
     name       TEXT PRIMARY KEY,
     state      TEXT NOT NULL,
@@ -46,7 +60,11 @@ _RUN_COLUMNS = {
     "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
     "lease_until": "REAL",             # epoch seconds; a claim lapses unless renewed
     "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
+    "queued": "INTEGER NOT NULL DEFAULT 0",  # a detached request waits for a worker
+    "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
 }
+# Statuses in which a thread still has work for a process to do.
+ACTIVE_STATUSES = ("CREATED", "PLANNED", "CRITIQUED", "APPROVED", "EXECUTING")
 
 
 _RUN_FIELDS = "thread_id, goal, status, model, operator, error, created_at, updated_at"
@@ -100,24 +118,56 @@ class Database:
         self.conn.close()
 
     def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,
-                   owner: str | None = None, lease_s: float = 0) -> None:
+                   graph_input: dict | None = None, queued: bool = False, owner: str | None = None,
+                   lease_s: float = 0) -> None:
+        """A new row; with ``owner`` it is born claimed, so no worker can take it first."""
         now = utc_now().isoformat()
         with self.cursor() as cur:
             cur.execute(
-                f"INSERT INTO runs ({_RUN_FIELDS}, owner, lease_until) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-                (thread_id, goal, status, model, operator, now, now, owner, time.time() + lease_s if owner else None),
+                f"INSERT INTO runs ({_RUN_FIELDS}, input, queued, owner, lease_until) "
+                "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                (thread_id, goal, status, model, operator, now, now,
+                 json.dumps(graph_input) if graph_input is not None else None, int(queued),
+                 owner, time.time() + lease_s if owner else None),
             )
+
+    def graph_input(self, thread_id: str) -> dict | None:
+        with self.cursor() as cur:
+            row = cur.execute("SELECT input FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def set_queued(self, thread_id: str, queued: bool) -> None:
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET queued = ? WHERE thread_id = ?", (int(queued), thread_id))
+
+    def candidates(self, limit: int, include_orphans: bool) -> list[tuple[str, str | None, float | None, int]]:
+        """Threads a worker might execute: queued ones, and (optionally) active ones whose
+        owner may be gone. Rows: (thread_id, owner, lease_until, queued); the caller decides."""
+        marks = ",".join("?" * len(ACTIVE_STATUSES))
+        query = f"SELECT thread_id, owner, lease_until, queued FROM runs WHERE queued = 1"
+        if include_orphans:
+            query += f" OR status IN ({marks})"
+        query += " ORDER BY updated_at LIMIT ?"
+        params = (*ACTIVE_STATUSES, limit) if include_orphans else (limit,)
+        with self.cursor() as cur:
+            return cur.execute(query, params).fetchall()
 
     # ---- claims: one process drives a thread at a time ---------------------------------
     def claim(self, thread_id: str, owner: str, lease_s: float) -> bool:
-        """Take (or renew) the thread for ``owner`` unless another live owner holds it."""
+        """Take the thread for ``owner`` unless someone (``owner`` included) holds it live."""
         now = time.time()
         with self.cursor() as cur:
             cur.execute(
                 "UPDATE runs SET owner = ?, lease_until = ? WHERE thread_id = ? "
-                "AND (owner IS NULL OR owner = ? OR lease_until < ?)",
-                (owner, now + lease_s, thread_id, owner, now),
+                "AND (owner IS NULL OR lease_until < ?)",
+                (owner, now + lease_s, thread_id, now),
             )
+            return cur.rowcount == 1
+
+    def renew(self, thread_id: str, owner: str, lease_s: float) -> bool:
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET lease_until = ? WHERE thread_id = ? AND owner = ?",
+                        (time.time() + lease_s, thread_id, owner))
             return cur.rowcount == 1
 
     def take_over(self, thread_id: str, dead_owner: str, owner: str, lease_s: float) -> bool:

@@ -29,6 +29,7 @@ class WorkflowState(TypedDict, total=False):
     plan: dict[str, Any] | None
     plan_source: str  # "planner" or "operator"; an operator's plan is never replanned by the critic
     critique: dict[str, Any] | None
+    estimate: dict[str, Any] | None  # critical-path time from past tool durations, shown at the gate
     status: str
     revisions: int
     feedback: str | None  # what the next planner call must address (critic's or operator's)

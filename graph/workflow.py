@@ -1,15 +1,12 @@
-"""The operations an operator performs on threads (start, approve, edit, reject, resume,
-cancel, fork, and the read-only views). The CLI and the dashboard call these; nothing else
-drives the graph. Every request is validated before anything is written, so a bad request
-leaves no thread and no checkpoint behind, and a process drives a thread only while it
-holds the thread's claim in the ``runs`` table, so two processes never drive one thread."""
+"""The operations an operator performs on threads (create, start, approve, edit, reject,
+resume, cancel, fork, execute, and the read-only views). The run manager, the CLI and the
+dashboard call these; nothing else drives the graph. Every request is validated before
+anything is written, so a bad request leaves no thread and no checkpoint behind. A
+decision is written under the thread's claim; ``execute=False`` leaves the execution that
+follows to a worker (``--detach``)."""
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,15 +21,19 @@ from agents.critic import InvalidPlanError, validate_plan
 from agents.tools import ToolRegistry, default_registry
 from graph.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.build import APPROVAL_NODE, REVIEW_NODE, build_graph
+from graph.claims import ClaimHeld, claimed, new_owner
+from graph.estimate import estimate_plan
+from graph.event_store import append_events
 from graph.events import Event, parse
+from graph.logs import log_event
 from graph.persistence import Database
-from graph.schemas import Decision, Plan, Status, dump
+from graph.schemas import Decision, Plan, Status, dump, utc_now
 from graph.settings import Settings
 from graph.state import RESET
+from graph.thread_views import THREAD_ID, history_rows, status_object
+from graph.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
-THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-FINAL = {Status.COMPLETED.value, Status.REJECTED.value}
 EventSink = Callable[[Event], None]
 
 
@@ -50,15 +51,18 @@ class Workflow:
         self.db = db
         self.settings = settings or Settings.from_env()
         self.registry = registry or default_registry()
-        self.owner = f"{os.getpid()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self.graph = build_graph(db.saver, model=model, registry=self.registry, settings=self.settings,
-                                 cancel_requested=db.cancel_requested)
+                                 cancel_requested=db.cancel_requested,
+                                 estimator=lambda plan: estimate_plan(db, plan))
         BOARD.configure(self.settings.breaker, self.settings.breaker_overrides)
         BOARD.listen("database", self._save_breaker)
+        configure_from_env()
 
     # ---- commands -------------------------------------------------------------------
-    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
-              on_event: EventSink | None = None) -> dict[str, Any]:
+    def create(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
+               queued: bool = False, claim: bool = False) -> str:
+        """A new thread with its input, not yet driven (queued for a worker, or claimed by us)."""
         if plan is not None:
             self._validate(plan)
             goal = goal or plan.goal
@@ -68,17 +72,36 @@ class Workflow:
         if len(goal) > MAX_GOAL_CHARS:
             raise WorkflowError(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
         thread_id = uuid.uuid4().hex
-        self.db.create_run(thread_id, goal, Status.CREATED.value, self.settings.model, operator,
-                           owner=self.owner, lease_s=self.settings.lease_s)
         inputs: dict[str, Any] = {"goal": goal}
         if plan is not None:
             inputs["plan"] = dump(plan.model_copy(update={"goal": goal}))
-        with self._claimed(thread_id):
-            self._drive(thread_id, inputs, on_event)
+        self.db.create_run(thread_id, goal, Status.CREATED.value, self.settings.model, operator, inputs, queued,
+                           owner=self.owner if claim else None, lease_s=self.settings.lease_s)
+        self._record(thread_id, [Event(kind="run_created", payload={
+            "goal": goal[:500], "operator": operator, "model": self.settings.model,
+            "status": Status.CREATED.value, "plan_given": plan is not None})])
+        return thread_id
+
+    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
+              on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
+        thread_id = self.create(goal, plan, operator, queued=not execute, claim=execute)
+        if execute:
+            self.execute(thread_id, on_event, held=True)
+        return self.status(thread_id)
+
+    def execute(self, thread_id: str, on_event: EventSink | None = None, held: bool = False) -> dict[str, Any]:
+        """Drive a thread as far as it goes (to the approval gate or the end)."""
+        with self._claimed(thread_id, held=held):
+            self.db.set_queued(thread_id, False)
+            snapshot = self._snapshot(thread_id)
+            if not snapshot.values:
+                self._drive(thread_id, self.db.graph_input(thread_id), on_event)
+            elif (snapshot.next or snapshot.tasks) and snapshot.next != (REVIEW_NODE,):
+                self._drive(thread_id, None, on_event)
         return self.status(thread_id)
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                on_event: EventSink | None = None) -> dict[str, Any]:
+                on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
         if plan is not None:
             self._validate(plan)
         with self._claimed(thread_id, deciding=True):
@@ -94,11 +117,11 @@ class Workflow:
                 decision = Decision(action="approve", operator=operator)
             self.db.request_cancel(thread_id, False)
             self._decide(thread_id, decision, Status.APPROVED)
-            self._drive(thread_id, None, on_event)
+            self._continue(thread_id, on_event, execute)
         return self.status(thread_id)
 
     def reject(self, thread_id: str, feedback: str | None, final: bool = False, operator: str = "operator",
-               on_event: EventSink | None = None) -> dict[str, Any]:
+               on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
         feedback = (feedback or "").strip() or None
         if not final and not feedback:
             raise WorkflowError("a reject without --final needs --feedback for the planner")
@@ -106,45 +129,57 @@ class Workflow:
             self._awaiting(thread_id)
             self._decide(thread_id, Decision(action="reject", feedback=feedback, final=final, operator=operator),
                          Status.REJECTED if final else Status.CRITIQUED)
-            self._drive(thread_id, None, on_event)
+            self._continue(thread_id, on_event, execute or final)
         return self.status(thread_id)
 
-    def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None) -> dict[str, Any]:
+    def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None,
+               execute: bool = True) -> dict[str, Any]:
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             status = snapshot.values.get("status")
             if snapshot.next == (REVIEW_NODE,):
                 raise WorkflowError(f"thread {thread_id} is awaiting approval: approve or reject it")
             self.db.request_cancel(thread_id, False)
-            if snapshot.next or snapshot.tasks:
-                self._drive(thread_id, None, on_event)  # interrupted mid-run: continue from the checkpoint
+            if not snapshot.values or snapshot.next or snapshot.tasks:
+                pass  # interrupted mid-run (or never started): continue from the checkpoint
             elif status in (Status.FAILED.value, Status.CANCELLED.value) and snapshot.values.get("steps"):
                 decision = Decision(action="resume", operator=operator)
                 self.graph.update_state(self._config(thread_id),
                                         {"decision": dump(decision), "decisions": [dump(decision)],
                                          "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
-                self._drive(thread_id, None, on_event)
+                self._record(thread_id, [_decision_event(decision, Status.EXECUTING)])
+                self._sync_run(thread_id)
             else:
                 raise WorkflowError(f"thread {thread_id} is {status}: nothing to resume")
+            if not snapshot.values:
+                if execute:
+                    self._drive(thread_id, self.db.graph_input(thread_id), on_event)
+                else:
+                    self.db.set_queued(thread_id, True)
+            else:
+                self._continue(thread_id, on_event, execute)
         return self.status(thread_id)
 
     def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
-        """Stop a thread. A thread another process is executing is flagged and that process
+        """Stop a thread. A thread a live process is executing is flagged and that process
         stops it (no new step starts; running steps get a grace period); an orphan or a
         thread at the approval gate is stopped here."""
         snapshot = self._snapshot(thread_id)
         status = snapshot.values.get("status", Status.CREATED.value)
-        if not snapshot.next and not snapshot.tasks:
+        if snapshot.values and not snapshot.next and not snapshot.tasks:
             raise WorkflowError(f"thread {thread_id} is {status}: nothing to cancel")
         self.db.request_cancel(thread_id)
+        self.db.set_queued(thread_id, False)
         holder = self.db.holder(thread_id)
-        if holder is not None and holder != self.owner:
+        if holder is not None:
             deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline and self.db.holder(thread_id) is not None:
                 time.sleep(0.1)
             if self.db.holder(thread_id) is not None:
                 raise WorkflowError(f"cancel requested; {holder} has not stopped thread {thread_id} within {wait_s:g}s")
-            return self.status(thread_id)
+            snapshot = self._snapshot(thread_id)
+            if not snapshot.next and not snapshot.tasks:
+                return self.status(thread_id)
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             decision = Decision(action="cancel", operator=operator)
@@ -154,9 +189,14 @@ class Workflow:
             elif "executor" in snapshot.next:
                 self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
             else:
-                self.graph.update_state(self._config(thread_id), {
+                config = self._config(thread_id)
+                if not snapshot.values:
+                    config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
+                self.graph.update_state(config, {
                     "status": Status.CANCELLED.value, "error": "cancelled by the operator",
                     "decisions": [dump(decision)]}, as_node="reporter")
+                self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
+                                         Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
                 self._sync_run(thread_id)
         return self.status(thread_id)
 
@@ -184,25 +224,14 @@ class Workflow:
                 self._drive(thread_id, None, on_event, past.config)
             else:
                 raise WorkflowError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
+            self._record(thread_id, [Event(kind="decision", payload={
+                "action": "fork", "checkpoint_id": checkpoint_id, "plan_given": plan is not None})])
             self._sync_run(thread_id)
         return self.status(thread_id)
 
     # ---- views ----------------------------------------------------------------------
     def status(self, thread_id: str) -> dict[str, Any]:
-        snapshot = self._snapshot(thread_id)
-        values = snapshot.values
-        return {
-            "thread_id": thread_id,
-            "status": values.get("status", Status.CREATED.value),
-            "awaiting_approval": snapshot.next == (REVIEW_NODE,),
-            "goal": values.get("goal"),
-            "plan": values.get("plan"),
-            "steps": values.get("steps") or {},
-            "critique": values.get("critique"),
-            "decisions": values.get("decisions") or [],
-            "error": values.get("error"),
-            "report": values.get("report"),
-        }
+        return status_object(thread_id, self._snapshot(thread_id), self.db.get_run(thread_id))
 
     def threads(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         return [row.__dict__ for row in self.db.list_runs(status, limit)]
@@ -210,18 +239,7 @@ class Workflow:
     def history(self, thread_id: str) -> list[dict[str, Any]]:
         self._snapshot(thread_id)
         # Materialised first: iterating the saver lazily holds its lock.
-        snapshots = list(self.graph.get_state_history(self._config(thread_id)))
-        by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
-        return [{
-            "checkpoint_id": s.config["configurable"]["checkpoint_id"],
-            "parent_checkpoint_id": (s.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
-            "step": s.metadata.get("step") if s.metadata else None,
-            "source": s.metadata.get("source") if s.metadata else None,
-            "node": _writer_of(s, by_id),
-            "next": list(s.next),
-            "status": s.values.get("status", Status.CREATED.value) if s.values else None,
-            "created_at": s.created_at,
-        } for s in snapshots]
+        return history_rows(list(self.graph.get_state_history(self._config(thread_id))))
 
     def breakers(self) -> list[dict[str, Any]]:
         """Every breaker that has changed state (from the database, so any process sees them)."""
@@ -252,7 +270,7 @@ class Workflow:
     def _awaiting(self, thread_id: str) -> StateSnapshot:
         snapshot = self._snapshot(thread_id)
         if snapshot.next != (REVIEW_NODE,):
-            status = snapshot.values.get("status")
+            status = snapshot.values.get("status", Status.CREATED.value)
             decisions = snapshot.values.get("decisions") or []
             if decisions:
                 last = decisions[-1]
@@ -262,37 +280,16 @@ class Workflow:
         return snapshot
 
     @contextmanager
-    def _claimed(self, thread_id: str, deciding: bool = False) -> Iterator[None]:
-        """Hold the thread's claim (renewed in the background) for the block."""
+    def _claimed(self, thread_id: str, deciding: bool = False, held: bool = False) -> Iterator[None]:
         self._snapshot(thread_id)
-        if not self._claim(thread_id):
-            holder = self.db.holder(thread_id)
-            if deciding:
-                raise WorkflowError(f"thread {thread_id} was already decided: another process holds it ({holder})")
-            raise WorkflowError(f"thread {thread_id} is being executed by another process ({holder})")
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(thread_id, stop), name="prolight-lease", daemon=True)
-        renewer.start()
         try:
-            yield
-        finally:
-            stop.set()
-            renewer.join()
-            self.db.release(thread_id, self.owner)
-
-    def _claim(self, thread_id: str) -> bool:
-        if self.db.claim(thread_id, self.owner, self.settings.lease_s):
-            return True
-        holder = self.db.holder(thread_id)
-        return holder is not None and owner_is_dead(holder) and \
-            self.db.take_over(thread_id, holder, self.owner, self.settings.lease_s)
-
-    def _renew(self, thread_id: str, stop: threading.Event) -> None:
-        while not stop.wait(self.settings.lease_s / 3):
-            try:
-                self.db.claim(thread_id, self.owner, self.settings.lease_s)
-            except Exception:  # a busy database: try again at the next beat
-                continue
+            with claimed(self.db, thread_id, self.owner, self.settings.lease_s, held):
+                yield
+        except ClaimHeld as held:
+            if deciding:
+                raise WorkflowError(f"thread {thread_id} was already decided: another worker holds it "
+                                    f"({held.holder})") from None
+            raise WorkflowError(f"thread {thread_id} is being executed by another worker ({held.holder})") from None
 
     def _validate(self, plan: Plan) -> None:
         try:
@@ -306,26 +303,62 @@ class Workflow:
             {"decision": dump(decision), "decisions": [dump(decision)], "status": status.value},
             as_node=APPROVAL_NODE,
         )
+        self._record(thread_id, [_decision_event(decision, status)])
         self._sync_run(thread_id)
+
+    def _continue(self, thread_id: str, on_event: EventSink | None, execute: bool) -> None:
+        if execute:
+            self._drive(thread_id, None, on_event)
+        else:
+            self.db.set_queued(thread_id, True)
 
     def _drive(self, thread_id: str, inputs: dict[str, Any] | None, on_event: EventSink | None,
                config: RunnableConfig | None = None) -> None:
         config = dict(config or self._config(thread_id))
-        config["max_concurrency"] = self._threads_needed(thread_id)
-        for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "custom"], durability="sync"):
-            if mode == "custom":
-                event = parse(chunk)
-                if event and on_event:
-                    on_event(event)
-            elif mode == "updates":
-                for update in chunk.values():
-                    if isinstance(update, dict) and "status" in update:
-                        self.db.update_run(thread_id, update["status"], update.get("error"))
+        config["max_concurrency"] = self._threads_needed(thread_id, inputs)
+        started: dict[str, float] = {}
+        with conversation(thread_id), workflow_span(thread_id):
+            for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "custom", "tasks"],
+                                                 durability="sync"):
+                if mode == "custom":
+                    event = parse(chunk)
+                    self._record(thread_id, [event])
+                    if on_event:
+                        on_event(event)
+                elif mode == "tasks":
+                    self._record_task(thread_id, chunk, started)
+                elif mode == "updates":
+                    for update in chunk.values():
+                        if isinstance(update, dict) and "status" in update:
+                            self.db.update_run(thread_id, update["status"], update.get("error"))
         self._sync_run(thread_id)
 
-    def _threads_needed(self, thread_id: str) -> int:
+    def _record_task(self, thread_id: str, chunk: dict[str, Any], started: dict[str, float]) -> None:
+        """node_started / node_finished for the graph's nodes (step tasks have their own events)."""
+        name = chunk.get("name")
+        if name not in self.graph.nodes or name == "__start__":
+            return
+        if "result" not in chunk and "error" not in chunk:
+            started[chunk["id"]] = time.monotonic()
+            self._record(thread_id, [Event(kind="node_started", node=name)])
+            return
+        seconds = time.monotonic() - started.pop(chunk["id"], time.monotonic())
+        result = chunk.get("result") or {}
+        payload: dict[str, Any] = {"seconds": round(seconds, 6)}
+        if isinstance(result, dict) and "status" in result:
+            payload["status"] = result["status"]
+        if chunk.get("error"):
+            payload["error"] = str(chunk["error"])[:500]
+        self._record(thread_id, [Event(kind="node_finished", node=name, payload=payload)])
+
+    def _record(self, thread_id: str, events: list[Event]) -> None:
+        append_events(self.db, thread_id, events)
+        for event in events:
+            log_event(thread_id, event)
+
+    def _threads_needed(self, thread_id: str, inputs: dict[str, Any] | None) -> int:
         """One thread per pending step (each waits for its dependencies on its own thread)."""
-        plan = self.graph.get_state(self._config(thread_id)).values.get("plan") or {}
+        plan = (inputs or {}).get("plan") or self.graph.get_state(self._config(thread_id)).values.get("plan") or {}
         return min(len(plan.get("steps", [])) + 4, self.settings.max_task_threads)
 
     def _sync_run(self, thread_id: str) -> None:
@@ -338,28 +371,7 @@ class Workflow:
                              config.cooldown_s, snapshot.last_error)
 
 
-def owner_is_dead(owner: str) -> bool:
-    """True when ``owner`` (pid@host:nonce) is a process of this host that no longer exists
-    (killed with -9, say), so its claim need not be waited out."""
-    pid, _, rest = owner.partition("@")
-    host = rest.rsplit(":", 1)[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _writer_of(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) -> str | None:
-    """What produced this checkpoint: the nodes that ran from its parent, or the operator's
-    update (LangGraph 1.x keeps no per-checkpoint writer in the metadata)."""
-    source = (snapshot.metadata or {}).get("source")
-    if source in ("input", "update", "fork"):
-        return {"input": "input", "update": "operator", "fork": "fork"}[source]
-    parent_id = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-    parent = by_id.get(parent_id) if parent_id else None
-    return ",".join(t.name for t in parent.tasks) if parent and parent.tasks else None
+def _decision_event(decision: Decision, status: Status) -> Event:
+    return Event(kind="decision", ts=utc_now(), payload={
+        "action": decision.action, "operator": decision.operator, "status": status.value,
+        "feedback": decision.feedback, "final": decision.final or None})

@@ -1,0 +1,36 @@
+"""The time estimate shown with a plan at the approval gate: each step's tool is given its
+median duration from the event log (``step_succeeded`` events), and the plan's estimate is
+the critical path over those durations. Tools never seen yet count as ``DEFAULT_S``."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from graph.dag import critical_path_seconds
+from graph.event_store import events_of_kinds
+from graph.persistence import Database
+from graph.schemas import Plan
+
+DEFAULT_S = 1.0
+RECENT = 200  # samples per tool, newest
+
+
+def tool_medians(db: Database) -> dict[str, tuple[float, int]]:
+    samples: dict[str, list[float]] = {}
+    for event in events_of_kinds(db, ("step_succeeded",)):
+        tool, seconds = event.payload.get("tool"), event.payload.get("seconds")
+        if isinstance(tool, str) and isinstance(seconds, (int, float)):
+            samples.setdefault(tool, []).append(float(seconds))
+    return {tool: (statistics.median(values[-RECENT:]), len(values)) for tool, values in samples.items()}
+
+
+def estimate_plan(db: Database, plan: Plan) -> dict[str, Any]:
+    medians = tool_medians(db)
+    per_step = {s.id: medians.get(s.tool, (DEFAULT_S, 0))[0] for s in plan.steps}
+    return {
+        "critical_path_s": round(critical_path_seconds(plan, per_step), 3),
+        "steps_s": {k: round(v, 3) for k, v in per_step.items()},
+        "samples": {s.tool: medians.get(s.tool, (0, 0))[1] for s in plan.steps},
+        "unknown_tools": sorted({s.tool for s in plan.steps if s.tool not in medians}),
+    }

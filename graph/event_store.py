@@ -1,0 +1,48 @@
+"""The append-only event log: one row per event, numbered per thread (``seq`` is taken
+inside the INSERT, so two writers can never give the same number twice). The UI tails it,
+``prolight events`` prints it, and the metrics are computed from it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from graph.events import Event, StoredEvent
+from graph.persistence import Database
+
+_INSERT = (
+    "INSERT INTO events (thread_id, seq, ts, kind, node, step_id, attempt, payload) "
+    "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE thread_id = ?), ?, ?, ?, ?, ?, ?)"
+)
+
+
+def append_events(db: Database, thread_id: str, events: Iterable[Event]) -> None:
+    rows = [(thread_id, thread_id, e.ts.isoformat(), e.kind, e.node, e.step_id, e.attempt,
+             json.dumps(e.payload, default=str)) for e in events]
+    if rows:
+        with db.cursor() as cur:
+            cur.executemany(_INSERT, rows)
+
+
+def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 100_000) -> list[StoredEvent]:
+    with db.cursor() as cur:
+        rows = cur.execute(
+            "SELECT thread_id, seq, ts, kind, node, step_id, attempt, payload FROM events "
+            "WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?", (thread_id, after_seq, limit)).fetchall()
+    return [_stored(row) for row in rows]
+
+
+def events_of_kinds(db: Database, kinds: tuple[str, ...]) -> list[StoredEvent]:
+    """Every event of these kinds, oldest first per thread (for metrics)."""
+    marks = ",".join("?" * len(kinds))
+    with db.cursor() as cur:
+        rows = cur.execute(
+            "SELECT thread_id, seq, ts, kind, node, step_id, attempt, payload FROM events "
+            f"WHERE kind IN ({marks}) ORDER BY thread_id, seq", kinds).fetchall()
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: tuple) -> StoredEvent:
+    thread_id, seq, ts, kind, node, step_id, attempt, payload = row
+    return StoredEvent(thread_id=thread_id, seq=seq, ts=ts, kind=kind, node=node, step_id=step_id,
+                       attempt=attempt, payload=json.loads(payload))

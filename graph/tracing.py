@@ -1,0 +1,128 @@
+"""OpenTelemetry spans after the GenAI semantic conventions: ``invoke_workflow`` around a
+drive of the graph, ``invoke_agent planner|critic`` around agent calls, ``execute_tool
+<tool>`` around each step, all carrying ``gen_ai.conversation.id`` = the thread id, with
+errors recorded. The OpenTelemetry API is a no-op until a tracer provider is installed:
+``configure_from_env`` installs the SDK's with the exporter named in ``OTEL_TRACES_EXPORTER``
+(``console`` or ``otlp``) when the SDK is installed; tests call ``use_provider``.
+``traced_agent`` and ``traced_tool`` trace a user's own functions the same way."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+_provider: trace.TracerProvider | None = None
+CONVERSATION: ContextVar[str | None] = ContextVar("prolight_conversation", default=None)
+
+
+def use_provider(provider: trace.TracerProvider | None) -> None:
+    """Send this project's spans to ``provider`` (None: back to the global one)."""
+    global _provider
+    _provider = provider
+
+
+def configure_from_env() -> bool:
+    """Install an SDK tracer provider if an exporter is configured; True if one is active."""
+    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if _provider is not None or not exporter_name or exporter_name == "none":
+        return _provider is not None
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+    except ImportError:
+        return False
+    if exporter_name == "console":
+        exporter: Any = ConsoleSpanExporter()
+    else:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            return False
+        exporter = OTLPSpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    use_provider(provider)
+    return True
+
+
+def _tracer() -> trace.Tracer:
+    return (_provider or trace.get_tracer_provider()).get_tracer("prolight-flow")
+
+
+@contextmanager
+def span(name: str, operation: str, **attributes: Any) -> Iterator[Span]:
+    attrs = {"gen_ai.operation.name": operation}
+    conversation = CONVERSATION.get()
+    if conversation:
+        attrs["gen_ai.conversation.id"] = conversation
+    attrs |= {k.replace("__", "."): v for k, v in attributes.items() if v is not None}
+    with _tracer().start_as_current_span(name, attributes=attrs, record_exception=False,
+                                         set_status_on_exception=False) as current:
+        try:
+            yield current
+        except BaseException as exc:
+            fail(current, exc)
+            raise
+
+
+def fail(current: Span, exc: BaseException | str) -> None:
+    """Mark a span failed (for errors that are returned rather than raised, too)."""
+    if isinstance(exc, BaseException):
+        current.record_exception(exc)
+        current.set_attribute("error.type", type(exc).__name__)
+        current.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
+    else:
+        current.set_attribute("error.type", "StepFailed")
+        current.set_status(Status(StatusCode.ERROR, exc[:200]))
+
+
+@contextmanager
+def conversation(thread_id: str) -> Iterator[None]:
+    token = CONVERSATION.set(thread_id)
+    try:
+        yield
+    finally:
+        CONVERSATION.reset(token)
+
+
+def workflow_span(thread_id: str) -> Any:
+    return span("invoke_workflow", "invoke_workflow", gen_ai__conversation__id=thread_id)
+
+
+def agent_span(agent: str, provider: str | None = None) -> Any:
+    return span(f"invoke_agent {agent}", "invoke_agent", gen_ai__agent__name=agent, gen_ai__provider__name=provider)
+
+
+def tool_span(tool: str, call_id: str | None = None) -> Any:
+    return span(f"execute_tool {tool}", "execute_tool", gen_ai__tool__name=tool, gen_ai__tool__call__id=call_id,
+                gen_ai__tool__type="function")
+
+
+def traced_agent(name: str) -> Callable[[F], F]:
+    """Trace a user's own agent function as ``invoke_agent <name>``."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with agent_span(name):
+                return fn(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def traced_tool(name: str) -> Callable[[F], F]:
+    """Trace a user's own tool function as ``execute_tool <name>``."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tool_span(name):
+                return fn(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
