@@ -67,7 +67,7 @@ _RUN_COLUMNS = {
 ACTIVE_STATUSES = ("CREATED", "PLANNED", "CRITIQUED", "APPROVED", "EXECUTING")
 
 
-_RUN_FIELDS = "thread_id, goal, status, model, operator, error, created_at, updated_at"
+_RUN_FIELDS = "thread_id, goal, status, model, operator, error, created_at, updated_at, queued"
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class RunRow:
     error: str | None
     created_at: str
     updated_at: str
+    queued: int = 0
 
 
 class Database:
@@ -124,10 +125,10 @@ class Database:
         now = utc_now().isoformat()
         with self.cursor() as cur:
             cur.execute(
-                f"INSERT INTO runs ({_RUN_FIELDS}, input, queued, owner, lease_until) "
+                f"INSERT INTO runs ({_RUN_FIELDS}, input, owner, lease_until) "
                 "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-                (thread_id, goal, status, model, operator, now, now,
-                 json.dumps(graph_input) if graph_input is not None else None, int(queued),
+                (thread_id, goal, status, model, operator, now, now, int(queued),
+                 json.dumps(graph_input) if graph_input is not None else None,
                  owner, time.time() + lease_s if owner else None),
             )
 
@@ -135,6 +136,11 @@ class Database:
         with self.cursor() as cur:
             row = cur.execute("SELECT input FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
+
+    def is_queued(self, thread_id: str) -> bool:
+        with self.cursor() as cur:
+            row = cur.execute("SELECT queued FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return bool(row and row[0])
 
     def set_queued(self, thread_id: str, queued: bool) -> None:
         with self.cursor() as cur:

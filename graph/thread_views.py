@@ -15,12 +15,18 @@ THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REVIEW_NODE = "human_review"
 
 
+def is_awaiting(snapshot: StateSnapshot) -> bool:
+    """At the gate with no decision written yet (a written, not yet applied decision has
+    moved the status on while ``next`` still names the review node)."""
+    return snapshot.next == (REVIEW_NODE,) and snapshot.values.get("status") == Status.AWAITING_APPROVAL.value
+
+
 def status_object(thread_id: str, snapshot: StateSnapshot, run: RunRow | None) -> dict[str, Any]:
     values = snapshot.values
     return {
         "thread_id": thread_id,
         "status": values.get("status", run.status if run else Status.CREATED.value),
-        "awaiting_approval": snapshot.next == (REVIEW_NODE,),
+        "awaiting_approval": is_awaiting(snapshot),
         "goal": values.get("goal", run.goal if run else None),
         "plan": values.get("plan"),
         "estimate": values.get("estimate"),
@@ -29,6 +35,7 @@ def status_object(thread_id: str, snapshot: StateSnapshot, run: RunRow | None) -
         "decisions": values.get("decisions") or [],
         "error": values.get("error", run.error if run else None),
         "report": values.get("report"),
+        "queued": bool(run and run.queued),
     }
 
 

@@ -30,7 +30,7 @@ from graph.persistence import Database
 from graph.schemas import Decision, Plan, Status, dump, utc_now
 from graph.settings import Settings
 from graph.state import RESET
-from graph.thread_views import THREAD_ID, history_rows, status_object
+from graph.thread_views import THREAD_ID, history_rows, is_awaiting, status_object
 from graph.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
@@ -96,7 +96,7 @@ class Workflow:
             snapshot = self._snapshot(thread_id)
             if not snapshot.values:
                 self._drive(thread_id, self.db.graph_input(thread_id), on_event)
-            elif (snapshot.next or snapshot.tasks) and snapshot.next != (REVIEW_NODE,):
+            elif (snapshot.next or snapshot.tasks) and not is_awaiting(snapshot):
                 self._drive(thread_id, None, on_event)
         return self.status(thread_id)
 
@@ -137,7 +137,7 @@ class Workflow:
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             status = snapshot.values.get("status")
-            if snapshot.next == (REVIEW_NODE,):
+            if is_awaiting(snapshot):
                 raise WorkflowError(f"thread {thread_id} is awaiting approval: approve or reject it")
             self.db.request_cancel(thread_id, False)
             if not snapshot.values or snapshot.next or snapshot.tasks:
@@ -183,7 +183,7 @@ class Workflow:
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             decision = Decision(action="cancel", operator=operator)
-            if snapshot.next == (REVIEW_NODE,):
+            if is_awaiting(snapshot):
                 self._decide(thread_id, decision, Status.CANCELLED)
                 self._drive(thread_id, None, None)
             elif "executor" in snapshot.next:
@@ -269,7 +269,7 @@ class Workflow:
 
     def _awaiting(self, thread_id: str) -> StateSnapshot:
         snapshot = self._snapshot(thread_id)
-        if snapshot.next != (REVIEW_NODE,):
+        if not is_awaiting(snapshot):
             status = snapshot.values.get("status", Status.CREATED.value)
             decisions = snapshot.values.get("decisions") or []
             if decisions:

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from prometheus_client import generate_latest
+
+from graph.event_store import read_events
 from graph.events import Event
+from graph.logs import configure_logging
+from graph.metrics import compute_metrics, prometheus_registry
 from graph.persistence import open_database
+from graph.run_manager import SETTLED, RunManager
 from graph.schemas import Plan, Status
 from graph.settings import Settings, SettingsError
 from graph.workflow import Workflow, WorkflowError
@@ -66,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("run", "plan and critique a goal; stops at the approval gate")
     p.add_argument("goal", nargs="?")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker plans it")
     p.add_argument("--goal-file", help="read the goal from a UTF-8 file ('-': standard input)")
     p.add_argument("--plan", help="a plan JSON file to use instead of the planner")
     p.add_argument("--operator", default="operator")
@@ -73,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("thread")
     p.add_argument("--plan", help="an edited plan JSON file")
     p.add_argument("--operator", default="operator")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
     p = command("reject", "reject a plan: replan with feedback, or end it with --final")
     p.add_argument("thread")
     p.add_argument("--feedback")
@@ -81,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("resume", "continue a thread that stopped (crash, failure, cancel)")
     p.add_argument("thread")
     p.add_argument("--operator", default="operator")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
     p = command("cancel", "stop a thread: no new step starts, running steps get a grace period")
     p.add_argument("thread")
     p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the executing process")
@@ -96,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("thread")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--plan", help="a changed plan JSON file (goes through critic and approval)")
+    p = command("events", "a thread's events in order")
+    p.add_argument("thread")
+    p.add_argument("--follow", action="store_true", help="keep printing until the thread settles")
+    p = command("metrics", "run, agent and tool metrics from the database")
+    p.add_argument("--prometheus", action="store_true", help="Prometheus text exposition")
+    p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
+    p.add_argument("--host", default="127.0.0.1", help="address for --serve")
+    p = command("worker", "execute queued and orphaned threads until stopped")
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--once", action="store_true", help="execute what is waiting, then exit")
+    p.add_argument("--no-resume-orphans", action="store_true",
+                   help="leave threads of dead processes alone (PROLIGHT_RESUME_ORPHANS=0)")
     command("tools", "list the tools plans may use")
     command("breakers", "circuit breakers that have changed state, with their state")
     return parser
@@ -112,14 +137,21 @@ def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
             if args.goal is None and not args.plan:
                 raise UsageError("give a GOAL, --goal-file FILE or --plan FILE")
             plan = load_plan(args.plan, args.goal) if args.plan else None
-            return workflow.start(args.goal, plan, operator=args.operator, on_event=progress)
+            return workflow.start(args.goal, plan, operator=args.operator, on_event=progress, execute=not args.detach)
         case "approve":
             plan = load_plan(args.plan) if args.plan else None
-            return workflow.approve(args.thread, plan, operator=args.operator, on_event=progress)
+            return workflow.approve(args.thread, plan, operator=args.operator, on_event=progress,
+                                    execute=not args.detach)
         case "reject":
             return workflow.reject(args.thread, args.feedback, args.final, operator=args.operator, on_event=progress)
         case "resume":
-            return workflow.resume(args.thread, operator=args.operator, on_event=progress)
+            return workflow.resume(args.thread, operator=args.operator, on_event=progress, execute=not args.detach)
+        case "events":
+            return follow_events(workflow, args.thread, args.follow, args.json)
+        case "metrics":
+            return metrics(workflow, args)
+        case "worker":
+            return run_worker(workflow, args)
         case "cancel":
             return workflow.cancel(args.thread, operator=args.operator, wait_s=args.wait)
         case "status":
@@ -141,6 +173,63 @@ def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
     raise UsageError(f"unknown command {args.command}")
 
 
+def follow_events(workflow: Workflow, thread_id: str, follow: bool, as_json: bool) -> None:
+    """Print events as they are stored; with ``follow``, until the thread settles."""
+    workflow.status(thread_id)  # unknown thread: exit 2 before printing anything
+    seq = 0
+    while True:
+        batch = read_events(workflow.db, thread_id, seq)
+        for event in batch:
+            print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
+            seq = event.seq
+        if not follow:
+            return None
+        row = workflow.db.get_run(thread_id)
+        if not batch and row and row.status in SETTLED and workflow.db.holder(thread_id) is None \
+                and not workflow.db.is_queued(thread_id):
+            return None
+        time.sleep(0.2)
+
+
+def metrics(workflow: Workflow, args: argparse.Namespace) -> Any:
+    if args.serve is not None:
+        from prometheus_client import start_http_server
+
+        server, thread = start_http_server(args.serve, addr=args.host, registry=prometheus_registry(workflow.db))
+        print(f"serving metrics on http://{args.host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        server.shutdown()
+        return None
+    if args.prometheus:
+        print(generate_latest(prometheus_registry(workflow.db)).decode(), end="")
+        return None
+    return compute_metrics(workflow.db)
+
+
+def run_worker(workflow: Workflow, args: argparse.Namespace) -> None:
+    resume_orphans = not args.no_resume_orphans and os.environ.get("PROLIGHT_RESUME_ORPHANS", "1") != "0"
+    manager = RunManager(workflow, workers=args.workers, resume_orphans=resume_orphans)
+    if args.once:
+        manager.drain(timeout=3600)
+        manager.close()
+        return None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    manager.run_in_background()
+    print(f"worker {workflow.owner} running ({args.workers} workers)", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    manager.close()
+    return None
+
+
 def print_event(event: Event) -> None:
     line = render.event_line(event)
     if line:
@@ -149,6 +238,7 @@ def print_event(event: Event) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging("INFO" if args.command == "worker" else "WARNING")
     try:
         settings = Settings.from_env()
         if args.db:
@@ -161,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, WorkflowError, SettingsError) as exc:
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
+    if result is None:
+        return 0
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:

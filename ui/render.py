@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.events import Event
+from graph.events import Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_skipped": "–",
          "step_retry": "↻"}
@@ -20,6 +20,12 @@ def event_line(event: Event) -> str | None:
     return None
 
 
+def stored_event_line(event: StoredEvent) -> str:
+    where = " ".join(x for x in (event.node, event.step_id, f"#{event.attempt}" if event.attempt else None) if x)
+    detail = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None and k != "data")
+    return f"{event.seq:>5} {event.ts.isoformat()[11:23]} {event.kind:<17} {where:<24} {detail[:160]}".rstrip()
+
+
 def readable(command: str, result: Any) -> str:
     if command == "threads":
         rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {r['goal'][:60]}" for r in result]
@@ -28,6 +34,10 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(
             f"{h['checkpoint_id']}  step {h['step']:>3}  {str(h['node'] or ''):<17} {str(h['status']):<17} {h['created_at'][:19]}"
             for h in result)
+    if command == "metrics":
+        return _metrics_text(result)
+    if command in ("run", "approve", "resume", "reject") and result.get("queued"):
+        return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"
     if command == "breakers":
         return "\n".join(f"{b['name']:<28} {b['state']:<10} failures {b['failures']:<3} {b['last_error'] or ''}"
                          for b in result) or "no breaker has tripped"
@@ -65,3 +75,22 @@ def thread_status(status: dict[str, Any]) -> str:
 def _short(args: dict[str, Any]) -> str:
     text = ", ".join(f"{k}={v!r}" for k, v in args.items())
     return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _metrics_text(m: dict[str, Any]) -> str:
+    def stats(s: dict[str, Any]) -> str:
+        if not s["count"]:
+            return "n=0"
+        return f"n={s['count']} avg={s['avg']:.3f}s p50={s['p50']:.3f}s p95={s['p95']:.3f}s"
+
+    rate = m["runs"]["success_rate"]
+    lines = [f"runs: {m['runs']['total']} " + " ".join(f"{k}={v}" for k, v in sorted(m["runs"]["by_status"].items())),
+             f"success rate: {'-' if rate is None else f'{rate:.1%}'}  duration: {stats(m['runs']['duration_s'])}",
+             f"approval wait: {stats(m['approval_wait_s'])}  waiting now: {m['awaiting_approval']}"]
+    lines += [f"agent {a}: calls={d['calls']} failures={d['failures']} {stats(d['duration_s'])}"
+              for a, d in m["agents"].items()]
+    lines += [f"tool {t}: calls={d['calls']} failures={d['failures']} retries={d['retries']} {stats(d['duration_s'])}"
+              for t, d in m["tools"].items()]
+    lines += [f"transition {k}: {v}" for k, v in m["transitions"].items()]
+    lines += [f"breaker {k}: {v}" for k, v in m["breakers"].items()]
+    return "\n".join(lines)

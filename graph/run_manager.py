@@ -1,0 +1,161 @@
+"""The run manager: executes threads on bounded background workers, so a run goes on with
+no browser open and after the process that asked for it has returned. Its calls return at
+once; the dashboard and ``prolight worker`` hold one per process.
+
+There is no separate queue: a thread needs a worker when its ``runs`` row is ``queued``
+(a detached request) or, with ``resume_orphans`` on, when it is still active (planning or
+executing) and its owner is gone (a dead process of this host, or a lapsed lease). The
+manager polls for such threads and executes each under its claim, so two processes never
+execute the same thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from graph.claims import owner_is_dead
+from graph.persistence import ACTIVE_STATUSES
+from graph.schemas import Plan, Status
+from graph.workflow import Workflow, WorkflowError
+
+log = logging.getLogger("prolight.run_manager")
+MAX_STALLS = 3  # a thread that makes no progress this often is left alone (and logged)
+SETTLED = {Status.AWAITING_APPROVAL.value, Status.COMPLETED.value, Status.FAILED.value,
+           Status.REJECTED.value, Status.CANCELLED.value}
+
+
+class RunManager:
+    def __init__(self, workflow: Workflow, workers: int = 4, poll_s: float = 0.5,
+                 resume_orphans: bool = True) -> None:
+        self.workflow = workflow
+        self.workers = workers
+        self.poll_s = poll_s
+        self.resume_orphans = resume_orphans
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="prolight-worker")
+        self._active: set[str] = set()
+        self._stalled: dict[str, int] = {}  # executions that left a thread where it was
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._loop: threading.Thread | None = None
+
+    # ---- requests: validated and recorded now, executed by a worker -----------------------
+    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
+        status = self.workflow.start(goal, plan, operator, execute=False)
+        self._wake.set()
+        return status
+
+    def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
+        status = self.workflow.approve(thread_id, plan, operator, execute=False)
+        self._wake.set()
+        return status
+
+    def reject(self, thread_id: str, feedback: str | None, final: bool = False,
+               operator: str = "operator") -> dict[str, Any]:
+        status = self.workflow.reject(thread_id, feedback, final, operator, execute=False)
+        self._wake.set()
+        return status
+
+    def resume(self, thread_id: str, operator: str = "operator") -> dict[str, Any]:
+        status = self.workflow.resume(thread_id, operator, execute=False)
+        self._wake.set()
+        return status
+
+    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
+        return self.workflow.cancel(thread_id, operator, wait_s)
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run_in_background(self) -> "RunManager":
+        if self._loop is None:
+            self._loop = threading.Thread(target=self.run_forever, name="prolight-run-manager", daemon=True)
+            self._loop.start()
+        return self
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            self.dispatch()
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def dispatch(self) -> int:
+        """Hand every thread that needs a worker to a free worker; returns how many."""
+        free = self.workers - len(self._active)
+        if free <= 0:
+            return 0
+        handed = 0
+        for thread_id in self.needing_work(free * 4):
+            if handed >= free:
+                break
+            with self._lock:
+                if thread_id in self._active:
+                    continue
+                self._active.add(thread_id)
+            self._pool.submit(self._execute, thread_id)
+            handed += 1
+        return handed
+
+    def needing_work(self, limit: int) -> list[str]:
+        now = time.time()
+        found = []
+        for thread_id, owner, lease_until, queued in self.workflow.db.candidates(limit, self.resume_orphans):
+            if self._stalled.get(thread_id, 0) >= MAX_STALLS:
+                continue
+            if owner is None or (lease_until or 0) < now or owner_is_dead(owner):
+                found.append(thread_id)
+        return found
+
+    def _execute(self, thread_id: str) -> None:
+        before = self.workflow.db.get_run(thread_id)
+        try:
+            self.workflow.execute(thread_id)
+        except WorkflowError as exc:  # another process got there first: nothing to do
+            log.info("skipped: %s", exc, extra={"thread_id": thread_id})
+        except Exception:
+            log.exception("worker failed", extra={"thread_id": thread_id})
+        finally:
+            after = self.workflow.db.get_run(thread_id)
+            with self._lock:
+                if before and after and (before.status, before.updated_at) == (after.status, after.updated_at):
+                    self._stalled[thread_id] = self._stalled.get(thread_id, 0) + 1
+                    log.warning("execution made no progress", extra={"thread_id": thread_id})
+                else:
+                    self._stalled.pop(thread_id, None)
+                self._active.discard(thread_id)
+            self._wake.set()
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Dispatch until nothing needs a worker and no worker is busy (``prolight worker --once``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.dispatch()
+            with self._lock:
+                busy = bool(self._active)
+            if not busy and not self.needing_work(1):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"work was still going on after {timeout}s")
+
+    def wait(self, thread_id: str, timeout: float = 60.0, until: set[str] | None = None) -> dict[str, Any]:
+        """Block until the thread settles (tests, ``--wait``)."""
+        until = until or SETTLED
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self.workflow.db.get_run(thread_id)
+            if row and row.status in until and self.workflow.db.holder(thread_id) is None:
+                return self.workflow.status(thread_id)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"thread {thread_id} did not settle within {timeout}s")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._loop is not None:
+            self._loop.join(timeout=5)
+        self._pool.shutdown(wait=True)
+
+
+__all__ = ["RunManager", "ACTIVE_STATUSES"]
