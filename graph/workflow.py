@@ -328,8 +328,9 @@ class Workflow:
                 elif mode == "tasks":
                     self._record_task(thread_id, chunk, started)
                 elif mode == "updates":
-                    for update in chunk.values():
-                        if isinstance(update, dict) and "status" in update:
+                    for node, update in chunk.items():
+                        # step tasks stream their StepResult too; only the nodes' status counts
+                        if node in self.graph.nodes and isinstance(update, dict) and "status" in update:
                             self.db.update_run(thread_id, update["status"], update.get("error"))
         self._sync_run(thread_id)
 
