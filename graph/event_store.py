@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from graph.events import Event, StoredEvent
 from graph.persistence import Database
+from graph.schemas import utc_now
 
 _INSERT = (
     "INSERT INTO events (thread_id, seq, ts, kind, node, step_id, attempt, payload) "
@@ -16,12 +17,17 @@ _INSERT = (
 )
 
 
-def append_events(db: Database, thread_id: str, events: Iterable[Event]) -> None:
+def append_events(db: Database, thread_id: str, events: Iterable[Event],
+                  status: tuple[str, str | None] | None = None) -> None:
+    """Append events and, in the same transaction, set the run's (status, error)."""
     rows = [(thread_id, thread_id, e.ts.isoformat(), e.kind, e.node, e.step_id, e.attempt,
              json.dumps(e.payload, default=str)) for e in events]
-    if rows:
+    if rows or status:
         with db.cursor() as cur:
             cur.executemany(_INSERT, rows)
+            if status:
+                cur.execute("UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
+                            (*status, utc_now().isoformat(), thread_id))
 
 
 def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 100_000) -> list[StoredEvent]:

@@ -259,12 +259,15 @@ class Workflow:
             configurable |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         return {"configurable": configurable}
 
-    def _snapshot(self, thread_id: str) -> StateSnapshot:
+    def _check_known(self, thread_id: str) -> None:
         if not THREAD_ID.match(thread_id):
             shown = thread_id if len(thread_id) <= 40 else thread_id[:40] + "…"
             raise ThreadNotFound(f"unknown thread {shown!r} (ids are letters, digits, '-' and '_')")
         if self.db.get_run(thread_id) is None:
             raise ThreadNotFound(f"unknown thread {thread_id!r}")
+
+    def _snapshot(self, thread_id: str) -> StateSnapshot:
+        self._check_known(thread_id)
         return self.graph.get_state(self._config(thread_id))
 
     def _awaiting(self, thread_id: str) -> StateSnapshot:
@@ -281,7 +284,7 @@ class Workflow:
 
     @contextmanager
     def _claimed(self, thread_id: str, deciding: bool = False, held: bool = False) -> Iterator[None]:
-        self._snapshot(thread_id)
+        self._check_known(thread_id)
         try:
             with claimed(self.db, thread_id, self.owner, self.settings.lease_s, held):
                 yield
@@ -303,8 +306,7 @@ class Workflow:
             {"decision": dump(decision), "decisions": [dump(decision)], "status": status.value},
             as_node=APPROVAL_NODE,
         )
-        self._record(thread_id, [_decision_event(decision, status)])
-        self._sync_run(thread_id)
+        self._record(thread_id, [_decision_event(decision, status)], (status.value, None))
 
     def _continue(self, thread_id: str, on_event: EventSink | None, execute: bool) -> None:
         if execute:
@@ -316,32 +318,39 @@ class Workflow:
                config: RunnableConfig | None = None) -> None:
         config = dict(config or self._config(thread_id))
         config["max_concurrency"] = self._threads_needed(thread_id, inputs)
+        log = EventBuffer(lambda events, status: self._record(thread_id, events, status))
+        wrote_status = False
         started: dict[str, float] = {}
-        with conversation(thread_id), workflow_span(thread_id):
-            for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "custom", "tasks"],
-                                                 durability="sync"):
-                if mode == "custom":
-                    event = parse(chunk)
-                    self._record(thread_id, [event])
-                    if on_event:
-                        on_event(event)
-                elif mode == "tasks":
-                    self._record_task(thread_id, chunk, started)
-                elif mode == "updates":
-                    for node, update in chunk.items():
-                        # step tasks stream their StepResult too; only the nodes' status counts
-                        if node in self.graph.nodes and isinstance(update, dict) and "status" in update:
-                            self.db.update_run(thread_id, update["status"], update.get("error"))
-        self._sync_run(thread_id)
+        try:
+            with conversation(thread_id), workflow_span(thread_id):
+                for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "custom", "tasks"],
+                                                     durability="sync"):
+                    if mode == "custom":
+                        event = parse(chunk)
+                        log.add(event)
+                        if on_event:
+                            on_event(event)
+                    elif mode == "tasks":
+                        self._record_task(log, chunk, started)
+                    elif mode == "updates":
+                        for node, update in chunk.items():
+                            # step tasks stream their StepResult too; only the nodes' status counts
+                            if node in self.graph.nodes and isinstance(update, dict) and "status" in update:
+                                log.flush((update["status"], update.get("error")))
+                                wrote_status = True
+        finally:
+            log.flush()
+        if not wrote_status:  # e.g. a drive that only re-reached the gate: mirror the state anyway
+            self._sync_run(thread_id)
 
-    def _record_task(self, thread_id: str, chunk: dict[str, Any], started: dict[str, float]) -> None:
+    def _record_task(self, log: "EventBuffer", chunk: dict[str, Any], started: dict[str, float]) -> None:
         """node_started / node_finished for the graph's nodes (step tasks have their own events)."""
         name = chunk.get("name")
         if name not in self.graph.nodes or name == "__start__":
             return
         if "result" not in chunk and "error" not in chunk:
             started[chunk["id"]] = time.monotonic()
-            self._record(thread_id, [Event(kind="node_started", node=name)])
+            log.add(Event(kind="node_started", node=name))
             return
         seconds = time.monotonic() - started.pop(chunk["id"], time.monotonic())
         result = chunk.get("result") or {}
@@ -350,10 +359,10 @@ class Workflow:
             payload["status"] = result["status"]
         if chunk.get("error"):
             payload["error"] = str(chunk["error"])[:500]
-        self._record(thread_id, [Event(kind="node_finished", node=name, payload=payload)])
+        log.add(Event(kind="node_finished", node=name, payload=payload))
 
-    def _record(self, thread_id: str, events: list[Event]) -> None:
-        append_events(self.db, thread_id, events)
+    def _record(self, thread_id: str, events: list[Event], status: tuple[str, str | None] | None = None) -> None:
+        append_events(self.db, thread_id, events, status)
         for event in events:
             log_event(thread_id, event)
 
@@ -370,6 +379,30 @@ class Workflow:
         config = BOARD.overrides.get(snapshot.name, BOARD.default)
         self.db.save_breaker(snapshot.name, snapshot.state, snapshot.failures, snapshot.opened_at,
                              config.cooldown_s, snapshot.last_error)
+
+
+class EventBuffer:
+    """Events of one drive, written in batches: at least every ``FLUSH_S`` (so a follower
+    sees a live run) and whenever the run's status changes, instead of one transaction each."""
+
+    FLUSH_S = 0.25
+
+    def __init__(self, write: Callable[[list[Event], tuple[str, str | None] | None], None]) -> None:
+        self._write = write
+        self._pending: list[Event] = []
+        self._last = time.monotonic()
+
+    def add(self, event: Event) -> None:
+        self._pending.append(event)
+        if time.monotonic() - self._last >= self.FLUSH_S:
+            self.flush()
+
+    def flush(self, status: tuple[str, str | None] | None = None) -> None:
+        """Write what is pending, with the run's new (status, error) in the same transaction."""
+        if self._pending or status:
+            events, self._pending = self._pending, []
+            self._write(events, status)
+        self._last = time.monotonic()
 
 
 def _decision_event(decision: Decision, status: Status) -> Event:
