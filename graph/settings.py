@@ -38,6 +38,8 @@ class Settings(BaseModel):
     model_timeout_s: float = Field(60.0, gt=0, description="Limit for one model call.")
     cancel_grace_s: float = Field(2.0, ge=0, description="How long a running tool may finish after a cancel.")
     lease_s: float = Field(10.0, gt=0, description="How long a process's claim on a thread lasts unrenewed.")
+    resume_orphans: bool = Field(True, description="Run managers resume threads of dead processes.")
+    workers: int = Field(4, ge=1, description="Background workers of a run manager.")
     retry: RetryConfig = Field(default_factory=RetryConfig)
     tool_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-tool retry overrides.")
     agent_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-agent (planner, critic).")
@@ -101,6 +103,8 @@ _SCALAR_ENV = {
     "model_timeout_s": "PROLIGHT_MODEL_TIMEOUT_S",
     "cancel_grace_s": "PROLIGHT_CANCEL_GRACE_S",
     "lease_s": "PROLIGHT_LEASE_S",
+    "resume_orphans": "PROLIGHT_RESUME_ORPHANS",
+    "workers": "PROLIGHT_WORKERS",
 }
 
 

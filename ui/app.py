@@ -1,6 +1,7 @@
-"""The ProLight Flow dashboard (first page): every thread from the ``runs`` table, newest
-first, and one thread's plan, step results and decisions. It only reads; runs execute in
-the CLI (and, next, in the run manager), never inside this script."""
+"""The ProLight Flow dashboard: every thread from the ``runs`` table, newest first, and one
+thread's plan, step results, decisions and live event log. Runs never execute inside this
+script: the process's run manager (held with ``st.cache_resource``) executes queued and
+orphaned threads on background workers, and the page tails the ``events`` table."""
 
 from __future__ import annotations
 
@@ -11,23 +12,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 
 import streamlit as st  # noqa: E402
 
-from graph.persistence import Database, open_database  # noqa: E402
+from graph.event_store import read_events  # noqa: E402
+from graph.logs import configure_logging  # noqa: E402
+from graph.persistence import open_database  # noqa: E402
+from graph.run_manager import RunManager  # noqa: E402
 from graph.schemas import Status  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 from graph.workflow import Workflow, WorkflowError  # noqa: E402
 
 
 @st.cache_resource
-def workflow() -> Workflow:
+def run_manager() -> RunManager:
+    configure_logging("INFO")
     settings = Settings.from_env()
-    db: Database = open_database(settings.db)
-    return Workflow(db, settings=settings)
+    flow = Workflow(open_database(settings.db), settings=settings)
+    return RunManager(flow, workers=settings.workers, resume_orphans=settings.resume_orphans).run_in_background()
 
 
 def main() -> None:
     st.set_page_config(page_title="ProLight Flow", layout="wide")
     st.title("ProLight Flow")
-    flow = workflow()
+    flow = run_manager().workflow
     st.caption(f"Database: `{flow.settings.db}` · model: `{flow.settings.model}`")
     status = st.selectbox("Status", ["all"] + [s.value for s in Status])
     rows = flow.threads(None if status == "all" else status, limit=200)
@@ -45,12 +50,15 @@ def main() -> None:
         show_thread(flow.status(chosen))
     except WorkflowError as exc:
         st.error(str(exc))
+    show_events(chosen)
 
 
 def show_thread(thread: dict) -> None:
     st.subheader(f"{thread['status']} · {thread['goal']}")
     if thread["awaiting_approval"]:
-        st.warning(f"Awaiting approval: `prolight approve {thread['thread_id']}`")
+        estimate = thread.get("estimate") or {}
+        eta = f" · estimated {estimate['critical_path_s']:.1f}s" if estimate.get("critical_path_s") else ""
+        st.warning(f"Awaiting approval{eta}: `prolight approve {thread['thread_id']}`")
     if thread["error"]:
         st.error(thread["error"])
     steps = thread["steps"]
@@ -58,12 +66,26 @@ def show_thread(thread: dict) -> None:
     st.dataframe(
         [{"step": s["id"], "tool": s["tool"], "after": ", ".join(s["depends_on"]),
           "status": steps.get(s["id"], {}).get("status", "PENDING"),
+          "attempts": steps.get(s["id"], {}).get("attempts", 0),
           "error": steps.get(s["id"], {}).get("error") or ""} for s in plan["steps"]],
         hide_index=True, width="stretch",
     )
     if thread["decisions"]:
         st.write("Decisions")
         st.json(thread["decisions"], expanded=False)
+
+
+@st.fragment(run_every=2)
+def show_events(thread_id: str) -> None:
+    events = read_events(run_manager().workflow.db, thread_id)
+    st.write(f"Events ({len(events)})")
+    st.dataframe(
+        [{"seq": e.seq, "time": e.ts.isoformat()[11:23], "kind": e.kind, "node": e.node or "",
+          "step": e.step_id or "", "attempt": e.attempt or "",
+          "detail": ", ".join(f"{k}={v}" for k, v in e.payload.items() if v is not None)[:200]}
+         for e in events[-200:]],
+        hide_index=True, width="stretch",
+    )
 
 
 main()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -117,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
     p = command("worker", "execute queued and orphaned threads until stopped")
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, help="default: PROLIGHT_WORKERS (4)")
     p.add_argument("--once", action="store_true", help="execute what is waiting, then exit")
     p.add_argument("--no-resume-orphans", action="store_true",
                    help="leave threads of dead processes alone (PROLIGHT_RESUME_ORPHANS=0)")
@@ -212,8 +211,11 @@ def metrics(workflow: Workflow, args: argparse.Namespace) -> Any:
 
 
 def run_worker(workflow: Workflow, args: argparse.Namespace) -> None:
-    resume_orphans = not args.no_resume_orphans and os.environ.get("PROLIGHT_RESUME_ORPHANS", "1") != "0"
-    manager = RunManager(workflow, workers=args.workers, resume_orphans=resume_orphans)
+    workers = args.workers or workflow.settings.workers
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    resume_orphans = workflow.settings.resume_orphans and not args.no_resume_orphans
+    manager = RunManager(workflow, workers=workers, resume_orphans=resume_orphans)
     if args.once:
         manager.drain(timeout=3600)
         manager.close()
@@ -221,7 +223,7 @@ def run_worker(workflow: Workflow, args: argparse.Namespace) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     manager.run_in_background()
-    print(f"worker {workflow.owner} running ({args.workers} workers)", file=sys.stderr, flush=True)
+    print(f"worker {workflow.owner} running ({workers} workers)", file=sys.stderr, flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

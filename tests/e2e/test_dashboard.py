@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import expect
 
 from tests.support.cli import Cli
@@ -19,3 +21,18 @@ def test_dashboard_lists_threads_and_shows_the_selected_one(cli: Cli, dashboard:
 def test_dashboard_with_no_threads_says_how_to_start(dashboard: str, page) -> None:
     page.goto(dashboard)
     expect(page.get_by_text("No threads yet")).to_be_visible(timeout=30_000)
+
+
+def test_dashboard_executes_a_detached_run_and_tails_its_events(cli: Cli, dashboard: str, page) -> None:
+    queued = cli.ok("run", "--detach", "Calculate 2*21")
+    page.goto(dashboard)
+    expect(page.get_by_role("heading", name="ProLight Flow")).to_be_visible(timeout=30_000)
+    thread = queued["thread_id"]
+    deadline = time.monotonic() + 30
+    while cli.ok("status", thread)["status"] != "AWAITING_APPROVAL":
+        assert time.monotonic() < deadline, "the dashboard's run manager did not plan it"
+        time.sleep(0.3)
+    cli.ok("approve", "--detach", thread)
+    page.reload()
+    expect(page.get_by_text("COMPLETED · Calculate 2*21")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Events (")).to_be_visible()
