@@ -46,11 +46,18 @@ def main() -> None:
     )
     chosen = st.selectbox("Thread", [r["thread_id"] for r in rows],
                           format_func=lambda t: f"{t[:12]} · {next(r['goal'] for r in rows if r['thread_id'] == t)[:60]}")
+    live_thread(chosen)
+
+
+@st.fragment(run_every=2)
+def live_thread(thread_id: str) -> None:
+    """Re-drawn every 2 s on its own, so a running thread's steps and events move live."""
     try:
-        show_thread(flow.status(chosen))
+        show_thread(run_manager().workflow.status(thread_id))
     except WorkflowError as exc:
         st.error(str(exc))
-    show_events(chosen)
+        return
+    show_events(thread_id)
 
 
 def show_thread(thread: dict) -> None:
@@ -75,7 +82,6 @@ def show_thread(thread: dict) -> None:
         st.json(thread["decisions"], expanded=False)
 
 
-@st.fragment(run_every=2)
 def show_events(thread_id: str) -> None:
     events = read_events(run_manager().workflow.db, thread_id)
     st.write(f"Events ({len(events)})")
