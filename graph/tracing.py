@@ -106,23 +106,21 @@ def tool_span(tool: str, call_id: str | None = None) -> Any:
                 gen_ai__tool__type="function")
 
 
-def traced_agent(name: str) -> Callable[[F], F]:
-    """Trace a user's own agent function as ``invoke_agent <name>``."""
+def _traced(make_span: Callable[[str], Any], name: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with agent_span(name):
+            with make_span(name):
                 return fn(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
     return decorate
+
+
+def traced_agent(name: str) -> Callable[[F], F]:
+    """Trace a user's own agent function as ``invoke_agent <name>``."""
+    return _traced(agent_span, name)
 
 
 def traced_tool(name: str) -> Callable[[F], F]:
     """Trace a user's own tool function as ``execute_tool <name>``."""
-    def decorate(fn: F) -> F:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with tool_span(name):
-                return fn(*args, **kwargs)
-        return wrapper  # type: ignore[return-value]
-    return decorate
+    return _traced(tool_span, name)
