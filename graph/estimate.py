@@ -1,6 +1,8 @@
 """The time estimate shown with a plan at the approval gate: each step's tool is given its
-median duration from the event log (``step_succeeded`` events), and the plan's estimate is
-the critical path over those durations. Tools never seen yet count as ``DEFAULT_S``."""
+median duration over the newest ``RECENT`` ``step_succeeded`` events of the event log, and
+the plan's estimate is the critical path over those durations. Tools not seen among them
+count as ``DEFAULT_S``. The window keeps the cost of an estimate flat however long the
+history grows (it is computed for every plan at the approval gate)."""
 
 from __future__ import annotations
 
@@ -8,21 +10,20 @@ import statistics
 from typing import Any
 
 from graph.dag import critical_path_seconds
-from graph.event_store import events_of_kinds
+from graph.event_store import recent_step_durations
 from graph.persistence import Database
 from graph.schemas import Plan
 
 DEFAULT_S = 1.0
-RECENT = 200  # samples per tool, newest
+RECENT = 500  # newest successful steps looked at, all tools together
 
 
 def tool_medians(db: Database) -> dict[str, tuple[float, int]]:
     samples: dict[str, list[float]] = {}
-    for event in events_of_kinds(db, ("step_succeeded",)):
-        tool, seconds = event.payload.get("tool"), event.payload.get("seconds")
+    for tool, seconds in recent_step_durations(db, RECENT):
         if isinstance(tool, str) and isinstance(seconds, (int, float)):
             samples.setdefault(tool, []).append(float(seconds))
-    return {tool: (statistics.median(values[-RECENT:]), len(values)) for tool, values in samples.items()}
+    return {tool: (statistics.median(values), len(values)) for tool, values in samples.items()}
 
 
 def estimate_plan(db: Database, plan: Plan) -> dict[str, Any]:

@@ -48,6 +48,14 @@ def events_of_kinds(db: Database, kinds: tuple[str, ...]) -> list[StoredEvent]:
     return [_stored(row) for row in rows]
 
 
+def recent_step_durations(db: Database, limit: int) -> list[tuple[object, object]]:
+    """(tool, seconds) of the newest ``limit`` successful steps, read in SQL (no row parsing)."""
+    with db.cursor() as cur:
+        return cur.execute(
+            "SELECT json_extract(payload, '$.tool'), json_extract(payload, '$.seconds') FROM events "
+            "WHERE kind = 'step_succeeded' ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
+
+
 def _stored(row: tuple) -> StoredEvent:
     thread_id, seq, ts, kind, node, step_id, attempt, payload = row
     return StoredEvent(thread_id=thread_id, seq=seq, ts=ts, kind=kind, node=node, step_id=step_id,
