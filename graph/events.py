@@ -49,7 +49,9 @@ def emit(kind: EventKind, **fields: Any) -> None:
         writer = get_stream_writer()
     except RuntimeError:
         return
-    writer({"prolight_event": Event(kind=kind, **fields).model_dump(mode="json")})
+    # The model itself, not a dump: in process it reaches ``parse`` as is (no JSON round
+    # trip per event); a server deployment serialises it like any pydantic value.
+    writer({"prolight_event": Event(kind=kind, **fields)})
 
 
 def progress(message: str, **data: Any) -> None:
@@ -61,5 +63,6 @@ def progress(message: str, **data: Any) -> None:
 
 def parse(chunk: Any) -> Event:
     if isinstance(chunk, dict) and "prolight_event" in chunk:
-        return Event.model_validate(chunk["prolight_event"])
+        event = chunk["prolight_event"]
+        return event if isinstance(event, Event) else Event.model_validate(event)
     return Event(kind="progress", payload={"data": chunk if isinstance(chunk, (dict, list, str, int, float)) else str(chunk)})

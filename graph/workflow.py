@@ -23,6 +23,7 @@ from graph.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.build import APPROVAL_NODE, REVIEW_NODE, build_graph
 from graph.claims import ClaimHeld, claimed, new_owner
 from graph.estimate import estimate_plan
+from graph.event_buffer import EventBuffer
 from graph.event_store import append_events
 from graph.events import Event, parse
 from graph.logs import log_event
@@ -86,7 +87,7 @@ class Workflow:
               on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
         thread_id = self.create(goal, plan, operator, queued=not execute, claim=execute)
         if execute:
-            self.execute(thread_id, on_event, held=True)
+            return self.execute(thread_id, on_event, held=True)
         return self.status(thread_id)
 
     def execute(self, thread_id: str, on_event: EventSink | None = None, held: bool = False) -> dict[str, Any]:
@@ -95,9 +96,10 @@ class Workflow:
             self.db.set_queued(thread_id, False)
             snapshot = self._snapshot(thread_id)
             if not snapshot.values:
-                self._drive(thread_id, self.db.graph_input(thread_id), on_event)
+                inputs = self.db.graph_input(thread_id)
+                self._drive(thread_id, inputs, on_event, known=inputs)
             elif (snapshot.next or snapshot.tasks) and not is_awaiting(snapshot):
-                self._drive(thread_id, None, on_event)
+                self._drive(thread_id, None, on_event, known=snapshot.values)
         return self.status(thread_id)
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
@@ -117,7 +119,8 @@ class Workflow:
                 decision = Decision(action="approve", operator=operator)
             self.db.request_cancel(thread_id, False)
             self._decide(thread_id, decision, Status.APPROVED)
-            self._continue(thread_id, on_event, execute)
+            self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan
+                           else snapshot.values)
         return self.status(thread_id)
 
     def reject(self, thread_id: str, feedback: str | None, final: bool = False, operator: str = "operator",
@@ -308,16 +311,20 @@ class Workflow:
         )
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))
 
-    def _continue(self, thread_id: str, on_event: EventSink | None, execute: bool) -> None:
+    def _continue(self, thread_id: str, on_event: EventSink | None, execute: bool,
+                  known: dict[str, Any] | None = None) -> None:
         if execute:
-            self._drive(thread_id, None, on_event)
+            self._drive(thread_id, None, on_event, known=known)
         else:
             self.db.set_queued(thread_id, True)
 
     def _drive(self, thread_id: str, inputs: dict[str, Any] | None, on_event: EventSink | None,
-               config: RunnableConfig | None = None) -> None:
+               config: RunnableConfig | None = None, known: dict[str, Any] | None = None) -> None:
+        """Stream the graph from ``inputs`` (or its checkpoint) until it pauses or ends.
+        ``known``: the thread's values (or input) the caller already read, to size the
+        thread pool without reading the state again."""
         config = dict(config or self._config(thread_id))
-        config["max_concurrency"] = self._threads_needed(thread_id, inputs)
+        config["max_concurrency"] = self._threads_needed(thread_id, known)
         log = EventBuffer(lambda events, status: self._record(thread_id, events, status))
         wrote_status = False
         started: dict[str, float] = {}
@@ -336,7 +343,7 @@ class Workflow:
                         for node, update in chunk.items():
                             # step tasks stream their StepResult too; only the nodes' status counts
                             if node in self.graph.nodes and isinstance(update, dict) and "status" in update:
-                                log.flush((update["status"], update.get("error")))
+                                log.set_status(update["status"], update.get("error"))
                                 wrote_status = True
         finally:
             log.flush()
@@ -366,9 +373,10 @@ class Workflow:
         for event in events:
             log_event(thread_id, event)
 
-    def _threads_needed(self, thread_id: str, inputs: dict[str, Any] | None) -> int:
+    def _threads_needed(self, thread_id: str, known: dict[str, Any] | None) -> int:
         """One thread per pending step (each waits for its dependencies on its own thread)."""
-        plan = (inputs or {}).get("plan") or self.graph.get_state(self._config(thread_id)).values.get("plan") or {}
+        values = known if known is not None else self.graph.get_state(self._config(thread_id)).values
+        plan = values.get("plan") or {}
         return min(len(plan.get("steps", [])) + 4, self.settings.max_task_threads)
 
     def _sync_run(self, thread_id: str) -> None:
@@ -379,30 +387,6 @@ class Workflow:
         config = BOARD.overrides.get(snapshot.name, BOARD.default)
         self.db.save_breaker(snapshot.name, snapshot.state, snapshot.failures, snapshot.opened_at,
                              config.cooldown_s, snapshot.last_error)
-
-
-class EventBuffer:
-    """Events of one drive, written in batches: at least every ``FLUSH_S`` (so a follower
-    sees a live run) and whenever the run's status changes, instead of one transaction each."""
-
-    FLUSH_S = 0.25
-
-    def __init__(self, write: Callable[[list[Event], tuple[str, str | None] | None], None]) -> None:
-        self._write = write
-        self._pending: list[Event] = []
-        self._last = time.monotonic()
-
-    def add(self, event: Event) -> None:
-        self._pending.append(event)
-        if time.monotonic() - self._last >= self.FLUSH_S:
-            self.flush()
-
-    def flush(self, status: tuple[str, str | None] | None = None) -> None:
-        """Write what is pending, with the run's new (status, error) in the same transaction."""
-        if self._pending or status:
-            events, self._pending = self._pending, []
-            self._write(events, status)
-        self._last = time.monotonic()
 
 
 def _decision_event(decision: Decision, status: Status) -> Event:

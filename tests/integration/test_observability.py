@@ -96,6 +96,28 @@ def test_events_of_a_cancelled_run(home: Path, server: ToolServer) -> None:
     assert names[-4:] == ["node_finished", "node_started", "run_cancelled", "node_finished"]
 
 
+def test_events_follow_shows_a_slow_step_while_it_is_still_running(cli: Cli, server: ToolServer) -> None:
+    thread = cli.ok("run", "--plan", cli.write_plan("slow.json", {
+        "goal": "wait", "steps": [fetch(server, "slow", delay=4)]}))["thread_id"]
+    approver = cli.popen("approve", thread, "--json")
+    follower = cli.popen("events", thread, "--follow", "--json")
+    try:
+        seen: list[dict] = []
+        while not (seen and seen[-1]["kind"] == "step_started"):
+            line = follower.stdout.readline()
+            assert line, f"follow ended before the step started: {follower.stderr.read()}"
+            seen.append(json.loads(line))
+        assert server.hits["/slow"] == 0 and approver.poll() is None, "seen while the step is in flight"
+        assert approver.wait(timeout=60) == 0
+        out, _ = follower.communicate(timeout=30)
+    finally:
+        approver.kill(), follower.kill()
+    seen += [json.loads(line) for line in out.splitlines()]
+    assert follower.returncode == 0, "follow stops by itself once the thread settles"
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
+    assert seen[-2]["kind"] == "run_completed"
+
+
 def test_metrics_match_a_known_set_of_runs(home: Path, server: ToolServer) -> None:
     flow = flow_at(home)
     for expression in ("1+1", "2+2"):

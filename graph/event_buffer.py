@@ -1,0 +1,66 @@
+"""The events of one drive of a thread, written in batches instead of one transaction each.
+
+A batch goes out ``FLUSH_S`` after its first event (a timer, so a follower sees a live run
+even while a slow step produces nothing more) and when the drive ends. The run's latest
+(status, error) rides in the same transaction as the events that led to it, so the
+``runs`` row and the event log never disagree; the row may lag the checkpoint by at most
+``FLUSH_S`` during a drive, which is what listing can afford and what a transaction per
+status change would cost every run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from graph.events import Event
+
+log = logging.getLogger(__name__)
+
+Status = tuple[str, str | None]
+Writer = Callable[[list[Event], Status | None], None]
+
+
+class EventBuffer:
+    FLUSH_S = 0.25
+
+    def __init__(self, write: Writer) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._status: Status | None = None
+        self._timer: threading.Timer | None = None
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            self._pending.append(event)
+            self._arm()
+
+    def set_status(self, status: str, error: str | None) -> None:
+        with self._lock:
+            self._status = (status, error)
+            self._arm()
+
+    def flush(self) -> None:
+        """Write what is pending now (at the drive's end). A failed write keeps the batch."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending or self._status:
+                self._write(self._pending, self._status)
+                self._pending, self._status = [], None
+
+    def _on_timer(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # e.g. a database busy past its timeout: the next flush retries
+            log.warning("event batch not written yet; retrying", exc_info=True)
+            with self._lock:
+                self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            self._timer = threading.Timer(self.FLUSH_S, self._on_timer)
+            self._timer.daemon = True
+            self._timer.start()

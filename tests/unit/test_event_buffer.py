@@ -1,0 +1,54 @@
+"""The event buffer of a drive: batches go out on a timer without further events, the run's
+status rides with the events before it, and a failed write keeps the batch."""
+
+from __future__ import annotations
+
+import threading
+
+from graph.event_buffer import EventBuffer
+from graph.events import Event
+
+Batch = tuple[list[str], tuple[str, str | None] | None]
+
+
+class Sink:
+    def __init__(self, failures: int = 0) -> None:
+        self.batches: list[Batch] = []
+        self.failures = failures
+        self.written = threading.Event()
+
+    def __call__(self, events: list[Event], status: tuple[str, str | None] | None) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("database is busy")
+        self.batches.append(([e.kind for e in events], status))
+        self.written.set()
+
+
+def test_a_lone_event_is_written_by_the_timer_without_another_event_or_flush() -> None:
+    sink = Sink()
+    buffer = EventBuffer(sink)
+    buffer.add(Event(kind="step_started", step_id="slow"))
+    assert sink.batches == []
+    assert sink.written.wait(timeout=10), "a slow step's start must reach the log while it runs"
+    assert sink.batches == [(["step_started"], None)]
+
+
+def test_status_and_events_go_out_together_at_flush() -> None:
+    sink = Sink()
+    buffer = EventBuffer(sink)
+    buffer.add(Event(kind="node_started", node="executor"))
+    buffer.set_status("EXECUTING", None)
+    buffer.add(Event(kind="step_started", step_id="a"))
+    buffer.set_status("COMPLETED", None)
+    buffer.flush()
+    buffer.flush()  # nothing pending: no empty write
+    assert sink.batches == [(["node_started", "step_started"], ("COMPLETED", None))]
+
+
+def test_a_failed_timer_write_keeps_the_batch_and_tries_again() -> None:
+    sink = Sink(failures=1)
+    buffer = EventBuffer(sink)
+    buffer.add(Event(kind="run_completed"))
+    assert sink.written.wait(timeout=10)
+    assert sink.batches == [(["run_completed"], None)]
