@@ -31,6 +31,7 @@ test: install browser
 
 bench: install
 	$(BIN)/python -m bench.dag
+	$(BIN)/python -m bench.overhead
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
