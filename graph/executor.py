@@ -36,6 +36,7 @@ from graph.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, d
 from graph.secrets import redact, resolve
 from graph.settings import Settings
 from graph.tracing import fail, tool_span
+from graph.walk import map_strings
 
 CANCEL_POLL_S = 0.2
 
@@ -162,13 +163,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
 
 def resolve_references(value: Any, results: dict[str, StepResult]) -> Any:
     """Replace ``{{id}}`` in string args with that step's output as text."""
-    if isinstance(value, str):
-        return REFERENCE.sub(lambda m: as_text(results[m.group(1)].output), value)
-    if isinstance(value, dict):
-        return {k: resolve_references(v, results) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_references(v, results) for v in value]
-    return value
+    return map_strings(value, lambda text: REFERENCE.sub(lambda m: as_text(results[m.group(1)].output), text))
 
 
 def as_text(output: Any) -> str:

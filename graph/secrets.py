@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from agents.tools.errors import ToolRefused
+from graph.walk import map_strings
 
 SECRET_REF = re.compile(r"\$\{secret:([A-Za-z0-9_]{1,64})\}")
 ENV_PREFIX = "PROLIGHT_SECRET_"
@@ -22,32 +23,26 @@ MASK = "***"
 
 def resolve(value: Any, used: dict[str, str]) -> Any:
     """``value`` with secret citations filled in from the environment; fills ``used``."""
-    if isinstance(value, str):
-        def fill(match: re.Match[str]) -> str:
-            name = match.group(1)
-            secret = os.environ.get(ENV_PREFIX + name)
-            if not secret:
-                raise ToolRefused(f"secret {name} is not set ({ENV_PREFIX}{name})")
-            used[name] = secret
-            return secret
-        return SECRET_REF.sub(fill, value)
-    if isinstance(value, dict):
-        return {k: resolve(v, used) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, used) for v in value]
-    return value
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        secret = os.environ.get(ENV_PREFIX + name)
+        if not secret:
+            raise ToolRefused(f"secret {name} is not set ({ENV_PREFIX}{name})")
+        used[name] = secret
+        return secret
+
+    return map_strings(value, lambda text: SECRET_REF.sub(fill, text))
 
 
 def redact(value: Any, secrets: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for secret in sorted(secrets.values(), key=len, reverse=True):
-            value = value.replace(secret, MASK)
-        return _LITERAL.sub(MASK, value)
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
+    ordered = sorted(secrets.values(), key=len, reverse=True)  # longest first: a secret holding another is masked whole
+
+    def mask(text: str) -> str:
+        for secret in ordered:
+            text = text.replace(secret, MASK)
+        return _LITERAL.sub(MASK, text)
+
+    return map_strings(value, mask)
 
 
 def literal_secrets(args: dict[str, Any], where: str = "args") -> list[str]:
