@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from graph.event_store import events_of_kinds
@@ -42,15 +43,16 @@ def compute_metrics(db: Database) -> dict[str, Any]:
     with db.cursor() as cur:
         by_status = dict(cur.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
     events = events_of_kinds(db, (*STATUS_KINDS, "step_succeeded", "step_failed", "step_retry"))
+    threads = _by_thread(events)
     finished = sum(by_status.get(s, 0) for s in ("COMPLETED", "FAILED", "CANCELLED"))
     return {
         "runs": {"by_status": by_status, "total": sum(by_status.values()),
                  "success_rate": by_status.get("COMPLETED", 0) / finished if finished else None,
-                 "duration_s": summary(_run_durations(events))},
+                 "duration_s": summary(_run_durations(threads))},
         "agents": _agents(events),
         "tools": _tools(events),
-        "transitions": dict(sorted(_transitions(events).items())),
-        "approval_wait_s": summary(_approval_waits(events)),
+        "transitions": dict(sorted(_transitions(threads).items())),
+        "approval_wait_s": summary(_approval_waits(threads)),
         "awaiting_approval": by_status.get("AWAITING_APPROVAL", 0),
         "breakers": {b["name"]: b["state"] for b in db.list_breakers()},
     }
@@ -61,15 +63,16 @@ def _ts(value: datetime | str) -> float:
 
 
 def _by_thread(events: list) -> dict[str, list]:
+    """Events per thread, in order (the per-thread metrics all walk a thread's own events)."""
     grouped: dict[str, list] = defaultdict(list)
     for event in events:
         grouped[event.thread_id].append(event)
     return grouped
 
 
-def _run_durations(events: list) -> list[float]:
+def _run_durations(threads: dict[str, list]) -> list[float]:
     durations = []
-    for thread_events in _by_thread(events).values():
+    for thread_events in threads.values():
         created = next((e for e in thread_events if e.kind == "run_created"), None)
         ends = [e for e in thread_events if e.kind in TERMINAL]
         if created and ends:
@@ -104,9 +107,9 @@ def _tools(events: list) -> dict[str, Any]:
                    "duration_s": summary(durations[tool])} for tool in sorted(set(durations) | set(retries))}
 
 
-def _transitions(events: list) -> Counter[str]:
+def _transitions(threads: dict[str, list]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for thread_events in _by_thread(events).values():
+    for thread_events in threads.values():
         previous = None
         for event in thread_events:
             status = event.payload.get("status")
@@ -117,9 +120,9 @@ def _transitions(events: list) -> Counter[str]:
     return counts
 
 
-def _approval_waits(events: list) -> list[float]:
+def _approval_waits(threads: dict[str, list]) -> list[float]:
     waits = []
-    for thread_events in _by_thread(events).values():
+    for thread_events in threads.values():
         waiting_since = None
         for event in thread_events:
             if event.kind == "awaiting_approval":
@@ -146,24 +149,13 @@ class MetricsCollector(Collector):
             yield GaugeMetricFamily("prolight_run_success_ratio", "COMPLETED / finished runs.",
                                     value=m["runs"]["success_rate"])
         yield _stats("prolight_run_duration_seconds", "Run duration, created to finished.", m["runs"]["duration_s"])
-        calls = CounterMetricFamily("prolight_agent_calls", "Planner and critic calls.", labels=["agent"])
-        fails = CounterMetricFamily("prolight_agent_failures", "Planner and critic failures.", labels=["agent"])
-        agent_time = GaugeMetricFamily("prolight_agent_duration_seconds", "Agent call duration.", labels=["agent", "stat"])
-        for agent, data in m["agents"].items():
-            calls.add_metric([agent], data["calls"])
-            fails.add_metric([agent], data["failures"])
-            _add_stats(agent_time, [agent], data["duration_s"])
-        yield from (calls, fails, agent_time)
-        t_calls = CounterMetricFamily("prolight_tool_calls", "Steps that ran, by tool.", labels=["tool"])
-        t_fails = CounterMetricFamily("prolight_tool_failures", "Steps that failed, by tool.", labels=["tool"])
-        t_retries = CounterMetricFamily("prolight_tool_retries", "Retries, by tool.", labels=["tool"])
-        t_time = GaugeMetricFamily("prolight_tool_duration_seconds", "Step duration by tool.", labels=["tool", "stat"])
-        for tool, data in m["tools"].items():
-            t_calls.add_metric([tool], data["calls"])
-            t_fails.add_metric([tool], data["failures"])
-            t_retries.add_metric([tool], data["retries"])
-            _add_stats(t_time, [tool], data["duration_s"])
-        yield from (t_calls, t_fails, t_retries, t_time)
+        yield from _per_name("agent", m["agents"], {"calls": "Planner and critic calls.",
+                                                    "failures": "Planner and critic failures."},
+                             "Agent call duration.")
+        yield from _per_name("tool", m["tools"], {"calls": "Steps that ran, by tool.",
+                                                  "failures": "Steps that failed, by tool.",
+                                                  "retries": "Retries, by tool."},
+                             "Step duration by tool.")
         transitions = CounterMetricFamily("prolight_transitions", "Status transitions.", labels=["from", "to"])
         for pair, count in m["transitions"].items():
             transitions.add_metric(pair.split("->"), count)
@@ -175,6 +167,18 @@ class MetricsCollector(Collector):
         for name, state in m["breakers"].items():
             breakers.add_metric([name], BREAKER_LEVEL.get(state, -1))
         yield breakers
+
+
+def _per_name(label: str, rows: dict[str, dict], counters: dict[str, str], duration_doc: str) -> Iterator[Metric]:
+    """``prolight_<label>_<counter>`` and ``prolight_<label>_duration_seconds``, one series per name."""
+    families = {key: CounterMetricFamily(f"prolight_{label}_{key}", doc, labels=[label])
+                for key, doc in counters.items()}
+    timing = GaugeMetricFamily(f"prolight_{label}_duration_seconds", duration_doc, labels=[label, "stat"])
+    for name, data in rows.items():
+        for key, family in families.items():
+            family.add_metric([name], data[key])
+        _add_stats(timing, [name], data["duration_s"])
+    yield from (*families.values(), timing)
 
 
 def _stats(name: str, doc: str, stats: dict) -> GaugeMetricFamily:
