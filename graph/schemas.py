@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,12 @@ ErrorCategory = Literal[
 ]
 RETRYABLE_DEFAULT: tuple[ErrorCategory, ...] = ("timeout", "connection", "http_429", "http_5xx")
 
+# The bounds of each retry setting, shared by the config and its overrides.
+Attempts = Annotated[int, Field(ge=1, le=100)]
+Delay = Annotated[float, Field(ge=0, le=3600)]
+MaxDelay = Annotated[float, Field(ge=0, le=86_400)]
+Base = Annotated[float, Field(ge=1, le=10)]
+
 
 class RetryConfig(BaseModel):
     """The one retry configuration (tenacity does the waiting). Delays grow as
@@ -56,10 +62,10 @@ class RetryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(3, ge=1, le=100)
-    initial_delay_s: float = Field(1.0, ge=0, le=3600)
-    max_delay_s: float = Field(60.0, ge=0, le=86_400)
-    exponential_base: float = Field(2.0, ge=1, le=10)
+    max_attempts: Attempts = 3
+    initial_delay_s: Delay = 1.0
+    max_delay_s: MaxDelay = 60.0
+    exponential_base: Base = 2.0
     jitter: bool = True
     retry_on: tuple[ErrorCategory, ...] = RETRYABLE_DEFAULT
 
@@ -74,10 +80,10 @@ class RetryOverride(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int | None = Field(None, ge=1, le=100)
-    initial_delay_s: float | None = Field(None, ge=0, le=3600)
-    max_delay_s: float | None = Field(None, ge=0, le=86_400)
-    exponential_base: float | None = Field(None, ge=1, le=10)
+    max_attempts: Attempts | None = None
+    initial_delay_s: Delay | None = None
+    max_delay_s: MaxDelay | None = None
+    exponential_base: Base | None = None
     jitter: bool | None = None
     retry_on: tuple[ErrorCategory, ...] | None = None
 

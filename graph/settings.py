@@ -54,15 +54,9 @@ class Settings(BaseModel):
         values["agent_retry"] = retry.pop("agents", {})
         breaker = dict(values.pop("breaker", {}) or {})
         values["breaker_overrides"] = breaker.pop("overrides", {})
-        for key, env in _RETRY_ENV.items():
-            if os.environ.get(env, "").strip():
-                retry[key] = os.environ[env].strip()
-        for key, env in _BREAKER_ENV.items():
-            if os.environ.get(env, "").strip():
-                breaker[key] = os.environ[env].strip()
-        for key, env in _SCALAR_ENV.items():
-            if os.environ.get(env, "").strip():
-                values[key] = os.environ[env].strip()
+        _overlay_env(retry, _RETRY_ENV)
+        _overlay_env(breaker, _BREAKER_ENV)
+        _overlay_env(values, _SCALAR_ENV)
         allow = _env("PROLIGHT_ALLOW_COMMANDS", ",".join(values.pop("allow_commands", [])))
         try:
             return cls(
@@ -106,6 +100,13 @@ _SCALAR_ENV = {
     "resume_orphans": "PROLIGHT_RESUME_ORPHANS",
     "workers": "PROLIGHT_WORKERS",
 }
+
+
+def _overlay_env(values: dict[str, Any], names: dict[str, str]) -> None:
+    """Environment variables that are set (non-blank) win over the file's values."""
+    for key, env in names.items():
+        if os.environ.get(env, "").strip():
+            values[key] = os.environ[env].strip()
 
 
 def _file_values() -> dict[str, Any]:
