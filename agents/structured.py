@@ -32,8 +32,13 @@ class ModelCallError(RuntimeError):
     """The model could not be reached (after retries), timed out, or its breaker is open."""
 
 
+def provider_name(model: BaseChatModel) -> str:
+    """The model's provider as LangChain names it (its breaker and its spans carry it)."""
+    return getattr(model, "_llm_type", type(model).__name__)
+
+
 def breaker_name(model: BaseChatModel) -> str:
-    return f"model:{getattr(model, '_llm_type', type(model).__name__)}"
+    return f"model:{provider_name(model)}"
 
 
 def ask_structured(

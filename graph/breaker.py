@@ -156,11 +156,6 @@ class BreakerBoard:
                 self._breakers[name] = CircuitBreaker(name, self.overrides.get(name, self.default), self._notify)
             return self._breakers[name]
 
-    def snapshots(self) -> list[BreakerSnapshot]:
-        with self._lock:
-            breakers = list(self._breakers.values())
-        return [b.snapshot() for b in breakers]
-
     def reset(self) -> None:
         with self._lock:
             self._breakers.clear()

@@ -38,10 +38,7 @@ class PriorityLimiter:
     def discard(self, ticket: Ticket) -> None:
         """Drop a ticket that will never be used (its step's result came from the checkpoint)."""
         with self._cond:
-            if ticket in self._waiting:
-                self._waiting.remove(ticket)
-                heapq.heapify(self._waiting)
-                self._cond.notify_all()
+            self._drop(ticket)
 
     @contextmanager
     def slot(self, ticket: Ticket, cancelled: threading.Event | None = None) -> Iterator[None]:
@@ -50,10 +47,7 @@ class PriorityLimiter:
         with self._cond:
             while not (self._free > 0 and self._waiting and self._waiting[0] == ticket):
                 if cancelled is not None and cancelled.is_set():
-                    if ticket in self._waiting:
-                        self._waiting.remove(ticket)
-                        heapq.heapify(self._waiting)
-                    self._cond.notify_all()
+                    self._drop(ticket)
                     raise Cancelled("cancelled before it started")
                 self._cond.wait(0.1 if cancelled is not None else None)
             heapq.heappop(self._waiting)
@@ -65,3 +59,10 @@ class PriorityLimiter:
             with self._cond:
                 self._free += 1
                 self._cond.notify_all()
+
+    def _drop(self, ticket: Ticket) -> None:
+        """Leave the line (the caller holds the condition) and let the next in line look."""
+        if ticket in self._waiting:
+            self._waiting.remove(ticket)
+            heapq.heapify(self._waiting)
+            self._cond.notify_all()

@@ -11,8 +11,9 @@ from graph.events import Event, StoredEvent
 from graph.persistence import Database
 from graph.schemas import utc_now
 
+_COLUMNS = "thread_id, seq, ts, kind, node, step_id, attempt, payload"
 _INSERT = (
-    "INSERT INTO events (thread_id, seq, ts, kind, node, step_id, attempt, payload) "
+    f"INSERT INTO events ({_COLUMNS}) "
     "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE thread_id = ?), ?, ?, ?, ?, ?, ?)"
 )
 
@@ -33,8 +34,7 @@ def append_events(db: Database, thread_id: str, events: Iterable[Event],
 def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 100_000) -> list[StoredEvent]:
     with db.cursor() as cur:
         rows = cur.execute(
-            "SELECT thread_id, seq, ts, kind, node, step_id, attempt, payload FROM events "
-            "WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?", (thread_id, after_seq, limit)).fetchall()
+            f"SELECT {_COLUMNS} FROM events WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?", (thread_id, after_seq, limit)).fetchall()
     return [_stored(row) for row in rows]
 
 
@@ -43,8 +43,7 @@ def events_of_kinds(db: Database, kinds: tuple[str, ...]) -> list[StoredEvent]:
     marks = ",".join("?" * len(kinds))
     with db.cursor() as cur:
         rows = cur.execute(
-            "SELECT thread_id, seq, ts, kind, node, step_id, attempt, payload FROM events "
-            f"WHERE kind IN ({marks}) ORDER BY thread_id, seq", kinds).fetchall()
+            f"SELECT {_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY thread_id, seq", kinds).fetchall()
     return [_stored(row) for row in rows]
 
 

@@ -7,16 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 
 from agents.critic import critique
 from agents.models import ModelConfigError
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
-from agents.structured import ModelCallError, ModelOutputError
+from agents.structured import ModelCallError, ModelOutputError, provider_name
 from agents.tools import ToolRegistry
 from graph.events import emit
 from graph.executor import execute_plan
@@ -35,7 +34,7 @@ class Nodes:
     estimator: Callable[[Plan], dict[str, Any]] | None = None  # plan -> time estimate from history
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
-        with agent_span("planner", self._provider()) as span:
+        with agent_span("planner", provider_name(self.model)) as span:
             try:
                 plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
             except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
@@ -49,7 +48,7 @@ class Nodes:
     def critic(self, state: WorkflowState) -> dict[str, Any]:
         plan = Plan.model_validate(state["plan"])
         reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
-        with agent_span("critic", self._provider()) as span:
+        with agent_span("critic", provider_name(self.model)) as span:
             try:
                 verdict = critique(plan, self.registry, reviewer, self.settings)
             except (ModelOutputError, ModelCallError) as exc:
@@ -112,10 +111,6 @@ class Nodes:
         kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
         emit(kind, node="reporter", payload={"status": status, "error": state.get("error")})
         return {"report": "\n".join([f"{done}/{len(plan.steps)} steps succeeded", *outputs])}
-
-
-    def _provider(self) -> str:
-        return getattr(self.model, "_llm_type", type(self.model).__name__)
 
 
 def _feedback(verdict: Critique) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -133,18 +134,14 @@ class Database:
             )
 
     def graph_input(self, thread_id: str) -> dict | None:
-        with self.cursor() as cur:
-            row = cur.execute("SELECT input FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        value = self._run_column(thread_id, "input")
+        return json.loads(value) if value else None
 
     def is_queued(self, thread_id: str) -> bool:
-        with self.cursor() as cur:
-            row = cur.execute("SELECT queued FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        return bool(row and row[0])
+        return bool(self._run_column(thread_id, "queued"))
 
     def set_queued(self, thread_id: str, queued: bool) -> None:
-        with self.cursor() as cur:
-            cur.execute("UPDATE runs SET queued = ? WHERE thread_id = ?", (int(queued), thread_id))
+        self._set_run_column(thread_id, "queued", int(queued))
 
     def candidates(self, limit: int, include_orphans: bool) -> list[tuple[str, str | None, float | None, int]]:
         """Threads a worker might execute: queued ones, and (optionally) active ones whose
@@ -197,13 +194,10 @@ class Database:
         return None
 
     def request_cancel(self, thread_id: str, requested: bool = True) -> None:
-        with self.cursor() as cur:
-            cur.execute("UPDATE runs SET cancel_requested = ? WHERE thread_id = ?", (int(requested), thread_id))
+        self._set_run_column(thread_id, "cancel_requested", int(requested))
 
     def cancel_requested(self, thread_id: str) -> bool:
-        with self.cursor() as cur:
-            row = cur.execute("SELECT cancel_requested FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        return bool(row and row[0])
+        return bool(self._run_column(thread_id, "cancel_requested"))
 
     # ---- breakers ------------------------------------------------------------------------
     def save_breaker(self, name: str, state: str, failures: int, opened_at: float | None,
@@ -222,13 +216,6 @@ class Database:
         keys = ("name", "state", "failures", "opened_at", "cooldown_s", "last_error", "updated_at")
         return [dict(zip(keys, row)) for row in rows]
 
-    def update_run(self, thread_id: str, status: str, error: str | None = None) -> None:
-        with self.cursor() as cur:
-            cur.execute(
-                "UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
-                (status, error, utc_now().isoformat(), thread_id),
-            )
-
     def get_run(self, thread_id: str) -> RunRow | None:
         with self.cursor() as cur:
             row = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
@@ -243,6 +230,16 @@ class Database:
         query += " ORDER BY updated_at DESC LIMIT ?"
         with self.cursor() as cur:
             return [RunRow(*r) for r in cur.execute(query, (*params, limit)).fetchall()]
+
+    # Column names below come from this module only, never from input.
+    def _run_column(self, thread_id: str, column: str) -> Any:
+        with self.cursor() as cur:
+            row = cur.execute(f"SELECT {column} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return row[0] if row else None
+
+    def _set_run_column(self, thread_id: str, column: str, value: Any) -> None:
+        with self.cursor() as cur:
+            cur.execute(f"UPDATE runs SET {column} = ? WHERE thread_id = ?", (value, thread_id))
 
 
 def open_database(path: str) -> Database:

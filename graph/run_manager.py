@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from graph.claims import owner_is_dead
-from graph.persistence import ACTIVE_STATUSES
 from graph.schemas import Plan, Status
 from graph.workflow import Workflow, WorkflowError
 
@@ -44,28 +43,25 @@ class RunManager:
 
     # ---- requests: validated and recorded now, executed by a worker -----------------------
     def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
-        status = self.workflow.start(goal, plan, operator, execute=False)
-        self._wake.set()
-        return status
+        return self._queued(self.workflow.start(goal, plan, operator, execute=False))
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
-        status = self.workflow.approve(thread_id, plan, operator, execute=False)
-        self._wake.set()
-        return status
+        return self._queued(self.workflow.approve(thread_id, plan, operator, execute=False))
 
     def reject(self, thread_id: str, feedback: str | None, final: bool = False,
                operator: str = "operator") -> dict[str, Any]:
-        status = self.workflow.reject(thread_id, feedback, final, operator, execute=False)
-        self._wake.set()
-        return status
+        return self._queued(self.workflow.reject(thread_id, feedback, final, operator, execute=False))
 
     def resume(self, thread_id: str, operator: str = "operator") -> dict[str, Any]:
-        status = self.workflow.resume(thread_id, operator, execute=False)
-        self._wake.set()
-        return status
+        return self._queued(self.workflow.resume(thread_id, operator, execute=False))
 
     def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
         return self.workflow.cancel(thread_id, operator, wait_s)
+
+    def _queued(self, status: dict[str, Any]) -> dict[str, Any]:
+        """The request is recorded; wake the loop so a worker takes it now, not at the next poll."""
+        self._wake.set()
+        return status
 
     # ---- the loop --------------------------------------------------------------------------
     def run_in_background(self) -> "RunManager":
@@ -157,5 +153,3 @@ class RunManager:
             self._loop.join(timeout=5)
         self._pool.shutdown(wait=True)
 
-
-__all__ = ["RunManager", "ACTIVE_STATUSES"]

@@ -8,11 +8,11 @@ from typing import Any
 
 from langgraph.types import StateSnapshot
 
+from graph.build import REVIEW_NODE
 from graph.persistence import RunRow
 from graph.schemas import Status
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-REVIEW_NODE = "human_review"
 
 
 def is_awaiting(snapshot: StateSnapshot) -> bool:

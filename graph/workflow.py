@@ -381,7 +381,7 @@ class Workflow:
 
     def _sync_run(self, thread_id: str) -> None:
         values = self.graph.get_state(self._config(thread_id)).values
-        self.db.update_run(thread_id, values.get("status", Status.CREATED.value), values.get("error"))
+        self._record(thread_id, [], (values.get("status", Status.CREATED.value), values.get("error")))
 
     def _save_breaker(self, snapshot: BreakerSnapshot, old: BreakerState) -> None:
         config = BOARD.overrides.get(snapshot.name, BOARD.default)
