@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
-
-
-def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, **query: object) -> dict:
-    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
-            "depends_on": deps or []}
+from tests.support.plans import fetch
 
 
 def test_cancel_stops_a_running_thread_and_resume_runs_only_what_had_not_finished(home, server: ToolServer) -> None:

@@ -11,6 +11,7 @@ from graph.schemas import Plan
 from graph.settings import Settings
 from graph.workflow import Workflow
 from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
 
 
 def run(home: Path, steps: list[dict], **settings: object) -> dict:
@@ -20,15 +21,10 @@ def run(home: Path, steps: list[dict], **settings: object) -> dict:
     return flow.approve(thread)
 
 
-def fetch(server: ToolServer, step_id: str, delay: float = 0, deps: list[str] | None = None,
-          priority: int = 0) -> dict:
-    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, delay=delay)},
-            "depends_on": deps or [], "priority": priority}
-
-
 def test_a_step_starts_when_its_dependencies_finish_not_when_a_slow_sibling_does(home: Path, server: ToolServer) -> None:
-    out = run(home, [fetch(server, "slow", 1.0), fetch(server, "c1", 0.05), fetch(server, "c2", 0.05, ["c1"]),
-                     fetch(server, "c3", 0.05, ["c2"]), fetch(server, "after_slow", 0, ["slow"])])
+    out = run(home, [fetch(server, "slow", delay=1.0), fetch(server, "c1", delay=0.05),
+                     fetch(server, "c2", ["c1"], delay=0.05), fetch(server, "c3", ["c2"], delay=0.05),
+                     fetch(server, "after_slow", ["slow"], delay=0)])
     steps = out["steps"]
     assert out["status"] == "COMPLETED"
     assert steps["c3"]["finished_at"] < steps["slow"]["finished_at"], "the chain ran while slow was running"
@@ -37,8 +33,8 @@ def test_a_step_starts_when_its_dependencies_finish_not_when_a_slow_sibling_does
 
 
 def test_scarce_slots_go_to_the_highest_priority_first(home: Path, server: ToolServer) -> None:
-    steps = [fetch(server, "gate", 0.3)] + [
-        fetch(server, name, 0.02, ["gate"], priority) for name, priority in
+    steps = [fetch(server, "gate", delay=0.3)] + [
+        fetch(server, name, ["gate"], delay=0.02, priority=priority) for name, priority in
         [("p1", 1), ("p9", 9), ("p5", 5), ("p0", 0), ("p7", 7)]]
     out = run(home, steps, step_concurrency=1)
     order = sorted(["p1", "p9", "p5", "p0", "p7"], key=lambda s: out["steps"][s]["started_at"])
@@ -46,7 +42,7 @@ def test_scarce_slots_go_to_the_highest_priority_first(home: Path, server: ToolS
 
 
 def test_more_steps_than_threads_still_finishes(home: Path, server: ToolServer) -> None:
-    steps = [fetch(server, f"s{i}", 0, [f"s{i - 1}"] if i % 5 else []) for i in range(40)]
+    steps = [fetch(server, f"s{i}", [f"s{i - 1}"] if i % 5 else [], delay=0) for i in range(40)]
     out = run(home, steps, max_task_threads=6)
     assert out["status"] == "COMPLETED"
     assert sum(server.hits.values()) == 40

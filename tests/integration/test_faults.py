@@ -13,6 +13,7 @@ from graph.schemas import Plan
 from graph.settings import Settings
 from graph.workflow import Workflow
 from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
 
 
 def workflow(home: Path, **settings: object) -> Workflow:
@@ -23,13 +24,6 @@ def workflow(home: Path, **settings: object) -> Workflow:
 def run(flow: Workflow, steps: list[dict]) -> dict:
     thread = flow.start(plan=Plan.model_validate({"goal": "faults", "steps": steps}))["thread_id"]
     return flow.approve(thread)
-
-
-def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, timeout_s: float | None = None,
-          **query: object) -> dict:
-    step = {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
-            "depends_on": deps or []}
-    return step | ({"timeout_s": timeout_s} if timeout_s else {})
 
 
 def test_flaky_step_succeeds_after_n_failures_with_growing_backoff(home: Path, server: ToolServer) -> None:

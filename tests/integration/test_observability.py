@@ -26,6 +26,7 @@ from graph.schemas import Plan
 from graph.workflow import Workflow
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
 
 
 def flow_at(home: Path) -> Workflow:
@@ -34,11 +35,6 @@ def flow_at(home: Path) -> Workflow:
 
 def plan(*steps: dict) -> Plan:
     return Plan.model_validate({"goal": "observed", "steps": list(steps)})
-
-
-def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, **query: object) -> dict:
-    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
-            "depends_on": deps or []}
 
 
 def kinds(flow: Workflow, thread: str, *, steps_only: bool = False) -> list[str]:

@@ -11,11 +11,7 @@ import pytest
 
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
-
-
-def fetch(server: ToolServer, step_id: str, deps: list[str] | None = None, **query: object) -> dict:
-    return {"id": step_id, "tool": "http_request", "args": {"url": server.url(step_id, **query)},
-            "depends_on": deps or []}
+from tests.support.plans import fetch
 
 
 def wait_status(cli: Cli, thread: str, wanted: str, timeout: float = 60) -> dict:
