@@ -28,14 +28,14 @@ from graph.schemas import Plan
 from graph.settings import Settings
 from graph.workflow import Workflow
 from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
 
 
 def skewed_plan(server: ToolServer, chain: int, short: float, slow: float) -> tuple[Plan, dict[str, float]]:
     delays = {"slow": slow, "slow_tail": short} | {f"chain_{i}": short for i in range(chain)}
     deps = {"slow": [], "slow_tail": ["slow"]} | {
         f"chain_{i}": ([f"chain_{i - 1}"] if i else []) for i in range(chain)}
-    steps = [{"id": s, "tool": "http_request", "args": {"url": server.url(s, delay=d)}, "depends_on": deps[s]}
-             for s, d in delays.items()]
+    steps = [fetch(server, s, deps[s], delay=d) for s, d in delays.items()]
     return Plan.model_validate({"goal": "skewed DAG benchmark", "steps": steps}), delays
 
 
