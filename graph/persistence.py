@@ -91,15 +91,12 @@ class Database:
         self.path = path
         self.conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(self.conn)
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.saver = SqliteSaver(self.conn)
-        with self.cursor() as cur:
-            cur.executescript(_SCHEMA)
-            have = {row[1] for row in cur.execute("PRAGMA table_info(runs)")}
-            for column, kind in _RUN_COLUMNS.items():
-                if column not in have:
-                    cur.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        with self.saver.lock:
+            _create_schema(self.conn)
+            self.saver.setup()
 
     @contextmanager
     def cursor(self) -> Iterator[sqlite3.Cursor]:
@@ -240,6 +237,39 @@ class Database:
     def _set_run_column(self, thread_id: str, column: str, value: Any) -> None:
         with self.cursor() as cur:
             cur.execute(f"UPDATE runs SET {column} = ? WHERE thread_id = ?", (value, thread_id))
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switching a new file to WAL needs a lock SQLite does not wait for (the busy timeout
+    does not apply), so a dashboard and a worker opening a fresh database together would
+    see "database is locked". Retry until the timeout instead."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Tables and added columns in one write transaction, so processes opening the same
+    file at once take turns: the second sees the first's columns instead of adding them
+    twice ("duplicate column name")."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            conn.execute(statement)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        for column, kind in _RUN_COLUMNS.items():
+            if column not in have:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
 
 
 def open_database(path: str) -> Database:

@@ -1,8 +1,10 @@
-"""SQLite under load: 50 runs executing at once in one process, and 4 processes writing
-the same database file, with no "database is locked" and no lost step result."""
+"""SQLite under load: 50 runs executing at once in one process, 4 processes writing the
+same database file, and processes creating a fresh file together, with no "database is
+locked" and no lost step result."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -51,3 +53,31 @@ def test_four_processes_writing_one_database(home: Path, server: ToolServer) -> 
         assert "locked" not in err
         assert out.split() == ["COMPLETED"] * 6
     assert_all_complete(db, 24, server)
+
+
+def _open_after(path: str, barrier: multiprocessing.synchronize.Barrier, errors: multiprocessing.Queue) -> None:
+    barrier.wait()
+    try:
+        open_database(path).close()
+    except Exception as exc:  # reported to the test, which names it
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_creating_a_fresh_database_together(tmp_path: Path) -> None:
+    """A worker and a dashboard started at once on a new machine both open a file that
+    does not exist yet: neither may die of "database is locked" or a duplicate column."""
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    for trial in range(15):
+        path = str(tmp_path / f"fresh{trial}.db")
+        barrier = context.Barrier(4)
+        procs = [context.Process(target=_open_after, args=(path, barrier, errors)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=60)
+            assert proc.exitcode == 0
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []

@@ -23,6 +23,16 @@ class Result:
         return json.loads(self.stdout)
 
 
+@dataclass
+class Background:
+    proc: subprocess.Popen
+    log: Path
+
+    def report(self) -> str:
+        state = "running" if self.proc.poll() is None else f"exited {self.proc.returncode}"
+        return f"{' '.join(self.proc.args[1:])} ({state}), last output:\n{self.log.read_text()[-3000:]}"
+
+
 class Cli:
     def __init__(self, home: Path, **env: str) -> None:
         self.home = home
@@ -49,6 +59,15 @@ class Cli:
     def popen(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen([PROLIGHT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=self.env, cwd=self.home)
+
+    def background(self, *args: str) -> Background:
+        """A long-running process (a worker) whose output goes to a file: an unread pipe
+        would fill and block it, and the file tells a failing test what the process did."""
+        log = self.home / f"{args[0]}-{len(list(self.home.glob(f'{args[0]}-*.log')))}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen([PROLIGHT, *args], stdout=out, stderr=subprocess.STDOUT,
+                                    text=True, env=self.env, cwd=self.home)
+        return Background(proc, log)
 
     def write_plan(self, name: str, plan: dict[str, Any]) -> str:
         path = self.home / name
