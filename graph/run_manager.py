@@ -21,9 +21,16 @@ from graph.schemas import Plan, Status
 from graph.workflow import Workflow, WorkflowError
 
 log = logging.getLogger("prolight.run_manager")
-MAX_STALLS = 3  # a thread that makes no progress this often is left alone (and logged)
+MAX_RETRY_AFTER_S = 30.0  # the longest a thread whose execution made no progress waits
 SETTLED = {Status.AWAITING_APPROVAL.value, Status.COMPLETED.value, Status.FAILED.value,
            Status.REJECTED.value, Status.CANCELLED.value}
+
+
+def retry_after(stalls: int, poll_s: float) -> float:
+    """Back off a thread whose executions keep making no progress (a bug, a broken
+    database row) instead of spinning on it, but never give it up: a transient fault
+    must not strand a thread until the worker restarts."""
+    return min(MAX_RETRY_AFTER_S, poll_s * 2 ** stalls)
 
 
 class RunManager:
@@ -35,7 +42,7 @@ class RunManager:
         self.resume_orphans = resume_orphans
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="prolight-worker")
         self._active: set[str] = set()
-        self._stalled: dict[str, int] = {}  # executions that left a thread where it was
+        self._stalled: dict[str, tuple[int, float]] = {}  # thread -> (stalls in a row, not before)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -59,7 +66,10 @@ class RunManager:
         return self.workflow.cancel(thread_id, operator, wait_s)
 
     def _queued(self, status: dict[str, Any]) -> dict[str, Any]:
-        """The request is recorded; wake the loop so a worker takes it now, not at the next poll."""
+        """The request is recorded; wake the loop so a worker takes it now, not at the next
+        poll (and now even if the thread was backing off: the operator asked again)."""
+        with self._lock:
+            self._stalled.pop(status["thread_id"], None)
         self._wake.set()
         return status
 
@@ -94,10 +104,10 @@ class RunManager:
         return handed
 
     def needing_work(self, limit: int) -> list[str]:
-        now = time.time()
+        now, clock = time.time(), time.monotonic()
         found = []
         for thread_id, owner, lease_until, queued in self.workflow.db.candidates(limit, self.resume_orphans):
-            if self._stalled.get(thread_id, 0) >= MAX_STALLS:
+            if self._stalled.get(thread_id, (0, 0.0))[1] > clock:
                 continue
             if owner is None or (lease_until or 0) < now or owner_is_dead(owner):
                 found.append(thread_id)
@@ -115,8 +125,11 @@ class RunManager:
             after = self.workflow.db.get_run(thread_id)
             with self._lock:
                 if before and after and (before.status, before.updated_at) == (after.status, after.updated_at):
-                    self._stalled[thread_id] = self._stalled.get(thread_id, 0) + 1
-                    log.warning("execution made no progress", extra={"thread_id": thread_id})
+                    stalls = self._stalled.get(thread_id, (0, 0.0))[0] + 1
+                    delay = retry_after(stalls, self.poll_s)
+                    self._stalled[thread_id] = (stalls, time.monotonic() + delay)
+                    log.warning("execution made no progress; next try in %.1fs", delay,
+                                extra={"thread_id": thread_id})
                 else:
                     self._stalled.pop(thread_id, None)
                 self._active.discard(thread_id)

@@ -1,0 +1,50 @@
+"""The run manager in-process: a thread whose executions keep failing is backed off, not
+given up on, and an operator's new request takes it at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graph.persistence import open_database
+from graph.run_manager import MAX_RETRY_AFTER_S, RunManager, retry_after
+from graph.workflow import Workflow
+
+
+def test_retry_after_doubles_and_is_capped() -> None:
+    delays = [retry_after(n, 0.5) for n in range(1, 10)]
+    assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert delays[-1] == MAX_RETRY_AFTER_S
+    assert delays == sorted(delays)
+
+
+def test_a_thread_whose_execution_keeps_failing_is_retried_until_it_goes(home: Path) -> None:
+    flow = Workflow(open_database(str(home / "prolight.db")))
+    real_execute = flow.execute
+    calls: list[str] = []
+
+    def flaky_execute(thread_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(thread_id)
+        if len(calls) <= 4:  # more failures in a row than the manager once tolerated (3)
+            raise RuntimeError("injected: the database row is unreadable for now")
+        return real_execute(thread_id, *args, **kwargs)
+
+    flow.execute = flaky_execute  # type: ignore[method-assign]
+    manager = RunManager(flow, workers=2, poll_s=0.01).run_in_background()
+    try:
+        thread = manager.start("Calculate 2+2")["thread_id"]
+        assert manager.wait(thread, timeout=30)["status"] == "AWAITING_APPROVAL"
+        assert len(calls) == 5
+    finally:
+        manager.close()
+
+
+def test_a_new_request_ends_the_back_off(home: Path) -> None:
+    flow = Workflow(open_database(str(home / "prolight.db")))
+    manager = RunManager(flow, workers=1, poll_s=60)  # a back-off far longer than the test
+    thread = flow.create("Calculate 2+2", queued=True)
+    manager._stalled[thread] = (5, float("inf"))
+    assert manager.needing_work(10) == []
+    manager.resume(thread)
+    assert manager.needing_work(10) == [thread]
+    manager.close()
