@@ -19,6 +19,7 @@ from graph.run_manager import RunManager  # noqa: E402
 from graph.schemas import Status  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 from graph.workflow import Workflow, WorkflowError  # noqa: E402
+from ui.render import event_detail  # noqa: E402
 
 
 @st.cache_resource
@@ -88,7 +89,7 @@ def show_events(thread_id: str) -> None:
     st.dataframe(
         [{"seq": e.seq, "time": e.ts.isoformat()[11:23], "kind": e.kind, "node": e.node or "",
           "step": e.step_id or "", "attempt": e.attempt or "",
-          "detail": ", ".join(f"{k}={v}" for k, v in e.payload.items() if v is not None)[:200]}
+          "detail": event_detail(e)[:200]}
          for e in events[-200:]],
         hide_index=True, width="stretch",
     )

@@ -1,4 +1,4 @@
-"""Readable text for the CLI: a thread's status, tables of threads and checkpoints, and
+"""Readable text for the CLI and the dashboard: a thread's status, tables of threads and checkpoints, and
 one line per progress event."""
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ def event_line(event: Event) -> str | None:
     return None
 
 
+def event_detail(event: Event) -> str:
+    """An event's payload as ``key=value`` pairs, the same in ``prolight events`` and the
+    dashboard (a tool's custom ``data`` is left to ``--json``)."""
+    return ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None and k != "data")
+
+
 def stored_event_line(event: StoredEvent) -> str:
     where = " ".join(x for x in (event.node, event.step_id, f"#{event.attempt}" if event.attempt else None) if x)
-    detail = ", ".join(f"{k}={v}" for k, v in event.payload.items() if v is not None and k != "data")
-    return f"{event.seq:>5} {event.ts.isoformat()[11:23]} {event.kind:<17} {where:<24} {detail[:160]}".rstrip()
+    return f"{event.seq:>5} {event.ts.isoformat()[11:23]} {event.kind:<17} {where:<24} {event_detail(event)[:160]}".rstrip()
 
 
 def readable(command: str, result: Any) -> str:
