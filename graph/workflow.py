@@ -28,7 +28,7 @@ from graph.event_store import append_events
 from graph.events import Event, parse
 from graph.logs import log_event
 from graph.persistence import Database
-from graph.schemas import Decision, Plan, Status, dump, utc_now
+from graph.schemas import Decision, Plan, Status, dump
 from graph.settings import Settings
 from graph.state import RESET
 from graph.thread_views import THREAD_ID, history_rows, is_awaiting, status_object
@@ -154,13 +154,8 @@ class Workflow:
                 self._sync_run(thread_id)
             else:
                 raise WorkflowError(f"thread {thread_id} is {status}: nothing to resume")
-            if not snapshot.values:
-                if execute:
-                    self._drive(thread_id, self.db.graph_input(thread_id), on_event)
-                else:
-                    self.db.set_queued(thread_id, True)
-            else:
-                self._continue(thread_id, on_event, execute)
+            inputs = None if snapshot.values else self.db.graph_input(thread_id)
+            self._continue(thread_id, on_event, execute, inputs=inputs, known=inputs)
         return self.status(thread_id)
 
     def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
@@ -312,9 +307,10 @@ class Workflow:
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))
 
     def _continue(self, thread_id: str, on_event: EventSink | None, execute: bool,
-                  known: dict[str, Any] | None = None) -> None:
+                  known: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None) -> None:
+        """Drive on now, or leave the thread queued for a worker (``--detach``)."""
         if execute:
-            self._drive(thread_id, None, on_event, known=known)
+            self._drive(thread_id, inputs, on_event, known=known)
         else:
             self.db.set_queued(thread_id, True)
 
@@ -390,6 +386,6 @@ class Workflow:
 
 
 def _decision_event(decision: Decision, status: Status) -> Event:
-    return Event(kind="decision", ts=utc_now(), payload={
+    return Event(kind="decision", payload={
         "action": decision.action, "operator": decision.operator, "status": status.value,
         "feedback": decision.feedback, "final": decision.final or None})
