@@ -134,17 +134,14 @@ class Database:
         value = self._run_column(thread_id, "input")
         return json.loads(value) if value else None
 
-    def is_queued(self, thread_id: str) -> bool:
-        return bool(self._run_column(thread_id, "queued"))
-
     def set_queued(self, thread_id: str, queued: bool) -> None:
         self._set_run_column(thread_id, "queued", int(queued))
 
-    def candidates(self, limit: int, include_orphans: bool) -> list[tuple[str, str | None, float | None, int]]:
+    def candidates(self, limit: int, include_orphans: bool) -> list[tuple[str, str | None, float | None]]:
         """Threads a worker might execute: queued ones, and (optionally) active ones whose
-        owner may be gone. Rows: (thread_id, owner, lease_until, queued); the caller decides."""
+        owner may be gone. Rows: (thread_id, owner, lease_until); the caller decides."""
         marks = ",".join("?" * len(ACTIVE_STATUSES))
-        query = f"SELECT thread_id, owner, lease_until, queued FROM runs WHERE queued = 1"
+        query = "SELECT thread_id, owner, lease_until FROM runs WHERE queued = 1"
         if include_orphans:
             query += f" OR status IN ({marks})"
         query += " ORDER BY updated_at LIMIT ?"

@@ -13,17 +13,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from graph.claims import owner_is_dead
+from graph.persistence import Database
 from graph.schemas import Plan, Status
 from graph.workflow import Workflow, WorkflowError
 
 log = logging.getLogger("prolight.run_manager")
 MAX_RETRY_AFTER_S = 30.0  # the longest a thread whose execution made no progress waits
-SETTLED = {Status.AWAITING_APPROVAL.value, Status.COMPLETED.value, Status.FAILED.value,
-           Status.REJECTED.value, Status.CANCELLED.value}
+SETTLED = frozenset({Status.AWAITING_APPROVAL.value, Status.COMPLETED.value, Status.FAILED.value,
+                     Status.REJECTED.value, Status.CANCELLED.value})
+
+
+def is_settled(db: Database, thread_id: str, until: Collection[str] = SETTLED) -> bool:
+    """Nothing more happens to the thread without a new request: its status is one of
+    ``until``, no process holds it and no request waits for a worker."""
+    row = db.get_run(thread_id)
+    return bool(row and row.status in until and not row.queued and db.holder(thread_id) is None)
 
 
 def retry_after(stalls: int, poll_s: float) -> float:
@@ -106,7 +115,7 @@ class RunManager:
     def needing_work(self, limit: int) -> list[str]:
         now, clock = time.time(), time.monotonic()
         found = []
-        for thread_id, owner, lease_until, queued in self.workflow.db.candidates(limit, self.resume_orphans):
+        for thread_id, owner, lease_until in self.workflow.db.candidates(limit, self.resume_orphans):
             if self._stalled.get(thread_id, (0, 0.0))[1] > clock:
                 continue
             if owner is None or (lease_until or 0) < now or owner_is_dead(owner):
@@ -147,13 +156,11 @@ class RunManager:
             time.sleep(0.05)
         raise TimeoutError(f"work was still going on after {timeout}s")
 
-    def wait(self, thread_id: str, timeout: float = 60.0, until: set[str] | None = None) -> dict[str, Any]:
+    def wait(self, thread_id: str, timeout: float = 60.0, until: Collection[str] = SETTLED) -> dict[str, Any]:
         """Block until the thread settles (tests, ``--wait``)."""
-        until = until or SETTLED
         deadline = time.monotonic() + timeout
         while True:
-            row = self.workflow.db.get_run(thread_id)
-            if row and row.status in until and self.workflow.db.holder(thread_id) is None:
+            if is_settled(self.workflow.db, thread_id, until):
                 return self.workflow.status(thread_id)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"thread {thread_id} did not settle within {timeout}s")

@@ -22,7 +22,7 @@ from graph.events import Event
 from graph.logs import configure_logging
 from graph.metrics import compute_metrics, prometheus_registry
 from graph.persistence import open_database
-from graph.run_manager import SETTLED, RunManager
+from graph.run_manager import RunManager, is_settled
 from graph.schemas import Plan, Status
 from graph.settings import Settings, SettingsError
 from graph.workflow import Workflow, WorkflowError
@@ -181,11 +181,7 @@ def follow_events(workflow: Workflow, thread_id: str, follow: bool, as_json: boo
         for event in batch:
             print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
             seq = event.seq
-        if not follow:
-            return None
-        row = workflow.db.get_run(thread_id)
-        if not batch and row and row.status in SETTLED and workflow.db.holder(thread_id) is None \
-                and not workflow.db.is_queued(thread_id):
+        if not follow or (not batch and is_settled(workflow.db, thread_id)):
             return None
         time.sleep(0.2)
 
@@ -196,12 +192,7 @@ def metrics(workflow: Workflow, args: argparse.Namespace) -> Any:
 
         server, thread = start_http_server(args.serve, addr=args.host, registry=prometheus_registry(workflow.db))
         print(f"serving metrics on http://{args.host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop()
         server.shutdown()
         return None
     if args.prometheus:
@@ -220,16 +211,22 @@ def run_worker(workflow: Workflow, args: argparse.Namespace) -> None:
         manager.drain(timeout=3600)
         manager.close()
         return None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     manager.run_in_background()
     print(f"worker {workflow.owner} running ({workers} workers)", file=sys.stderr, flush=True)
+    wait_for_stop()
+    manager.close()
+    return None
+
+
+def wait_for_stop() -> None:
+    """Block a long-running command (worker, metrics --serve) until SIGTERM or Ctrl-C, so
+    it can close what it holds."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
-    manager.close()
-    return None
 
 
 def print_event(event: Event) -> None:
