@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.prompts import CRITIC_SYSTEM, critic_request
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
-from graph.dag import find_cycle, references
-from graph.schemas import Critique, CritiqueIssue, Plan
-from graph.secrets import ENV_PREFIX, literal_secrets
-from graph.settings import Settings
+from graph.core.dag import find_cycle, references
+from graph.core.schemas import Critique, CritiqueIssue, Plan
+from graph.core.secrets import ENV_PREFIX, literal_secrets
+from graph.core.settings import Settings
 
 
 class InvalidPlanError(ValueError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from langchain_core.language_models import BaseChatModel
 
 from agents.offline_model import OfflineChatModel
-from graph.settings import Settings
+from graph.core.settings import Settings
 
 
 class ModelConfigError(ValueError):

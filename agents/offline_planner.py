@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from agents.tools import ToolRegistry
 from agents.tools.calculate import evaluate
-from agents.tools.errors import ToolRefused
-from graph.schemas import Plan, Step
+from graph.core.errors import ToolRefused
+from graph.core.schemas import Plan, Step
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.+?)\s*$")
 _THEN = re.compile(r"(?:[,;]\s*)?\b(?:and\s+then|then|after\s+that|afterwards)\b[\s,]*", re.I)

@@ -9,8 +9,8 @@ from langchain_core.language_models import BaseChatModel
 from agents.prompts import PLANNER_SYSTEM, planner_request
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
-from graph.schemas import Plan
-from graph.settings import Settings
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
 
 
 def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, feedback: str | None = None,

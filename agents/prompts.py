@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from graph.schemas import Plan
+from graph.core.schemas import Plan
 
 PLANNER_SYSTEM = """You are the planner of ProLight Flow. Turn the operator's goal into a plan:
 a DAG of tool steps. Use only the tools listed. Each step has a unique id (letters, digits,

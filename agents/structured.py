@@ -15,9 +15,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ValidationError
 
 from agents.prompts import REPAIR
-from graph.breaker import BOARD
-from graph.resilience import CallFailed, CallLimits, resilient_call
-from graph.settings import Settings
+from graph.core.breaker import BOARD
+from graph.core.resilience import CallFailed, CallLimits, resilient_call
+from graph.core.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPAIRS = 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.breaker import BOARD
+from graph.core.breaker import BOARD
 
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer

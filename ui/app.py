@@ -12,13 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 
 import streamlit as st  # noqa: E402
 
-from graph.event_store import read_events  # noqa: E402
-from graph.logs import configure_logging  # noqa: E402
-from graph.persistence import open_database  # noqa: E402
-from graph.run_manager import RunManager  # noqa: E402
-from graph.schemas import Status  # noqa: E402
-from graph.settings import Settings  # noqa: E402
-from graph.workflow import Workflow, WorkflowError  # noqa: E402
+from graph.store.event_log import read_events  # noqa: E402
+from graph.core.logs import configure_logging  # noqa: E402
+from graph.store.database import open_database  # noqa: E402
+from graph.engine.run_manager import RunManager  # noqa: E402
+from graph.core.schemas import Status  # noqa: E402
+from graph.core.settings import Settings  # noqa: E402
+from graph.engine.workflow import Workflow, WorkflowError  # noqa: E402
 from ui.render import event_detail  # noqa: E402
 
 

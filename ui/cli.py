@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,15 +18,15 @@ from pydantic import ValidationError
 
 from prometheus_client import generate_latest
 
-from graph.event_store import read_events
-from graph.events import Event
-from graph.logs import configure_logging
-from graph.metrics import compute_metrics, prometheus_registry
-from graph.persistence import open_database
-from graph.run_manager import RunManager, is_settled
-from graph.schemas import Plan, Status
-from graph.settings import Settings, SettingsError
-from graph.workflow import Workflow, WorkflowError
+from graph.store.event_log import read_events
+from graph.core.events import Event
+from graph.core.logs import configure_logging
+from graph.store.metrics import compute_metrics, prometheus_registry
+from graph.store.database import open_database
+from graph.engine.run_manager import RunManager, is_settled
+from graph.core.schemas import Plan, Status
+from graph.core.settings import Settings, SettingsError
+from graph.engine.workflow import Workflow, WorkflowError
 from ui import render
 
 
@@ -236,6 +237,16 @@ def print_event(event: Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`prolight threads --json | head -1`): that is its choice,
+        # not our failure. Point stdout at devnull so the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging("INFO" if args.command == "worker" else "WARNING")
     try:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from langchain_core.tools import tool
 
-from agents.tools.errors import ToolRefused
+from graph.core.errors import ToolRefused
 
 _BINARY: dict[type, Callable[[float, float], float]] = {
     ast.Add: operator.add,

@@ -8,9 +8,9 @@ import subprocess
 
 from langchain_core.tools import tool
 
-from agents.tools.errors import ToolError, ToolRefused
+from graph.core.errors import ToolError, ToolRefused
 from agents.tools.files import workspace_root
-from graph.settings import Settings
+from graph.core.settings import Settings
 
 MAX_OUTPUT_CHARS = 64_000
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from langchain_core.tools import tool
 
-from agents.tools.errors import ToolRefused
-from graph.settings import Settings
+from graph.core.errors import ToolRefused
+from graph.core.settings import Settings
 
 MAX_READ_BYTES = 1_000_000
 MAX_MATCHES = 200

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 import httpx
 from langchain_core.tools import tool
 
-from agents.tools.errors import HttpStatusError, ToolError, ToolRefused
-from graph.settings import Settings
+from graph.core.errors import HttpStatusError, ToolError, ToolRefused
+from graph.core.settings import Settings
 
 # One pooled client per process: building a client (its TLS context) costs milliseconds
 # per call, which a chain of short steps would pay at every link.

@@ -170,3 +170,25 @@ def test_args_of_the_wrong_type(cli: Cli) -> None:
 def test_a_bad_settings_file_is_one_line(cli: Cli) -> None:
     (cli.home / "prolight.toml").write_text("[retry]\nmax_attempts = 'many'\n")
     assert_refused(cli, "threads", says="bad setting retry.max_attempts")
+
+
+def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
+    """`prolight threads --json | head -1`: the reader closes the pipe after one line; the
+    CLI must not print a BrokenPipe traceback. The listing is made far larger than a pipe's
+    buffer so the write really meets the closed pipe."""
+    import subprocess
+
+    from graph.store.database import open_database
+
+    db = open_database(str(cli.home / "prolight.db"))
+    with db.cursor() as cur:  # 3,000 rows straight into the index: only the listing is tested
+        cur.executemany("INSERT INTO runs (thread_id, goal, status, model, operator, created_at, updated_at) "
+                        "VALUES (?, ?, 'COMPLETED', 'offline', 'op', '2026-01-01', '2026-01-01')",
+                        [(f"t{i:05d}", "g" * 200) for i in range(3000)])
+    db.close()
+    proc = cli.popen("threads", "--json", "--limit", "3000")
+    assert proc.stdout.readline().strip() == "["
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

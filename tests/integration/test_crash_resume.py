@@ -57,13 +57,14 @@ def test_resume_after_kill_runs_only_unfinished_steps(cli: Cli, server: ToolServ
 
 RANDOM_DAG = {  # step: (delay seconds, dependencies)
     "a": (0.10, []), "b": (0.25, []), "c": (0.05, ["a"]), "d": (0.30, ["a", "b"]),
-    "e": (0.10, ["c"]), "f": (0.15, ["d", "e"]), "g": (0.05, []), "h": (0.20, ["g"]),
+    "e": (0.10, ["c"]), "g": (0.05, []), "h": (0.20, ["g"]), "f": (0.15, ["d", "e"]),
 }
+LAST = "f"  # depends on the whole left side; held by the server until the kill has landed
 
 
 def persisted_outputs(db_path: str, thread: str) -> set[str]:
     """Step outputs that were durable at the kill: in the state, or pending task writes."""
-    from graph.persistence import open_database
+    from graph.store.database import open_database
 
     db = open_database(db_path)
     try:
@@ -78,39 +79,38 @@ def persisted_outputs(db_path: str, thread: str) -> set[str]:
 
 
 def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: ToolServer) -> None:
-    """20 trials; the killed process is a real `prolight approve`, the rest runs in-process."""
+    """20 trials; the killed process is a real `prolight approve`, the rest runs in-process.
+
+    Each kill is placed by progress, not by the clock: it lands once the tool server has
+    seen k of the plan's steps start (k drawn per trial), and the last step is held by the
+    server until after the kill, so every kill lands mid-run however busy the machine is."""
     import random
 
-    from graph.persistence import open_database
-    from graph.schemas import Plan
-    from graph.workflow import Workflow
+    from graph.core.schemas import Plan
+    from graph.engine.workflow import Workflow
+    from graph.store.database import open_database
 
     flow = Workflow(open_database(cli.env["PROLIGHT_DB"]))
-    mid_run = 0
     for trial in range(20):
         rng = random.Random(trial)
-        steps = [{"id": s, "tool": "http_request", "args": {"url": server.url(f"t{trial}/{s}", delay=delay)},
-                  "depends_on": deps} for s, (delay, deps) in RANDOM_DAG.items()]
+        prefix = f"/t{trial}/"
+        steps = [{"id": s, "tool": "http_request", "depends_on": deps,
+                  "args": {"url": server.url(f"t{trial}/{s}", delay=delay, **({"hold": prefix} if s == LAST else {}))}}
+                 for s, (delay, deps) in RANDOM_DAG.items()]
         thread = flow.start(plan=Plan.model_validate({"goal": f"trial {trial}", "steps": steps}))["thread_id"]
         proc = cli.popen("approve", thread)
-        time.sleep(rng.uniform(0.5, 1.7))
+        server.wait_progress(prefix, rng.randint(1, len(RANDOM_DAG) - 1))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        server.release(prefix)
 
         durable = persisted_outputs(cli.env["PROLIGHT_DB"], thread)
-        status = flow.status(thread)
-        if status["awaiting_approval"]:
-            final = flow.approve(thread)
-        elif status["status"] == "COMPLETED":
-            final = status
-        else:
-            mid_run += 1
-            final = flow.resume(thread)
+        assert flow.status(thread)["status"] == "EXECUTING", f"trial {trial}: the kill did not land mid-run"
+        final = flow.resume(thread)
         assert final["status"] == "COMPLETED", (trial, final["error"])
         for step_id, result in final["steps"].items():
-            path = f"/t{trial}/{step_id}"
+            path = f"{prefix}{step_id}"
             assert result["output"].startswith(f"ok {path} call "), (trial, step_id, result["output"])
             if any(out.startswith(f"ok {path} ") for out in durable):
                 assert server.started[path] == 1, f"trial {trial}: durable step {step_id} ran again"
             assert server.started[path] <= 2
-    assert mid_run >= 10, f"only {mid_run} of 20 kills landed mid-run; retune the kill window"

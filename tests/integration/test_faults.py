@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.persistence import open_database
-from graph.schemas import Plan
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.store.database import open_database
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
+from graph.engine.workflow import Workflow
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -72,7 +72,7 @@ def test_hanging_step_fails_by_its_timeout_and_the_run_ends_promptly(home: Path,
 def test_breaker_opens_limits_calls_then_half_opens_after_cooldown(home: Path, server: ToolServer) -> None:
     flow = workflow(home, step_concurrency=2)
     flow.settings.breaker = flow.settings.breaker.model_copy(update={"cooldown_s": 0.5})
-    from graph.breaker import BOARD
+    from graph.core.breaker import BOARD
 
     BOARD.configure(flow.settings.breaker, {})
     out = run(flow, [fetch(server, f"d{i}", status=503) for i in range(8)])
@@ -102,7 +102,7 @@ def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer, monkeyp
 def test_literal_secret_in_a_plan_is_refused(home: Path, server: ToolServer) -> None:
     step = fetch(server, "api")
     step["args"]["headers"] = {"Authorization": "Bearer abcdefghijklmnop"}
-    from graph.workflow import WorkflowError
+    from graph.engine.workflow import WorkflowError
 
     with pytest.raises(WorkflowError, match=r"literal secret in args.headers.Authorization"):
         workflow(home).start(plan=Plan.model_validate({"goal": "g", "steps": [step]}))

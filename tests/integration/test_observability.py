@@ -18,12 +18,12 @@ from opentelemetry.trace import StatusCode
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from graph import tracing
-from graph.event_store import read_events
-from graph.metrics import compute_metrics, prometheus_registry
-from graph.persistence import open_database
-from graph.schemas import Plan
-from graph.workflow import Workflow
+from graph.core import tracing
+from graph.store.event_log import read_events
+from graph.store.metrics import compute_metrics, prometheus_registry
+from graph.store.database import open_database
+from graph.core.schemas import Plan
+from graph.engine.workflow import Workflow
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from langchain_core.tools import tool
 
 from agents.tools import ToolRegistry
-from agents.tools.errors import ToolError
-from graph.persistence import open_database
-from graph.schemas import Plan
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.core.errors import ToolError
+from graph.store.database import open_database
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
+from graph.engine.workflow import Workflow
 
 CALLS: list[tuple[str, float, float]] = []
 LOCK = threading.Lock()

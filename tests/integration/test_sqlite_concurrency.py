@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graph.persistence import open_database
-from graph.workflow import Workflow
+from graph.store.database import open_database
+from graph.engine.workflow import Workflow
 from tests.support.http_server import ToolServer
 from tests.support.load_worker import execute
 

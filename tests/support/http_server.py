@@ -2,8 +2,10 @@
 so a plan's URLs say what the server does: ``?delay=2`` answers after 2 s (``delay_first``:
 only the first call is slow), ``?status=503``
 answers that status, ``?fail_first=2`` fails the first two calls to that path with 503,
-``?size=N`` sends N bytes, ``?echo_auth=1`` echoes the Authorization header. Every request
-is counted per path: ``started`` when it arrives, ``hits`` when its answer was sent."""
+``?size=N`` sends N bytes, ``?echo_auth=1`` echoes the Authorization header, ``?hold=NAME``
+answers only once the test calls ``release(NAME)`` (so a test can stop a run's progress at
+a known point instead of guessing a time). Every request is counted per path: ``started``
+when it arrives, ``hits`` when its answer was sent."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ class ToolServer:
         self.hits: Counter[str] = Counter()
         self.started: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.gates: dict[str, threading.Event] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +51,8 @@ class ToolServer:
         with self.lock:
             self.started[parsed.path] += 1
             call = self.started[parsed.path]
+        if "hold" in query:
+            self.gate(query["hold"]).wait(timeout=60)
         time.sleep(float(query.get("delay", 0)))
         if call == 1:
             time.sleep(float(query.get("delay_first", 0)))
@@ -67,6 +72,17 @@ class ToolServer:
         with self.lock:
             self.hits[parsed.path] += 1
 
+    def gate(self, name: str) -> threading.Event:
+        with self.lock:
+            return self.gates.setdefault(name, threading.Event())
+
+    def release(self, name: str) -> None:
+        self.gate(name).set()
+
+    def started_under(self, prefix: str) -> int:
+        """How many requests to paths below ``prefix`` have arrived."""
+        return sum(n for path, n in list(self.started.items()) if path.startswith(prefix))
+
     def start(self) -> "ToolServer":
         self.thread.start()
         return self
@@ -76,10 +92,20 @@ class ToolServer:
         self.httpd.server_close()
 
     def wait_started(self, path: str, count: int = 1, timeout: float = 30.0) -> None:
+        self._wait(lambda: self.started[path] >= count, timeout,
+                   lambda: f"{path} was not requested {count} time(s) within {timeout}s")
+
+    def wait_progress(self, prefix: str, count: int, timeout: float = 60.0) -> None:
+        """Until ``count`` requests to paths below ``prefix`` have arrived."""
+        self._wait(lambda: self.started_under(prefix) >= count, timeout,
+                   lambda: f"only {self.started_under(prefix)} of {count} requests under {prefix} arrived")
+
+    def _wait(self, done, timeout: float, message) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             with self.lock:
-                if self.started[path] >= count:
+                if done():
                     return
-            time.sleep(0.01)
-        raise TimeoutError(f"{path} was not requested {count} time(s) within {timeout}s")
+            if time.monotonic() > deadline:
+                raise TimeoutError(message())
+            time.sleep(0.005)

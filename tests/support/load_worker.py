@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from graph.persistence import open_database
-from graph.schemas import Plan
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.store.database import open_database
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
+from graph.engine.workflow import Workflow
 
 
 def plan(base: str, tag: str) -> Plan:

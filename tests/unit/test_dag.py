@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.dag import critical_path_seconds, execution_order, find_cycle, references
-from graph.schemas import Plan
+from graph.core.dag import critical_path_seconds, execution_order, find_cycle, references
+from graph.core.schemas import Plan
 
 
 def plan(*steps: tuple[str, list[str], int]) -> Plan:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from graph.event_buffer import EventBuffer
-from graph.events import Event
+from graph.store.event_buffer import EventBuffer
+from graph.core.events import Event
 
 Batch = tuple[list[str], tuple[str, str | None] | None]
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from agents.critic import critique
-from graph.breaker import BreakerConfig
+from graph.core.breaker import BreakerConfig
 from agents.models import ModelConfigError, chat_model
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
 from agents.structured import ModelOutputError
 from agents.tools import default_registry
-from graph.persistence import open_database
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.store.database import open_database
+from graph.core.settings import Settings
+from graph.engine.workflow import Workflow
 from tests.support.fake_models import FakeToolModel, fake_model, tool_call
 
 GOOD_PLAN = {"goal": "ignored", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40+2"}}]}

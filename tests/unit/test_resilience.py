@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.tools.errors import HttpStatusError, ToolRefused
-from graph.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError
-from graph.resilience import CallFailed, CallLimits, Cancelled, StepTimeout, classify, resilient_call
-from graph.schemas import RetryConfig, RetryOverride
-from graph.secrets import redact, resolve
-from graph.settings import Settings, SettingsError
+from graph.core.errors import HttpStatusError, ToolRefused
+from graph.core.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError
+from graph.core.resilience import CallFailed, CallLimits, Cancelled, StepTimeout, classify, resilient_call
+from graph.core.schemas import RetryConfig, RetryOverride
+from graph.core.secrets import redact, resolve
+from graph.core.settings import Settings, SettingsError
 
 
 class Clock:

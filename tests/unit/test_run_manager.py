@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graph.persistence import open_database
-from graph.run_manager import MAX_RETRY_AFTER_S, RunManager, retry_after
-from graph.workflow import Workflow
+from graph.store.database import open_database
+from graph.engine.run_manager import MAX_RETRY_AFTER_S, RunManager, retry_after
+from graph.engine.workflow import Workflow
 
 
 def test_retry_after_doubles_and_is_capped() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.tools import default_registry
-from agents.tools.errors import HttpStatusError, ToolRefused
+from graph.core.errors import HttpStatusError, ToolRefused
 from tests.support.http_server import ToolServer
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.events import emit
+from graph.core.events import emit
 
 BreakerState = Literal["closed", "open", "half_open"]
 

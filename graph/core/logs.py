@@ -12,8 +12,8 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from graph.events import CURRENT_STEP, Event
-from graph.tracing import CONVERSATION
+from graph.core.events import CURRENT_STEP, Event
+from graph.core.tracing import CONVERSATION
 
 CONTEXT_FIELDS = ("thread_id", "node", "step_id", "attempt")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

@@ -17,10 +17,10 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from graph.claims import owner_is_dead
-from graph.persistence import Database
-from graph.schemas import Plan, Status
-from graph.workflow import Workflow, WorkflowError
+from graph.store.claims import owner_is_dead
+from graph.store.database import Database
+from graph.core.schemas import Plan, Status
+from graph.engine.workflow import Workflow, WorkflowError
 
 log = logging.getLogger("prolight.run_manager")
 MAX_RETRY_AFTER_S = 30.0  # the longest a thread whose execution made no progress waits

@@ -8,9 +8,9 @@ from typing import Any
 
 from langgraph.types import StateSnapshot
 
-from graph.build import REVIEW_NODE
-from graph.persistence import RunRow
-from graph.schemas import Status
+from graph.engine.build import REVIEW_NODE
+from graph.store.database import RunRow
+from graph.core.schemas import Status
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 

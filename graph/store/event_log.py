@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from graph.events import Event, StoredEvent
-from graph.persistence import Database
-from graph.schemas import utc_now
+from graph.core.events import Event, StoredEvent
+from graph.store.database import Database
+from graph.core.schemas import utc_now
 
 _COLUMNS = "thread_id, seq, ts, kind, node, step_id, attempt, payload"
 _INSERT = (

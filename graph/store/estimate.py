@@ -9,10 +9,10 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from graph.dag import critical_path_seconds
-from graph.event_store import recent_step_durations
-from graph.persistence import Database
-from graph.schemas import Plan
+from graph.core.dag import critical_path_seconds
+from graph.store.event_log import recent_step_durations
+from graph.store.database import Database
+from graph.core.schemas import Plan
 
 DEFAULT_S = 1.0
 RECENT = 500  # newest successful steps looked at, all tools together

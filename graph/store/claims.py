@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from graph.persistence import Database
+from graph.store.database import Database
 
 
 class ClaimHeld(Exception):

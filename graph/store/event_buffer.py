@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from graph.events import Event
+from graph.core.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
 from agents.structured import ModelCallError, ModelOutputError, provider_name
 from agents.tools import ToolRegistry
-from graph.events import emit
-from graph.executor import execute_plan
-from graph.schemas import Critique, Decision, Plan, Status, StepStatus, dump
-from graph.settings import Settings
-from graph.state import RESET, WorkflowState
-from graph.tracing import agent_span, fail
+from graph.core.events import emit
+from graph.engine.executor import execute_plan
+from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
+from graph.core.settings import Settings
+from graph.engine.state import RESET, WorkflowState
+from graph.core.tracing import agent_span, fail
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _feedback(verdict: Critique) -> str:
 
 
 def _warning(message: str):
-    from graph.schemas import CritiqueIssue
+    from graph.core.schemas import CritiqueIssue
 
     return CritiqueIssue(severity="warning", message=message)
 

@@ -2,6 +2,6 @@
 the environment's settings and no checkpointer, since the server brings its own. Kept apart
 from ``build.py`` so that importing the builder never builds a graph."""
 
-from graph.build import build_graph
+from graph.engine.build import build_graph
 
 graph = build_graph()

@@ -8,7 +8,7 @@ import heapq
 import re
 from collections.abc import Callable, Mapping
 
-from graph.schemas import Plan, Step
+from graph.core.schemas import Plan, Step
 
 REFERENCE = re.compile(r"\{\{\s*([A-Za-z0-9][A-Za-z0-9_-]{0,63})\s*\}\}")
 

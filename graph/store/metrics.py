@@ -20,8 +20,8 @@ from typing import Any
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from graph.event_store import events_of_kinds
-from graph.persistence import Database
+from graph.store.event_log import events_of_kinds
+from graph.store.database import Database
 
 TERMINAL = ("run_completed", "run_failed", "run_cancelled")
 STATUS_KINDS = ("run_created", "decision", "node_finished", "awaiting_approval", *TERMINAL)

@@ -24,10 +24,10 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.models import chat_model
 from agents.tools import ToolRegistry, default_registry
-from graph.nodes import Nodes, route_after_critic, route_after_planner, route_after_review, route_start
-from graph.schemas import Plan
-from graph.settings import Settings
-from graph.state import WorkflowInput, WorkflowState
+from graph.engine.nodes import Nodes, route_after_critic, route_after_planner, route_after_review, route_start
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
+from graph.engine.state import WorkflowInput, WorkflowState
 
 APPROVAL_NODE = "request_approval"
 REVIEW_NODE = "human_review"

@@ -1,4 +1,5 @@
-"""Tool error classes. The executor reads the class to decide whether a retry could help."""
+"""Tool error classes, in the base layer because the retry policy classifies them (a refusal is
+never retried, an HTTP status decides by its code) and the base may not import agents/."""
 
 
 class ToolError(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from graph.schemas import utc_now
+from graph.core.schemas import utc_now
 
 BUSY_TIMEOUT_S = 30.0
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
-from graph.schemas import utc_now
+from graph.core.schemas import utc_now
 
 EventKind = Literal[
     "run_created", "node_started", "node_finished", "plan_created", "critique", "estimate",

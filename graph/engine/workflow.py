@@ -19,20 +19,20 @@ from langgraph.types import StateSnapshot
 
 from agents.critic import InvalidPlanError, validate_plan
 from agents.tools import ToolRegistry, default_registry
-from graph.breaker import BOARD, BreakerSnapshot, BreakerState
-from graph.build import APPROVAL_NODE, REVIEW_NODE, build_graph
-from graph.claims import ClaimHeld, claimed, new_owner
-from graph.estimate import estimate_plan
-from graph.event_buffer import EventBuffer
-from graph.event_store import append_events
-from graph.events import Event, parse
-from graph.logs import log_event
-from graph.persistence import Database
-from graph.schemas import Decision, Plan, Status, dump
-from graph.settings import Settings
-from graph.state import RESET
-from graph.thread_views import THREAD_ID, history_rows, is_awaiting, status_object
-from graph.tracing import configure_from_env, conversation, workflow_span
+from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
+from graph.engine.build import APPROVAL_NODE, REVIEW_NODE, build_graph
+from graph.store.claims import ClaimHeld, claimed, new_owner
+from graph.store.estimate import estimate_plan
+from graph.store.event_buffer import EventBuffer
+from graph.store.event_log import append_events
+from graph.core.events import Event, parse
+from graph.core.logs import log_event
+from graph.store.database import Database
+from graph.core.schemas import Decision, Plan, Status, dump
+from graph.core.settings import Settings
+from graph.engine.state import RESET
+from graph.engine.thread_views import THREAD_ID, history_rows, is_awaiting, status_object
+from graph.core.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
 EventSink = Callable[[Event], None]

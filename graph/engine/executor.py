@@ -27,16 +27,16 @@ from typing import Any
 from langgraph.func import task
 
 from agents.tools import ToolRegistry
-from graph.breaker import BOARD
-from graph.concurrency import PriorityLimiter
-from graph.dag import REFERENCE, execution_order
-from graph.events import CURRENT_STEP, emit
-from graph.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
-from graph.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
-from graph.secrets import redact, resolve
-from graph.settings import Settings
-from graph.tracing import fail, tool_span
-from graph.walk import map_strings
+from graph.core.breaker import BOARD
+from graph.core.concurrency import PriorityLimiter
+from graph.core.dag import REFERENCE, execution_order
+from graph.core.events import CURRENT_STEP, emit
+from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
+from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
+from graph.core.secrets import redact, resolve
+from graph.core.settings import Settings
+from graph.core.tracing import fail, tool_span
+from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2
 

@@ -10,8 +10,8 @@ import os
 import re
 from typing import Any
 
-from agents.tools.errors import ToolRefused
-from graph.walk import map_strings
+from graph.core.errors import ToolRefused
+from graph.core.walk import map_strings
 
 SECRET_REF = re.compile(r"\$\{secret:([A-Za-z0-9_]{1,64})\}")
 ENV_PREFIX = "PROLIGHT_SECRET_"

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from agents.tools.errors import HttpStatusError, ToolRefused
-from graph.breaker import CircuitBreaker, CircuitOpenError
-from graph.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
+from graph.core.errors import HttpStatusError, ToolRefused
+from graph.core.breaker import CircuitBreaker, CircuitOpenError
+from graph.core.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
 
 T = TypeVar("T")
 BREAKER_COUNTS: frozenset[ErrorCategory] = frozenset({"timeout", "connection", "http_429", "http_5xx"})

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.breaker import BreakerConfig
-from graph.schemas import RetryConfig, RetryOverride
+from graph.core.breaker import BreakerConfig
+from graph.core.schemas import RetryConfig, RetryOverride
 
 
 class SettingsError(ValueError):

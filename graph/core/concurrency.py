@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from graph.resilience import Cancelled
+from graph.core.resilience import Cancelled
 
 Ticket = tuple[int, int]  # (-priority, execution order)
 
