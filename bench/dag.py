@@ -22,11 +22,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from agents.tools.http import http_request
-from graph.dag import critical_path_seconds
-from graph.persistence import open_database
-from graph.schemas import Plan
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.core.dag import critical_path_seconds
+from graph.store.database import open_database
+from graph.core.schemas import Plan
+from graph.core.settings import Settings
+from graph.operations import Operations
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -46,9 +46,9 @@ def makespan(windows: list[tuple[float, float]]) -> float:
 def run_ours(plan: Plan, db_path: Path) -> float:
     db = open_database(str(db_path))
     settings = Settings.from_env().model_copy(update={"db": str(db_path), "step_concurrency": 64})
-    workflow = Workflow(db, settings=settings)
-    thread = workflow.start(plan=plan)["thread_id"]
-    status = workflow.approve(thread)
+    workflow = Operations(db, settings=settings)
+    thread = workflow.start(plan=plan).thread_id
+    status = workflow.approve(thread).model_dump(mode="json")
     db.close()
     assert status["status"] == "COMPLETED", status["error"]
     ts = lambda v: datetime.fromisoformat(v).timestamp()  # noqa: E731

@@ -20,24 +20,25 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from graph import tracing
-from graph.build import APPROVAL_NODE, build_graph
-from graph.event_store import read_events
-from graph.metrics import compute_metrics
-from graph.persistence import open_database
-from graph.schemas import Decision, Plan, Status, dump
-from graph.settings import Settings
-from graph.workflow import Workflow
+from graph.core import tracing
+from graph.engine.build import APPROVAL_NODE, build_graph
+from graph.store.event_log import read_events
+from graph.store.metrics import compute_metrics
+from graph.store.database import open_database
+from graph.core.schemas import Decision, Plan, Status, dump
+from graph.core.settings import Settings
+from graph.operations import Operations
+from graph.operations.models import ThreadQuery
 
 
 def goal(steps: int) -> str:
     return "\n".join(f"- calculate {i} + {i}" for i in range(steps))
 
 
-def run_ours(flow: Workflow, text: str) -> float:
+def run_ours(flow: Operations, text: str) -> float:
     began = time.perf_counter()
-    thread = flow.start(text)["thread_id"]
-    assert flow.approve(thread)["status"] == Status.COMPLETED.value
+    thread = flow.start(text).thread_id
+    assert flow.approve(thread).status == Status.COMPLETED
     return time.perf_counter() - began
 
 
@@ -62,21 +63,21 @@ def list_threads(tmp: Path, count: int = 10_000) -> float:
         cur.executemany("INSERT INTO runs (thread_id, goal, status, model, operator, created_at, updated_at) "
                         "VALUES (?, ?, ?, 'offline', 'op', ?, ?)",
                         [(uuid.uuid4().hex, f"goal {i}", "COMPLETED", now, now) for i in range(count)])
-    flow = Workflow(db)
+    flow = Operations(db)
     began = time.perf_counter()
-    rows = flow.threads(limit=count)
+    page = flow.threads(ThreadQuery(limit=count))
     elapsed = time.perf_counter() - began
-    assert len(rows) == count
+    assert len(page.items) == count
     return elapsed
 
 
 def thousand_step_events(tmp: Path) -> tuple[float, int]:
     db = open_database(str(tmp / "big.db"))
-    flow = Workflow(db)
+    flow = Operations(db)
     steps = [{"id": f"s{i}", "tool": "calculate", "args": {"expression": f"{i}*2"},
               "depends_on": [f"s{i - 1}"] if i % 50 else []} for i in range(1000)]
-    thread = flow.start(plan=Plan.model_validate({"goal": "1000 steps", "steps": steps}))["thread_id"]
-    assert flow.approve(thread)["status"] == Status.COMPLETED.value
+    thread = flow.start(plan=Plan.model_validate({"goal": "1000 steps", "steps": steps})).thread_id
+    assert flow.approve(thread).status == Status.COMPLETED
     began = time.perf_counter()
     events = read_events(db, thread)
     return time.perf_counter() - began, len(events)
@@ -94,7 +95,7 @@ def main() -> None:
     text = goal(args.steps)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        flow = Workflow(open_database(str(tmp / "ours.db")))
+        flow = Operations(open_database(str(tmp / "ours.db")))
         bare_db = open_database(str(tmp / "bare.db"))
         bare = build_graph(bare_db.saver, settings=Settings.from_env())
         run_ours(flow, text), run_bare(bare, text)  # warm-up

@@ -12,41 +12,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 
 import streamlit as st  # noqa: E402
 
-from graph.store.event_log import read_events  # noqa: E402
 from graph.core.logs import configure_logging  # noqa: E402
-from graph.store.database import open_database  # noqa: E402
-from graph.engine.run_manager import RunManager  # noqa: E402
 from graph.core.schemas import Status  # noqa: E402
-from graph.core.settings import Settings  # noqa: E402
-from graph.engine.workflow import Workflow, WorkflowError  # noqa: E402
+from graph.operations import Operations, RequestError  # noqa: E402
+from graph.operations.models import ThreadQuery  # noqa: E402
 from ui.render import event_detail  # noqa: E402
 
 
 @st.cache_resource
-def run_manager() -> RunManager:
+def operations() -> Operations:
+    """One per process, shared by every browser session: the API is thread-safe (one
+    lock-guarded connection) and its run manager executes on background workers."""
     configure_logging("INFO")
-    settings = Settings.from_env()
-    flow = Workflow(open_database(settings.db), settings=settings)
-    return RunManager(flow, workers=settings.workers, resume_orphans=settings.resume_orphans).run_in_background()
+    ops = Operations.open()
+    ops.start_run_manager()
+    return ops
 
 
 def main() -> None:
     st.set_page_config(page_title="ProLight Flow", layout="wide")
     st.title("ProLight Flow")
-    flow = run_manager().workflow
-    st.caption(f"Database: `{flow.settings.db}` · model: `{flow.settings.model}`")
+    ops = operations()
+    st.caption(f"Database: `{ops.settings.db}` · model: `{ops.settings.model}`")
     status = st.selectbox("Status", ["all"] + [s.value for s in Status])
-    rows = flow.threads(None if status == "all" else status, limit=200)
+    page = ops.threads(ThreadQuery(statuses=() if status == "all" else (Status(status),), limit=200))
+    rows = page.items
     if not rows:
         st.info("No threads yet. Start one with `prolight run \"your goal\"`.")
         return
     st.dataframe(
-        [{"thread": r["thread_id"], "status": r["status"], "goal": r["goal"],
-          "updated": r["updated_at"][:19], "operator": r["operator"]} for r in rows],
+        [{"thread": r.thread_id, "status": r.status.value, "goal": r.goal,
+          "updated": r.updated_at.isoformat()[:19], "operator": r.operator} for r in rows],
         hide_index=True, width="stretch",
     )
-    chosen = st.selectbox("Thread", [r["thread_id"] for r in rows],
-                          format_func=lambda t: f"{t[:12]} · {next(r['goal'] for r in rows if r['thread_id'] == t)[:60]}")
+    goals = {r.thread_id: r.goal for r in rows}
+    chosen = st.selectbox("Thread", list(goals), format_func=lambda t: f"{t[:12]} · {goals[t][:60]}")
     live_thread(chosen)
 
 
@@ -54,8 +54,8 @@ def main() -> None:
 def live_thread(thread_id: str) -> None:
     """Re-drawn every 2 s on its own, so a running thread's steps and events move live."""
     try:
-        show_thread(run_manager().workflow.status(thread_id))
-    except WorkflowError as exc:
+        show_thread(operations().thread(thread_id).model_dump(mode="json"))
+    except RequestError as exc:
         st.error(str(exc))
         return
     show_events(thread_id)
@@ -84,7 +84,7 @@ def show_thread(thread: dict) -> None:
 
 
 def show_events(thread_id: str) -> None:
-    events = read_events(run_manager().workflow.db, thread_id)
+    events = operations().events(thread_id, limit=100_000).events
     st.write(f"Events ({len(events)})")
     st.dataframe(
         [{"seq": e.seq, "time": e.ts.isoformat()[11:23], "kind": e.kind, "node": e.node or "",

@@ -1,36 +1,34 @@
-"""The ``prolight`` command line. Every command has ``--json`` (machine-readable, on stdout)
-and a readable default. Exit codes: 0 done, 1 a command that executes a run saw it end
-FAILED or CANCELLED, 2 a bad request (one line on stderr, nothing written)."""
+"""The ``prolight`` command line, a front end of the operations API (``graph.operations``)
+and of nothing else of the engine. Every command has ``--json``, which prints the API's own
+pydantic answer, and a readable default. Exit codes: 0 done, 1 a command that executes a
+run saw it end FAILED or CANCELLED, 2 a bad request (one line on stderr, nothing written)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from prometheus_client import generate_latest
+from pydantic import BaseModel
 
-from graph.store.event_log import read_events
 from graph.core.events import Event
 from graph.core.logs import configure_logging
-from graph.store.metrics import compute_metrics, prometheus_registry
-from graph.store.database import open_database
-from graph.engine.run_manager import RunManager, is_settled
-from graph.core.schemas import Plan, Status
+from graph.core.schemas import UNSUCCESSFUL, Plan, Status
 from graph.core.settings import Settings, SettingsError
-from graph.engine.workflow import Workflow, WorkflowError
+from graph.operations import Operations, RequestError, parse_plan, read_plan_file
+from graph.operations.models import ThreadQuery
 from ui import render
 
-
-EXECUTING_COMMANDS = {"run", "approve", "reject", "resume", "fork"}
+EXECUTING_COMMANDS = {"run", "approve", "reject", "resume", "retry", "fork"}
 
 
 class UsageError(Exception):
@@ -48,20 +46,26 @@ def read_text(path: str, what: str) -> str:
         raise UsageError(f"{what} {path} is not UTF-8 (byte {exc.start})") from None
 
 
-def load_plan(path: str, default_goal: str | None = None) -> Plan:
-    text = read_text(path, "plan file")
+def plan_arg(path: str | None, default_goal: str | None = None) -> Plan | None:
+    """``--plan FILE`` (``-``: standard input), through the one plan parser."""
+    if path is None:
+        return None
+    if path == "-":
+        return parse_plan(sys.stdin.buffer.read(), "plan from standard input", default_goal)
+    return read_plan_file(path, default_goal)
+
+
+def since(value: str) -> datetime:
+    """``--since``: an ISO date-time, or a span back from now (``90s``, ``15m``, ``24h``, ``7d``)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", value.strip())
+    if match:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        return datetime.now(timezone.utc) - timedelta(**{unit: float(match.group(1))})
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"plan file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    if isinstance(data, dict) and "goal" not in data:
-        data = {"goal": default_goal or "operator plan", **data}
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "plan"
-        raise UsageError(f"plan file {path} is not a valid plan: {where}: {first['msg']}") from None
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither an ISO date-time nor a span like 24h") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback")
     p.add_argument("--final", action="store_true")
     p.add_argument("--operator", default="operator")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker replans it")
     p = command("resume", "continue a thread that stopped (crash, failure, cancel)")
+    p.add_argument("thread")
+    p.add_argument("--operator", default="operator")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
+    p = command("retry", "run the failed and skipped steps of a FAILED thread again")
     p.add_argument("thread")
     p.add_argument("--operator", default="operator")
     p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
@@ -101,19 +110,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show a thread")
     p.add_argument("thread")
     p = command("threads", "list threads, newest first")
-    p.add_argument("--status", choices=[s.value for s in Status])
+    p.add_argument("--status", choices=[s.value for s in Status], action="append",
+                   help="only this status (repeat for several)")
+    p.add_argument("--search", help="a full thread id, an id prefix, or words of the goal")
+    p.add_argument("--sort", choices=["updated", "created", "status", "goal"], default="updated")
+    p.add_argument("--asc", action="store_true", help="ascending (default: descending)")
+    p.add_argument("--offset", type=int, default=0)
     p.add_argument("--limit", type=int, default=50)
+    command("counts", "how many threads are in each status")
+    command("inbox", "threads awaiting approval, oldest first")
     p = command("history", "a thread's checkpoints, newest first")
     p.add_argument("thread")
+    p = command("state", "the state at one checkpoint and what changed from the one before")
+    p.add_argument("thread")
+    p.add_argument("--checkpoint", required=True)
     p = command("fork", "time travel: continue a thread from an earlier checkpoint")
     p.add_argument("thread")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--plan", help="a changed plan JSON file (goes through critic and approval)")
+    p.add_argument("--operator", default="operator")
+    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
     p = command("events", "a thread's events in order")
     p.add_argument("thread")
     p.add_argument("--follow", action="store_true", help="keep printing until the thread settles")
     p = command("metrics", "run, agent and tool metrics from the database")
     p.add_argument("--prometheus", action="store_true", help="Prometheus text exposition")
+    p.add_argument("--since", type=since, help="window start: ISO date-time or a span back (24h, 7d)")
+    p.add_argument("--until", type=since, help="window end (default: now)")
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
     p = command("worker", "execute queued and orphaned threads until stopped")
@@ -126,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
+def run_command(args: argparse.Namespace, ops: Operations) -> Any:
     progress = None if args.json else print_event
+    queue = getattr(args, "detach", False)
     match args.command:
         case "run":
             if args.goal_file:
@@ -136,86 +160,92 @@ def run_command(args: argparse.Namespace, workflow: Workflow) -> Any:
                 args.goal = read_text(args.goal_file, "goal file")
             if args.goal is None and not args.plan:
                 raise UsageError("give a GOAL, --goal-file FILE or --plan FILE")
-            plan = load_plan(args.plan, args.goal) if args.plan else None
-            return workflow.start(args.goal, plan, operator=args.operator, on_event=progress, execute=not args.detach)
+            plan = plan_arg(args.plan, args.goal)
+            return ops.start(args.goal, plan, operator=args.operator, queue=queue, on_event=progress)
         case "approve":
-            plan = load_plan(args.plan) if args.plan else None
-            return workflow.approve(args.thread, plan, operator=args.operator, on_event=progress,
-                                    execute=not args.detach)
+            plan = plan_arg(args.plan)
+            return ops.approve(args.thread, plan, operator=args.operator, queue=queue, on_event=progress)
         case "reject":
-            return workflow.reject(args.thread, args.feedback, args.final, operator=args.operator, on_event=progress)
+            return ops.reject(args.thread, args.feedback, args.final, operator=args.operator, queue=queue,
+                              on_event=progress)
         case "resume":
-            return workflow.resume(args.thread, operator=args.operator, on_event=progress, execute=not args.detach)
-        case "events":
-            return follow_events(workflow, args.thread, args.follow, args.json)
-        case "metrics":
-            return metrics(workflow, args)
-        case "worker":
-            return run_worker(workflow, args)
-        case "cancel":
-            return workflow.cancel(args.thread, operator=args.operator, wait_s=args.wait)
-        case "status":
-            return workflow.status(args.thread)
-        case "breakers":
-            return workflow.breakers()
-        case "threads":
-            if args.limit < 1:
-                raise UsageError("--limit must be at least 1")
-            return workflow.threads(args.status, args.limit)
-        case "history":
-            return workflow.history(args.thread)
+            return ops.resume(args.thread, operator=args.operator, queue=queue, on_event=progress)
+        case "retry":
+            return ops.retry(args.thread, operator=args.operator, queue=queue, on_event=progress)
         case "fork":
-            plan = load_plan(args.plan) if args.plan else None
-            return workflow.fork(args.thread, args.checkpoint, plan, on_event=progress)
+            plan = plan_arg(args.plan)
+            return ops.fork(args.thread, args.checkpoint, plan, operator=args.operator, queue=queue,
+                            on_event=progress)
+        case "cancel":
+            return ops.cancel(args.thread, operator=args.operator, wait_s=args.wait)
+        case "events":
+            return follow_events(ops, args.thread, args.follow, args.json)
+        case "metrics":
+            return metrics(ops, args)
+        case "worker":
+            return run_worker(ops, args)
+        case "status":
+            return ops.thread(args.thread)
+        case "threads":
+            if args.limit < 1 or args.offset < 0:
+                raise UsageError("--limit must be at least 1 and --offset at least 0")
+            return ops.threads(ThreadQuery(statuses=tuple(args.status or ()), search=args.search, sort=args.sort,
+                                           descending=not args.asc, offset=args.offset, limit=min(args.limit, 10_000)))
+        case "counts":
+            return ops.status_counts()
+        case "inbox":
+            return ops.awaiting_approval()
+        case "history":
+            return ops.checkpoints(args.thread)
+        case "state":
+            return ops.checkpoint_state(args.thread, args.checkpoint)
+        case "breakers":
+            return ops.breakers()
         case "tools":
-            return [{"name": t.name, "description": t.description, "args": list(t.args),
-                     "risky": workflow.registry.is_risky(t.name)} for t in workflow.registry.tools()]
+            return ops.tools()
     raise UsageError(f"unknown command {args.command}")
 
 
-def follow_events(workflow: Workflow, thread_id: str, follow: bool, as_json: bool) -> None:
+def follow_events(ops: Operations, thread_id: str, follow: bool, as_json: bool) -> None:
     """Print events as they are stored; with ``follow``, until the thread settles."""
-    workflow.status(thread_id)  # unknown thread: exit 2 before printing anything
     seq = 0
     while True:
-        batch = read_events(workflow.db, thread_id, seq)
-        for event in batch:
+        page = ops.events(thread_id, seq)  # an unknown thread: exit 2 before printing anything
+        for event in page.events:
             print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
-            seq = event.seq
-        if not follow or (not batch and is_settled(workflow.db, thread_id)):
+        seq = page.last_seq
+        if not follow or (not page.events and ops.is_settled(thread_id)):
             return None
         time.sleep(0.2)
 
 
-def metrics(workflow: Workflow, args: argparse.Namespace) -> Any:
+def metrics(ops: Operations, args: argparse.Namespace) -> Any:
     if args.serve is not None:
         from prometheus_client import start_http_server
 
-        server, thread = start_http_server(args.serve, addr=args.host, registry=prometheus_registry(workflow.db))
+        server, thread = start_http_server(args.serve, addr=args.host, registry=ops.prometheus_registry())
         print(f"serving metrics on http://{args.host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
         wait_for_stop()
         server.shutdown()
         return None
     if args.prometheus:
-        print(generate_latest(prometheus_registry(workflow.db)).decode(), end="")
+        print(generate_latest(ops.prometheus_registry()).decode(), end="")
         return None
-    return compute_metrics(workflow.db)
+    return ops.metrics(args.since, args.until)
 
 
-def run_worker(workflow: Workflow, args: argparse.Namespace) -> None:
-    workers = args.workers or workflow.settings.workers
+def run_worker(ops: Operations, args: argparse.Namespace) -> None:
+    workers = args.workers or ops.settings.workers
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    resume_orphans = workflow.settings.resume_orphans and not args.no_resume_orphans
-    manager = RunManager(workflow, workers=workers, resume_orphans=resume_orphans)
+    resume_orphans = ops.settings.resume_orphans and not args.no_resume_orphans
+    manager = ops.start_run_manager(workers, resume_orphans, background=not args.once)
     if args.once:
         manager.drain(timeout=3600)
-        manager.close()
-        return None
-    manager.run_in_background()
-    print(f"worker {workflow.owner} running ({workers} workers)", file=sys.stderr, flush=True)
-    wait_for_stop()
-    manager.close()
+    else:
+        print(f"worker {ops.workflow.owner} running ({workers} workers)", file=sys.stderr, flush=True)
+        wait_for_stop()
+    ops.stop_run_manager()
     return None
 
 
@@ -253,24 +283,28 @@ def _main(argv: list[str] | None) -> int:
         settings = Settings.from_env()
         if args.db:
             settings = settings.model_copy(update={"db": args.db})
-        db = open_database(settings.db)
+        ops = Operations.open(settings)
         try:
-            result = run_command(args, Workflow(db, settings=settings))
+            result = run_command(args, ops)
         finally:
-            db.close()
-    except (UsageError, WorkflowError, SettingsError) as exc:
+            ops.close()
+    except (UsageError, RequestError, SettingsError) as exc:
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
     if result is None:
         return 0
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        print(render.readable(args.command, result))
-    unfinished = (Status.FAILED.value, Status.CANCELLED.value)
-    if args.command in EXECUTING_COMMANDS and isinstance(result, dict) and result.get("status") in unfinished:
+    data = jsonable(result)
+    print(json.dumps(data, indent=2) if args.json else render.readable(args.command, data))
+    if args.command in EXECUTING_COMMANDS and getattr(result, "status", None) in UNSUCCESSFUL:
         return 1
     return 0
+
+
+def jsonable(result: BaseModel | list[BaseModel]) -> Any:
+    """The API's answer as JSON values: ``--json`` prints exactly the model."""
+    if isinstance(result, list):
+        return [item.model_dump(mode="json") for item in result]
+    return result.model_dump(mode="json")
 
 
 if __name__ == "__main__":

@@ -33,15 +33,26 @@ def stored_event_line(event: StoredEvent) -> str:
 
 def readable(command: str, result: Any) -> str:
     if command == "threads":
-        rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {r['goal'][:60]}" for r in result]
-        return "\n".join(rows) or "no threads"
+        rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {r['goal'][:60]}" for r in result["items"]]
+        shown = f"{result['offset'] + 1}-{result['offset'] + len(rows)} of {result['total']}" if rows else ""
+        return "\n".join([*rows, shown]) if rows else f"no threads match (of {result['total']})"
+    if command == "counts":
+        return "\n".join(f"{status:<17} {count}" for status, count in result["counts"].items()) + f"\ntotal {result['total']}"
+    if command == "inbox":
+        return "\n".join(f"{p['thread_id']}  since {p['waiting_since'][:19]}  {p['steps']} steps  risk {p['risk']}  "
+                         f"{p['goal'][:60]}" for p in result) or "nothing awaits approval"
+    if command == "state":
+        head = f"checkpoint {result['checkpoint']['checkpoint_id']} ({result['checkpoint']['node']}, " \
+               f"{result['checkpoint']['status']})"
+        return "\n".join([head, *(f"  {c['field']}: {_short({'': c['before']})[1:]} -> {_short({'': c['after']})[1:]}"
+                                  for c in result["changes"])])
     if command == "history":
         return "\n".join(
             f"{h['checkpoint_id']}  step {h['step']:>3}  {str(h['node'] or ''):<17} {str(h['status']):<17} {h['created_at'][:19]}"
             for h in result)
     if command == "metrics":
         return _metrics_text(result)
-    if command in ("run", "approve", "resume", "reject") and result.get("queued"):
+    if command in ("run", "approve", "resume", "retry", "reject", "fork") and result.get("queued"):
         return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"
     if command == "breakers":
         return "\n".join(f"{b['name']:<28} {b['state']:<10} failures {b['failures']:<3} {b['last_error'] or ''}"

@@ -17,3 +17,16 @@ class HttpStatusError(ToolError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class RequestError(Exception):
+    """A request the operator must change (unknown thread, wrong moment, invalid plan); the
+    message is one line. Front ends show it as is: CLI exit 2, a dashboard message, an HTTP 4xx."""
+
+
+class ThreadNotFound(RequestError):
+    pass
+
+
+class PlanInputError(RequestError):
+    """A plan that cannot be read or does not validate; names the step and field."""

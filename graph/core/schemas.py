@@ -34,6 +34,16 @@ class Status(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+# The groups, declared once; everything that asks "is it over?", "may a worker take it?"
+# or "did it go well?" reads one of these.
+FINISHED: frozenset[Status] = frozenset({Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.CANCELLED})
+ACTIVE: frozenset[Status] = frozenset(  # a process has work to do (planning, executing)
+    {Status.CREATED, Status.PLANNED, Status.CRITIQUED, Status.APPROVED, Status.EXECUTING})
+SETTLED: frozenset[Status] = FINISHED | {Status.AWAITING_APPROVAL}  # nothing happens without a new request
+UNSUCCESSFUL: frozenset[Status] = frozenset({Status.FAILED, Status.CANCELLED})  # executed, did not complete
+EXECUTED: frozenset[Status] = UNSUCCESSFUL | {Status.COMPLETED}  # the success rate's denominator
+
+
 class StepStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -161,7 +171,7 @@ class Decision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["approve", "edit", "reject", "resume", "cancel"]
+    action: Literal["approve", "edit", "reject", "resume", "retry", "cancel"]
     plan: Plan | None = None
     feedback: str | None = None
     final: bool = False

@@ -39,6 +39,7 @@ from graph.core.tracing import fail, tool_span
 from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2
+OUTPUT_PREVIEW_CHARS = 1000
 
 
 class StepRun:
@@ -155,10 +156,12 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         return StepResult(status=StepStatus.FAILED, attempts=len(log), started_at=started,
                           finished_at=utc_now(), error=error, attempt_log=log)
     finished = utc_now()
+    output = redact(to_json(output), secrets)
     emit("step_succeeded", node="executor", step_id=step.id, attempt=len(attempts),
-         payload={"tool": step.tool, "seconds": (finished - started).total_seconds()})
+         payload={"tool": step.tool, "seconds": (finished - started).total_seconds(),
+                  "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]})  # live views show it before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=len(attempts), started_at=started,
-                      finished_at=finished, output=redact(to_json(output), secrets), attempt_log=attempts)
+                      finished_at=finished, output=output, attempt_log=attempts)
 
 
 def resolve_references(value: Any, results: dict[str, StepResult]) -> Any:

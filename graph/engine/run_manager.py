@@ -15,17 +15,14 @@ import threading
 import time
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from graph.store.claims import owner_is_dead
 from graph.store.database import Database
-from graph.core.schemas import Plan, Status
-from graph.engine.workflow import Workflow, WorkflowError
+from graph.core.schemas import SETTLED
+from graph.engine.workflow import Workflow, RequestError
 
 log = logging.getLogger("prolight.run_manager")
 MAX_RETRY_AFTER_S = 30.0  # the longest a thread whose execution made no progress waits
-SETTLED = frozenset({Status.AWAITING_APPROVAL.value, Status.COMPLETED.value, Status.FAILED.value,
-                     Status.REJECTED.value, Status.CANCELLED.value})
 
 
 def is_settled(db: Database, thread_id: str, until: Collection[str] = SETTLED) -> bool:
@@ -57,30 +54,13 @@ class RunManager:
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
 
-    # ---- requests: validated and recorded now, executed by a worker -----------------------
-    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
-        return self._queued(self.workflow.start(goal, plan, operator, execute=False))
-
-    def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator") -> dict[str, Any]:
-        return self._queued(self.workflow.approve(thread_id, plan, operator, execute=False))
-
-    def reject(self, thread_id: str, feedback: str | None, final: bool = False,
-               operator: str = "operator") -> dict[str, Any]:
-        return self._queued(self.workflow.reject(thread_id, feedback, final, operator, execute=False))
-
-    def resume(self, thread_id: str, operator: str = "operator") -> dict[str, Any]:
-        return self._queued(self.workflow.resume(thread_id, operator, execute=False))
-
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
-        return self.workflow.cancel(thread_id, operator, wait_s)
-
-    def _queued(self, status: dict[str, Any]) -> dict[str, Any]:
-        """The request is recorded; wake the loop so a worker takes it now, not at the next
-        poll (and now even if the thread was backing off: the operator asked again)."""
-        with self._lock:
-            self._stalled.pop(status["thread_id"], None)
+    def wake(self, thread_id: str | None = None) -> None:
+        """A request was recorded: dispatch now, not at the next poll (and take the thread
+        now even if it was backing off: the operator asked again)."""
+        if thread_id is not None:
+            with self._lock:
+                self._stalled.pop(thread_id, None)
         self._wake.set()
-        return status
 
     # ---- the loop --------------------------------------------------------------------------
     def run_in_background(self) -> "RunManager":
@@ -126,7 +106,7 @@ class RunManager:
         before = self.workflow.db.get_run(thread_id)
         try:
             self.workflow.execute(thread_id)
-        except WorkflowError as exc:  # another process got there first: nothing to do
+        except RequestError as exc:  # another process got there first: nothing to do
             log.info("skipped: %s", exc, extra={"thread_id": thread_id})
         except Exception:
             log.exception("worker failed", extra={"thread_id": thread_id})
@@ -156,12 +136,12 @@ class RunManager:
             time.sleep(0.05)
         raise TimeoutError(f"work was still going on after {timeout}s")
 
-    def wait(self, thread_id: str, timeout: float = 60.0, until: Collection[str] = SETTLED) -> dict[str, Any]:
+    def wait(self, thread_id: str, timeout: float = 60.0, until: Collection[str] = SETTLED) -> None:
         """Block until the thread settles (tests, ``--wait``)."""
         deadline = time.monotonic() + timeout
         while True:
             if is_settled(self.workflow.db, thread_id, until):
-                return self.workflow.status(thread_id)
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"thread {thread_id} did not settle within {timeout}s")
             time.sleep(0.05)

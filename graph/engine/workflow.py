@@ -21,29 +21,23 @@ from agents.critic import InvalidPlanError, validate_plan
 from agents.tools import ToolRegistry, default_registry
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.engine.build import APPROVAL_NODE, REVIEW_NODE, build_graph
+from graph.store.breakers import save_breaker
 from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import estimate_plan
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events
+from graph.core.errors import RequestError, ThreadNotFound
 from graph.core.events import Event, parse
 from graph.core.logs import log_event
 from graph.store.database import Database
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
-from graph.engine.thread_views import THREAD_ID, history_rows, is_awaiting, status_object
+from graph.engine.snapshots import check_thread_id, is_awaiting
 from graph.core.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
 EventSink = Callable[[Event], None]
-
-
-class WorkflowError(Exception):
-    """A request the operator must change; the message is one line."""
-
-
-class ThreadNotFound(WorkflowError):
-    pass
 
 
 class Workflow:
@@ -69,9 +63,9 @@ class Workflow:
             goal = goal or plan.goal
         goal = (goal or "").strip()
         if not goal:
-            raise WorkflowError("the goal is empty")
+            raise RequestError("the goal is empty")
         if len(goal) > MAX_GOAL_CHARS:
-            raise WorkflowError(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
+            raise RequestError(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
         thread_id = uuid.uuid4().hex
         inputs: dict[str, Any] = {"goal": goal}
         if plan is not None:
@@ -84,13 +78,13 @@ class Workflow:
         return thread_id
 
     def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
-              on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
+              on_event: EventSink | None = None, execute: bool = True) -> str:
         thread_id = self.create(goal, plan, operator, queued=not execute, claim=execute)
         if execute:
-            return self.execute(thread_id, on_event, held=True)
-        return self.status(thread_id)
+            self.execute(thread_id, on_event, held=True)
+        return thread_id
 
-    def execute(self, thread_id: str, on_event: EventSink | None = None, held: bool = False) -> dict[str, Any]:
+    def execute(self, thread_id: str, on_event: EventSink | None = None, held: bool = False) -> str:
         """Drive a thread as far as it goes (to the approval gate or the end)."""
         with self._claimed(thread_id, held=held):
             self.db.set_queued(thread_id, False)
@@ -100,10 +94,10 @@ class Workflow:
                 self._drive(thread_id, inputs, on_event, known=inputs)
             elif (snapshot.next or snapshot.tasks) and not is_awaiting(snapshot):
                 self._drive(thread_id, None, on_event, known=snapshot.values)
-        return self.status(thread_id)
+        return thread_id
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
+                on_event: EventSink | None = None, execute: bool = True) -> str:
         if plan is not None:
             self._validate(plan)
         with self._claimed(thread_id, deciding=True):
@@ -115,57 +109,63 @@ class Workflow:
                 blocking = [i for i in (snapshot.values.get("critique") or {}).get("issues", [])
                             if i["severity"] == "error"]
                 if blocking:
-                    raise WorkflowError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
+                    raise RequestError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
                 decision = Decision(action="approve", operator=operator)
             self.db.request_cancel(thread_id, False)
             self._decide(thread_id, decision, Status.APPROVED)
             self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan
                            else snapshot.values)
-        return self.status(thread_id)
+        return thread_id
 
     def reject(self, thread_id: str, feedback: str | None, final: bool = False, operator: str = "operator",
-               on_event: EventSink | None = None, execute: bool = True) -> dict[str, Any]:
+               on_event: EventSink | None = None, execute: bool = True) -> str:
         feedback = (feedback or "").strip() or None
         if not final and not feedback:
-            raise WorkflowError("a reject without --final needs --feedback for the planner")
+            raise RequestError("a reject without --final needs --feedback for the planner")
         with self._claimed(thread_id, deciding=True):
             self._awaiting(thread_id)
             self._decide(thread_id, Decision(action="reject", feedback=feedback, final=final, operator=operator),
                          Status.REJECTED if final else Status.CRITIQUED)
             self._continue(thread_id, on_event, execute or final)
-        return self.status(thread_id)
+        return thread_id
 
     def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None,
-               execute: bool = True) -> dict[str, Any]:
+               execute: bool = True, only_failed: bool = False) -> str:
+        """Continue a thread that stopped: one interrupted mid-run (a crash) from its
+        checkpoint, or a FAILED or CANCELLED one by re-running the steps that did not
+        succeed. ``only_failed`` (``retry``): the thread must have ended FAILED."""
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             status = snapshot.values.get("status")
             if is_awaiting(snapshot):
-                raise WorkflowError(f"thread {thread_id} is awaiting approval: approve or reject it")
+                raise RequestError(f"thread {thread_id} is awaiting approval: approve or reject it")
+            interrupted = not snapshot.values or snapshot.next or snapshot.tasks
+            if only_failed and (interrupted or status != Status.FAILED.value):
+                raise RequestError(f"thread {thread_id} is {status}: retry is for a FAILED thread")
             self.db.request_cancel(thread_id, False)
-            if not snapshot.values or snapshot.next or snapshot.tasks:
-                pass  # interrupted mid-run (or never started): continue from the checkpoint
+            if interrupted:
+                pass  # continue from the checkpoint
             elif status in (Status.FAILED.value, Status.CANCELLED.value) and snapshot.values.get("steps"):
-                decision = Decision(action="resume", operator=operator)
+                decision = Decision(action="retry" if only_failed else "resume", operator=operator)
                 self.graph.update_state(self._config(thread_id),
                                         {"decision": dump(decision), "decisions": [dump(decision)],
                                          "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
                 self._record(thread_id, [_decision_event(decision, Status.EXECUTING)])
                 self._sync_run(thread_id)
             else:
-                raise WorkflowError(f"thread {thread_id} is {status}: nothing to resume")
+                raise RequestError(f"thread {thread_id} is {status}: nothing to resume")
             inputs = None if snapshot.values else self.db.graph_input(thread_id)
             self._continue(thread_id, on_event, execute, inputs=inputs, known=inputs)
-        return self.status(thread_id)
+        return thread_id
 
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> dict[str, Any]:
+    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> str:
         """Stop a thread. A thread a live process is executing is flagged and that process
         stops it (no new step starts; running steps get a grace period); an orphan or a
         thread at the approval gate is stopped here."""
         snapshot = self._snapshot(thread_id)
         status = snapshot.values.get("status", Status.CREATED.value)
         if snapshot.values and not snapshot.next and not snapshot.tasks:
-            raise WorkflowError(f"thread {thread_id} is {status}: nothing to cancel")
+            raise RequestError(f"thread {thread_id} is {status}: nothing to cancel")
         self.db.request_cancel(thread_id)
         self.db.set_queued(thread_id, False)
         holder = self.db.holder(thread_id)
@@ -174,10 +174,10 @@ class Workflow:
             while time.monotonic() < deadline and self.db.holder(thread_id) is not None:
                 time.sleep(0.1)
             if self.db.holder(thread_id) is not None:
-                raise WorkflowError(f"cancel requested; {holder} has not stopped thread {thread_id} within {wait_s:g}s")
+                raise RequestError(f"cancel requested; {holder} has not stopped thread {thread_id} within {wait_s:g}s")
             snapshot = self._snapshot(thread_id)
             if not snapshot.next and not snapshot.tasks:
-                return self.status(thread_id)
+                return thread_id
         with self._claimed(thread_id):
             snapshot = self._snapshot(thread_id)
             decision = Decision(action="cancel", operator=operator)
@@ -196,57 +196,39 @@ class Workflow:
                 self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
                                          Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
                 self._sync_run(thread_id)
-        return self.status(thread_id)
+        return thread_id
 
-    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None,
-             on_event: EventSink | None = None) -> dict[str, Any]:
+    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "operator",
+             on_event: EventSink | None = None, execute: bool = True) -> str:
         """Time travel: continue the thread from an earlier checkpoint (optionally with another
-        plan, which goes through the critic and the approval gate again)."""
+        plan, which goes through the critic and the approval gate again). The fork is written
+        first as the thread's newest checkpoint, so a worker can take it like any request."""
         if plan is not None:
             self._validate(plan)
         with self._claimed(thread_id):
             past = self.graph.get_state(self._config(thread_id, checkpoint_id))
             if past.config["configurable"].get("checkpoint_id") != checkpoint_id or not past.values:
-                raise WorkflowError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+                raise RequestError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+            if plan is None and not past.next:
+                raise RequestError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
             if plan is not None:
                 plan = plan.model_copy(update={"goal": past.values["goal"]})
-                forked = self.graph.update_state(past.config, {
+                self.graph.update_state(past.config, {
                     "plan": dump(plan), "plan_source": "operator", "status": Status.PLANNED.value,
                     "steps": {RESET: True}, "error": None, "feedback": None}, as_node="planner")
-                self._drive(thread_id, None, on_event, forked)
             elif past.next == (REVIEW_NODE,):
                 # Streaming from here would pass the approval gate; restore the gate instead.
                 self.graph.update_state(past.config, {"status": Status.AWAITING_APPROVAL.value},
                                         as_node=APPROVAL_NODE)
-            elif past.next:
-                self._drive(thread_id, None, on_event, past.config)
             else:
-                raise WorkflowError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
+                self.graph.update_state(past.config, None, as_node="__copy__")  # LangGraph's own fork
             self._record(thread_id, [Event(kind="decision", payload={
-                "action": "fork", "checkpoint_id": checkpoint_id, "plan_given": plan is not None})])
+                "action": "fork", "operator": operator, "checkpoint_id": checkpoint_id,
+                "plan_given": plan is not None})])
             self._sync_run(thread_id)
-        return self.status(thread_id)
-
-    # ---- views ----------------------------------------------------------------------
-    def status(self, thread_id: str) -> dict[str, Any]:
-        return status_object(thread_id, self._snapshot(thread_id), self.db.get_run(thread_id))
-
-    def threads(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        return [row.__dict__ for row in self.db.list_runs(status, limit)]
-
-    def history(self, thread_id: str) -> list[dict[str, Any]]:
-        self._snapshot(thread_id)
-        # Materialised first: iterating the saver lazily holds its lock.
-        return history_rows(list(self.graph.get_state_history(self._config(thread_id))))
-
-    def breakers(self) -> list[dict[str, Any]]:
-        """Every breaker that has changed state (from the database, so any process sees them)."""
-        rows = self.db.list_breakers()
-        now = time.time()
-        for row in rows:
-            if row["state"] == "open" and row["opened_at"] and now >= row["opened_at"] + row["cooldown_s"]:
-                row["state"] = "half_open"  # the next call is the trial
-        return rows
+            if plan is not None or past.next != (REVIEW_NODE,):
+                self._continue(thread_id, on_event, execute)
+        return thread_id
 
     # ---- internals ------------------------------------------------------------------
     def _config(self, thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
@@ -258,15 +240,26 @@ class Workflow:
         return {"configurable": configurable}
 
     def _check_known(self, thread_id: str) -> None:
-        if not THREAD_ID.match(thread_id):
-            shown = thread_id if len(thread_id) <= 40 else thread_id[:40] + "…"
-            raise ThreadNotFound(f"unknown thread {shown!r} (ids are letters, digits, '-' and '_')")
+        check_thread_id(thread_id)
         if self.db.get_run(thread_id) is None:
             raise ThreadNotFound(f"unknown thread {thread_id!r}")
 
     def _snapshot(self, thread_id: str) -> StateSnapshot:
         self._check_known(thread_id)
         return self.graph.get_state(self._config(thread_id))
+
+    # ---- reads (the operations API builds its views on these) ---------------------------
+    def snapshot(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+        """The thread's state now, or at ``checkpoint_id``; the caller has checked the id."""
+        snapshot = self.graph.get_state(self._config(thread_id, checkpoint_id))
+        if checkpoint_id and (snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id
+                              or not snapshot.created_at):
+            raise RequestError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+        return snapshot
+
+    def history(self, thread_id: str) -> list[StateSnapshot]:
+        # Materialised at once: iterating the saver lazily holds its lock.
+        return list(self.graph.get_state_history(self._config(thread_id)))
 
     def _awaiting(self, thread_id: str) -> StateSnapshot:
         snapshot = self._snapshot(thread_id)
@@ -275,9 +268,9 @@ class Workflow:
             decisions = snapshot.values.get("decisions") or []
             if decisions:
                 last = decisions[-1]
-                raise WorkflowError(f"thread {thread_id} was already decided ({last['action']} by "
+                raise RequestError(f"thread {thread_id} was already decided ({last['action']} by "
                                     f"{last['operator']} at {last['at'][:19]}); status {status}")
-            raise WorkflowError(f"thread {thread_id} is not awaiting approval (status {status})")
+            raise RequestError(f"thread {thread_id} is not awaiting approval (status {status})")
         return snapshot
 
     @contextmanager
@@ -288,15 +281,15 @@ class Workflow:
                 yield
         except ClaimHeld as held:
             if deciding:
-                raise WorkflowError(f"thread {thread_id} was already decided: another worker holds it "
+                raise RequestError(f"thread {thread_id} was already decided: another worker holds it "
                                     f"({held.holder})") from None
-            raise WorkflowError(f"thread {thread_id} is being executed by another worker ({held.holder})") from None
+            raise RequestError(f"thread {thread_id} is being executed by another worker ({held.holder})") from None
 
     def _validate(self, plan: Plan) -> None:
         try:
             validate_plan(plan, self.registry)
         except InvalidPlanError as exc:
-            raise WorkflowError(f"invalid plan: {exc}") from None
+            raise RequestError(f"invalid plan: {exc}") from None
 
     def _decide(self, thread_id: str, decision: Decision, status: Status) -> None:
         self.graph.update_state(
@@ -381,7 +374,7 @@ class Workflow:
 
     def _save_breaker(self, snapshot: BreakerSnapshot, old: BreakerState) -> None:
         config = BOARD.overrides.get(snapshot.name, BOARD.default)
-        self.db.save_breaker(snapshot.name, snapshot.state, snapshot.failures, snapshot.opened_at,
+        save_breaker(self.db, snapshot.name, snapshot.state, snapshot.failures, snapshot.opened_at,
                              config.cooldown_s, snapshot.last_error)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from graph.core.schemas import utc_now
+from graph.core.schemas import ACTIVE, utc_now
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -63,12 +63,15 @@ _RUN_COLUMNS = {
     "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
     "queued": "INTEGER NOT NULL DEFAULT 0",  # a detached request waits for a worker
     "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
+    "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
+    "decided_at": "TEXT",
 }
-# Statuses in which a thread still has work for a process to do.
-ACTIVE_STATUSES = ("CREATED", "PLANNED", "CRITIQUED", "APPROVED", "EXECUTING")
+ACTIVE_STATUSES = tuple(sorted(ACTIVE))
 
 
-_RUN_FIELDS = "thread_id, goal, status, model, operator, error, created_at, updated_at, queued"
+_RUN_FIELDS = ("thread_id, goal, status, model, operator, error, created_at, updated_at, queued, "
+               "decided_by, decided_at, owner, lease_until")
+SORT_COLUMNS = {"updated": "updated_at", "created": "created_at", "status": "status", "goal": "goal"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,14 @@ class RunRow:
     created_at: str
     updated_at: str
     queued: int = 0
+    decided_by: str | None = None
+    decided_at: str | None = None
+    owner: str | None = None
+    lease_until: float | None = None
+
+    def holder(self, now: float) -> str | None:
+        """The live owner (its lease not lapsed), if any."""
+        return self.owner if self.owner and self.lease_until and self.lease_until >= now else None
 
 
 class Database:
@@ -123,8 +134,8 @@ class Database:
         now = utc_now().isoformat()
         with self.cursor() as cur:
             cur.execute(
-                f"INSERT INTO runs ({_RUN_FIELDS}, input, owner, lease_until) "
-                "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (thread_id, goal, status, model, operator, created_at, updated_at, queued, "
+                "input, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (thread_id, goal, status, model, operator, now, now, int(queued),
                  json.dumps(graph_input) if graph_input is not None else None,
                  owner, time.time() + lease_s if owner else None),
@@ -193,37 +204,48 @@ class Database:
     def cancel_requested(self, thread_id: str) -> bool:
         return bool(self._run_column(thread_id, "cancel_requested"))
 
-    # ---- breakers ------------------------------------------------------------------------
-    def save_breaker(self, name: str, state: str, failures: int, opened_at: float | None,
-                     cooldown_s: float, last_error: str | None) -> None:
-        with self.cursor() as cur:
-            cur.execute(
-                "INSERT INTO breakers VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                "state = excluded.state, failures = excluded.failures, opened_at = excluded.opened_at, "
-                "cooldown_s = excluded.cooldown_s, last_error = excluded.last_error, updated_at = excluded.updated_at",
-                (name, state, failures, opened_at, cooldown_s, last_error, utc_now().isoformat()),
-            )
-
-    def list_breakers(self) -> list[dict]:
-        with self.cursor() as cur:
-            rows = cur.execute("SELECT * FROM breakers ORDER BY name").fetchall()
-        keys = ("name", "state", "failures", "opened_at", "cooldown_s", "last_error", "updated_at")
-        return [dict(zip(keys, row)) for row in rows]
-
     def get_run(self, thread_id: str) -> RunRow | None:
         with self.cursor() as cur:
             row = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
         return RunRow(*row) if row else None
 
-    def list_runs(self, status: str | None = None, limit: int = 50) -> list[RunRow]:
-        query = f"SELECT {_RUN_FIELDS} FROM runs"
-        params: tuple = ()
-        if status:
-            query += " WHERE status = ?"
-            params = (status,)
-        query += " ORDER BY updated_at DESC LIMIT ?"
+    def page_runs(self, statuses: tuple[str, ...] = (), search: str | None = None, sort: str = "updated",
+                  descending: bool = True, offset: int = 0, limit: int = 50) -> tuple[list[RunRow], int]:
+        """One page of the runs table and how many rows match. ``search`` matches a full
+        thread id, an id prefix (through the primary key's index), or all words of the goal."""
+        where, params = ["1 = 1"], []
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params += statuses
+        words = (search or "").split()
+        if words:
+            prefix = words[0] if len(words) == 1 else None
+            goal = " AND ".join("goal LIKE ? ESCAPE '\\'" for _ in words)
+            likes = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
+            if prefix:
+                where.append(f"(thread_id >= ? AND thread_id < ? OR ({goal}))")
+                params += [prefix, prefix + "\U0010ffff", *likes]
+            else:
+                where.append(f"({goal})")
+                params += likes
+        clause = " AND ".join(where)
+        order = f"{SORT_COLUMNS[sort]} {'DESC' if descending else 'ASC'}, thread_id"
         with self.cursor() as cur:
-            return [RunRow(*r) for r in cur.execute(query, (*params, limit)).fetchall()]
+            total = cur.execute(f"SELECT count(*) FROM runs WHERE {clause}", params).fetchone()[0]
+            rows = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                               (*params, limit, offset)).fetchall()
+        return [RunRow(*r) for r in rows], total
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.cursor() as cur:
+            return dict(cur.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
+
+    def runs_with_status(self, status: str, oldest_first: bool = True, limit: int = 1000) -> list[RunRow]:
+        order = "ASC" if oldest_first else "DESC"
+        with self.cursor() as cur:
+            rows = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE status = ? ORDER BY updated_at {order} LIMIT ?",
+                               (status, limit)).fetchall()
+        return [RunRow(*r) for r in rows]
 
     # Column names below come from this module only, never from input.
     def _run_column(self, thread_id: str, column: str) -> Any:

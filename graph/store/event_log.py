@@ -29,6 +29,10 @@ def append_events(db: Database, thread_id: str, events: Iterable[Event],
             if status:
                 cur.execute("UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
                             (*status, utc_now().isoformat(), thread_id))
+            decided = [e for e in events if e.kind == "decision" and e.payload.get("operator")]
+            if decided:  # the list shows who decided last without reading the checkpoint
+                cur.execute("UPDATE runs SET decided_by = ?, decided_at = ? WHERE thread_id = ?",
+                            (decided[-1].payload["operator"], decided[-1].ts.isoformat(), thread_id))
 
 
 def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 100_000) -> list[StoredEvent]:
@@ -38,13 +42,20 @@ def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 1
     return [_stored(row) for row in rows]
 
 
-def events_of_kinds(db: Database, kinds: tuple[str, ...]) -> list[StoredEvent]:
-    """Every event of these kinds, oldest first per thread (for metrics)."""
-    marks = ",".join("?" * len(kinds))
+def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
+    """The step events of the thread's latest executor run (since its last ``node_started``),
+    from which a view shows live step status before the executor node returns."""
     with db.cursor() as cur:
         rows = cur.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY thread_id, seq", kinds).fetchall()
+            f"SELECT {_COLUMNS} FROM events WHERE thread_id = ? AND kind LIKE 'step^_%' ESCAPE '^' AND seq > "
+            "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ? AND kind = 'node_started' "
+            "AND node = 'executor') ORDER BY seq", (thread_id, thread_id)).fetchall()
     return [_stored(row) for row in rows]
+
+
+def last_seq(db: Database, thread_id: str) -> int:
+    with db.cursor() as cur:
+        return cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?", (thread_id,)).fetchone()[0]
 
 
 def recent_step_durations(db: Database, limit: int) -> list[tuple[object, object]]:

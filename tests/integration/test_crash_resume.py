@@ -87,10 +87,10 @@ def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: T
     import random
 
     from graph.core.schemas import Plan
-    from graph.engine.workflow import Workflow
+    from tests.support.ops import JsonOps
     from graph.store.database import open_database
 
-    flow = Workflow(open_database(cli.env["PROLIGHT_DB"]))
+    flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
     for trial in range(20):
         rng = random.Random(trial)
         prefix = f"/t{trial}/"
@@ -105,7 +105,7 @@ def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: T
         server.release(prefix)
 
         durable = persisted_outputs(cli.env["PROLIGHT_DB"], thread)
-        assert flow.status(thread)["status"] == "EXECUTING", f"trial {trial}: the kill did not land mid-run"
+        assert flow.thread(thread)["status"] == "EXECUTING", f"trial {trial}: the kill did not land mid-run"
         final = flow.resume(thread)
         assert final["status"] == "COMPLETED", (trial, final["error"])
         for step_id, result in final["steps"].items():

@@ -11,17 +11,17 @@ import pytest
 from graph.store.database import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
-from graph.engine.workflow import Workflow
+from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
 
-def workflow(home: Path, **settings: object) -> Workflow:
+def workflow(home: Path, **settings: object) -> JsonOps:
     config = Settings.from_env().model_copy(update=settings)
-    return Workflow(open_database(str(home / "prolight.db")), settings=config)
+    return JsonOps(open_database(str(home / "prolight.db")), settings=config)
 
 
-def run(flow: Workflow, steps: list[dict]) -> dict:
+def run(flow: JsonOps, steps: list[dict]) -> dict:
     thread = flow.start(plan=Plan.model_validate({"goal": "faults", "steps": steps}))["thread_id"]
     return flow.approve(thread)
 
@@ -102,7 +102,7 @@ def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer, monkeyp
 def test_literal_secret_in_a_plan_is_refused(home: Path, server: ToolServer) -> None:
     step = fetch(server, "api")
     step["args"]["headers"] = {"Authorization": "Bearer abcdefghijklmnop"}
-    from graph.engine.workflow import WorkflowError
+    from graph.operations import RequestError
 
-    with pytest.raises(WorkflowError, match=r"literal secret in args.headers.Authorization"):
+    with pytest.raises(RequestError, match=r"literal secret in args.headers.Authorization"):
         workflow(home).start(plan=Plan.model_validate({"goal": "g", "steps": [step]}))

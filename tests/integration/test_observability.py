@@ -23,21 +23,21 @@ from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics, prometheus_registry
 from graph.store.database import open_database
 from graph.core.schemas import Plan
-from graph.engine.workflow import Workflow
+from tests.support.ops import JsonOps
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
 
-def flow_at(home: Path) -> Workflow:
-    return Workflow(open_database(str(home / "prolight.db")))
+def flow_at(home: Path) -> JsonOps:
+    return JsonOps(open_database(str(home / "prolight.db")))
 
 
 def plan(*steps: dict) -> Plan:
     return Plan.model_validate({"goal": "observed", "steps": list(steps)})
 
 
-def kinds(flow: Workflow, thread: str, *, steps_only: bool = False) -> list[str]:
+def kinds(flow: JsonOps, thread: str, *, steps_only: bool = False) -> list[str]:
     events = read_events(flow.db, thread)
     assert [e.seq for e in events] == list(range(1, len(events) + 1)), "numbered without gaps"
     assert [e.ts for e in events] == sorted(e.ts for e in events), "in time order"
@@ -125,7 +125,7 @@ def test_metrics_match_a_known_set_of_runs(home: Path, server: ToolServer) -> No
     flow.reject(rejected["thread_id"], None, final=True)
     flow.start("Calculate 4*4")  # left at the gate
 
-    m = compute_metrics(flow.db)
+    m = compute_metrics(flow.db).model_dump()
     assert m["runs"]["by_status"] == {"COMPLETED": 2, "FAILED": 1, "REJECTED": 1, "AWAITING_APPROVAL": 1}
     assert m["runs"]["success_rate"] == pytest.approx(2 / 3)
     assert m["runs"]["duration_s"]["count"] == 3

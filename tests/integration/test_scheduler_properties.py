@@ -18,7 +18,7 @@ from graph.core.errors import ToolError
 from graph.store.database import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
-from graph.engine.workflow import Workflow
+from tests.support.ops import JsonOps
 
 CALLS: list[tuple[str, float, float]] = []
 LOCK = threading.Lock()
@@ -60,7 +60,7 @@ def test_random_dags_end_consistently_and_run_each_step_at_most_once(case: tuple
     with tempfile.TemporaryDirectory() as tmp:
         config = Settings.from_env().model_copy(update={"step_concurrency": concurrency, "db": f"{tmp}/p.db"})
         db = open_database(str(Path(tmp) / "p.db"))
-        flow = Workflow(db, settings=config, registry=registry)
+        flow = JsonOps(db, settings=config, registry=registry)
         out = flow.approve(flow.start(plan=plan)["thread_id"])
         db.close()
 

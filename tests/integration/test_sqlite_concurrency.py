@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 
 from graph.store.database import open_database
-from graph.engine.workflow import Workflow
+from graph.operations.models import ThreadQuery
+from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
 from tests.support.load_worker import execute
 
 
 def assert_all_complete(db_path: Path, expected: int, server: ToolServer) -> None:
-    flow = Workflow(open_database(str(db_path)))
-    rows = flow.threads(limit=1000)
+    flow = JsonOps(open_database(str(db_path)))
+    rows = flow.threads(ThreadQuery(limit=1000))["items"]
     assert len(rows) == expected
     for row in rows:
-        status = flow.status(row["thread_id"])
+        status = flow.thread(row["thread_id"])
         assert status["status"] == "COMPLETED", status["error"]
         assert {k: v["status"] for k, v in status["steps"].items()} == dict.fromkeys("abc", "SUCCEEDED")
         assert status["steps"]["c"]["output"] == 42
@@ -34,7 +35,7 @@ def assert_all_complete(db_path: Path, expected: int, server: ToolServer) -> Non
 def test_fifty_runs_at_once_in_one_process(home: Path, server: ToolServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    flow = Workflow(open_database(str(home / "prolight.db")))
+    flow = JsonOps(open_database(str(home / "prolight.db")))
     with ThreadPoolExecutor(50) as pool:
         statuses = list(pool.map(lambda i: execute(flow, server.base, f"t{i}"), range(50)))
     assert statuses == ["COMPLETED"] * 50

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from graph.store.database import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
-from graph.engine.workflow import Workflow
+from tests.support.ops import JsonOps
 
 
 def plan(base: str, tag: str) -> Plan:
@@ -20,13 +20,13 @@ def plan(base: str, tag: str) -> Plan:
     ]})
 
 
-def execute(flow: Workflow, base: str, tag: str) -> str:
+def execute(flow: JsonOps, base: str, tag: str) -> str:
     thread = flow.start(plan=plan(base, tag))["thread_id"]
     return flow.approve(thread)["status"]
 
 
 def main(db_path: str, base: str, runs: int, prefix: str) -> int:
-    flow = Workflow(open_database(db_path), settings=Settings.from_env().model_copy(update={"db": db_path}))
+    flow = JsonOps(open_database(db_path), settings=Settings.from_env().model_copy(update={"db": db_path}))
     with ThreadPoolExecutor(runs) as pool:
         statuses = list(pool.map(lambda i: execute(flow, base, f"{prefix}-{i}"), range(runs)))
     print(" ".join(statuses))

@@ -17,7 +17,7 @@ from agents.structured import ModelOutputError
 from agents.tools import default_registry
 from graph.store.database import open_database
 from graph.core.settings import Settings
-from graph.engine.workflow import Workflow
+from tests.support.ops import JsonOps
 from tests.support.fake_models import FakeToolModel, fake_model, tool_call
 
 GOOD_PLAN = {"goal": "ignored", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40+2"}}]}
@@ -55,11 +55,11 @@ def test_unparseable_text_is_retried_then_fails_clearly() -> None:
 
 def test_planning_failure_ends_the_thread_failed_with_the_reason(home: Path) -> None:
     db = open_database(str(home / "prolight.db"))
-    flow = Workflow(db, model=fake_model("no", "no", "no"))
+    flow = JsonOps(db, model=fake_model("no", "no", "no"))
     out = flow.start("add numbers")
     assert out["status"] == "FAILED"
     assert out["error"].startswith("planning failed:")
-    assert flow.threads()[0]["status"] == "FAILED"
+    assert flow.threads()["items"][0]["status"] == "FAILED"
 
 
 def test_critic_runs_deterministic_checks_and_the_models_review() -> None:
@@ -77,7 +77,7 @@ def test_critic_revision_loop_replans_with_the_critics_feedback(home: Path) -> N
         tool_call("Plan", OTHER_PLAN),
         tool_call("ModelReview", {"verdict": "approve", "issues": []}),
     )
-    flow = Workflow(open_database(str(home / "prolight.db")), model=model)
+    flow = JsonOps(open_database(str(home / "prolight.db")), model=model)
     out = flow.start("compute the answer")
     assert out["status"] == "AWAITING_APPROVAL"
     assert out["plan"]["steps"][0]["id"] == "mul"
@@ -90,7 +90,7 @@ def test_revisions_are_bounded(home: Path) -> None:
     plans = [tool_call("Plan", GOOD_PLAN)] * 3
     model = fake_model(plans[0], revise, plans[1], revise, plans[2], revise)
     settings = Settings.from_env().model_copy(update={"max_revisions": 2})
-    flow = Workflow(open_database(str(home / "prolight.db")), model=model, settings=settings)
+    flow = JsonOps(open_database(str(home / "prolight.db")), model=model, settings=settings)
     out = flow.start("anything")
     assert out["status"] == "AWAITING_APPROVAL", "after the bound the human decides"
     assert out["critique"]["verdict"] == "revise"
@@ -114,7 +114,7 @@ class FailingModel(FakeToolModel):
 def test_a_model_that_keeps_failing_is_retried_then_opens_its_breaker(home: Path) -> None:
     model = FailingModel(messages=iter([]), received=[])
     settings = Settings.from_env().model_copy(update={"breaker": BreakerConfig(failure_threshold=5, cooldown_s=60)})
-    flow = Workflow(open_database(str(home / "prolight.db")), model=model, settings=settings)
+    flow = JsonOps(open_database(str(home / "prolight.db")), model=model, settings=settings)
     first = flow.start("anything")
     assert first["status"] == "FAILED"
     assert "planner's model call failed" in first["error"] and "provider unreachable" in first["error"]

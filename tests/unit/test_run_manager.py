@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from graph.store.database import open_database
-from graph.engine.run_manager import MAX_RETRY_AFTER_S, RunManager, retry_after
-from graph.engine.workflow import Workflow
+from graph.engine.run_manager import MAX_RETRY_AFTER_S, retry_after
+from graph.operations import Operations
 
 
 def test_retry_after_doubles_and_is_capped() -> None:
@@ -19,32 +19,32 @@ def test_retry_after_doubles_and_is_capped() -> None:
 
 
 def test_a_thread_whose_execution_keeps_failing_is_retried_until_it_goes(home: Path) -> None:
-    flow = Workflow(open_database(str(home / "prolight.db")))
-    real_execute = flow.execute
+    ops = Operations(open_database(str(home / "prolight.db")))
+    real_execute = ops.workflow.execute
     calls: list[str] = []
 
-    def flaky_execute(thread_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def flaky_execute(thread_id: str, *args: Any, **kwargs: Any) -> str:
         calls.append(thread_id)
         if len(calls) <= 4:  # more failures in a row than the manager once tolerated (3)
             raise RuntimeError("injected: the database row is unreadable for now")
         return real_execute(thread_id, *args, **kwargs)
 
-    flow.execute = flaky_execute  # type: ignore[method-assign]
-    manager = RunManager(flow, workers=2, poll_s=0.01).run_in_background()
+    ops.workflow.execute = flaky_execute  # type: ignore[method-assign]
+    ops.start_run_manager(workers=2, poll_s=0.01)
     try:
-        thread = manager.start("Calculate 2+2")["thread_id"]
-        assert manager.wait(thread, timeout=30)["status"] == "AWAITING_APPROVAL"
+        thread = ops.start("Calculate 2+2", queue=True).thread_id
+        assert ops.wait(thread, timeout=30).status == "AWAITING_APPROVAL"
         assert len(calls) == 5
     finally:
-        manager.close()
+        ops.close()
 
 
 def test_a_new_request_ends_the_back_off(home: Path) -> None:
-    flow = Workflow(open_database(str(home / "prolight.db")))
-    manager = RunManager(flow, workers=1, poll_s=60)  # a back-off far longer than the test
-    thread = flow.create("Calculate 2+2", queued=True)
+    ops = Operations(open_database(str(home / "prolight.db")))
+    manager = ops.start_run_manager(workers=1, poll_s=60, background=False)  # a back-off far longer than the test
+    thread = ops.workflow.create("Calculate 2+2", queued=True)
     manager._stalled[thread] = (5, float("inf"))
     assert manager.needing_work(10) == []
-    manager.resume(thread)
+    ops.resume(thread, queue=True)
     assert manager.needing_work(10) == [thread]
-    manager.close()
+    ops.close()

@@ -1,0 +1,177 @@
+"""The answers of the operations API: every front end (CLI ``--json``, dashboard, the coming
+HTTP API) gets these models and nothing else of the engine, so they cannot drift apart.
+Timestamps are timezone-aware UTC; statuses are the one ``Status`` enum."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.core.breaker import BreakerState
+from graph.core.events import StoredEvent
+from graph.core.schemas import Attempt, Critique, Decision, Plan, Status, StepStatus
+
+Action = Literal["approve", "edit", "reject", "cancel", "resume", "retry", "fork"]
+SortKey = Literal["updated", "created", "status", "goal"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StepView(_View):
+    """One plan step with its live result: while the executor runs, status, attempt and
+    output come from the event log as it is written, not only when the node returns."""
+
+    id: str
+    description: str = ""
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    priority: int = 0
+    timeout_s: float | None = None
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0  # the attempt running now, or how many were made
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    output: Any = None
+    error: str | None = None
+    attempt_log: list[Attempt] = Field(default_factory=list)
+
+
+class Estimate(_View):
+    critical_path_s: float
+    steps_s: dict[str, float] = Field(default_factory=dict)
+    samples: dict[str, int] = Field(default_factory=dict)
+    unknown_tools: list[str] = Field(default_factory=list)
+
+
+class ThreadView(_View):
+    """Everything about one thread: the checkpoint (the truth), the ``runs`` row (who,
+    when, queued, held) and, while executing, the live step events."""
+
+    thread_id: str
+    status: Status
+    awaiting_approval: bool
+    goal: str
+    operator: str  # who started it
+    model: str
+    created_at: datetime
+    updated_at: datetime
+    queued: bool = False  # a request waits for a run manager
+    held_by: str | None = None  # the process executing it now
+    plan: Plan | None = None
+    plan_source: str | None = None
+    steps: dict[str, StepView] = Field(default_factory=dict)  # plan order
+    critique: Critique | None = None
+    estimate: Estimate | None = None
+    decisions: list[Decision] = Field(default_factory=list)
+    error: str | None = None
+    report: str | None = None
+    actions: list[Action] = Field(default_factory=list)  # what an operator may do now
+
+
+class RunSummary(_View):
+    """One row of the thread list (from the indexed ``runs`` table, no checkpoint read)."""
+
+    thread_id: str
+    goal: str
+    status: Status
+    model: str
+    operator: str
+    created_at: datetime
+    updated_at: datetime
+    error: str | None = None
+    queued: bool = False
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.updated_at - self.created_at).total_seconds()
+
+
+class ThreadQuery(_View):
+    """A page request: ``search`` matches a full id, an id prefix, or every word of the goal."""
+
+    statuses: tuple[Status, ...] = ()
+    search: str | None = None
+    sort: SortKey = "updated"
+    descending: bool = True
+    offset: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=10_000)
+
+
+class ThreadPage(_View):
+    items: list[RunSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+class StatusCounts(_View):
+    counts: dict[Status, int]
+    total: int
+
+
+class PendingApproval(_View):
+    """A thread waiting at the approval gate, for the inbox (oldest first)."""
+
+    thread_id: str
+    goal: str
+    operator: str
+    waiting_since: datetime
+    steps: int
+    risk: str | None = None
+    critical_path_s: float | None = None
+
+
+class CheckpointView(_View):
+    checkpoint_id: str
+    parent_checkpoint_id: str | None = None
+    step: int | None = None
+    source: str | None = None
+    node: str | None = None  # what produced it: nodes that ran, "operator", "input", "fork"
+    next: list[str] = Field(default_factory=list)
+    status: Status | None = None
+    created_at: datetime | None = None
+
+
+class FieldChange(_View):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class CheckpointState(_View):
+    """The state at one checkpoint and what changed from its parent."""
+
+    thread_id: str
+    checkpoint: CheckpointView
+    values: dict[str, Any]
+    changes: list[FieldChange]
+
+
+class EventPage(_View):
+    events: list[StoredEvent]
+    last_seq: int  # pass back as ``after_seq`` to get what follows
+
+
+class BreakerView(_View):
+    name: str
+    state: BreakerState  # half_open once the cool-down has passed: the next call is the trial
+    failures: int
+    opened_at: float | None = None
+    cooldown_s: float
+    last_error: str | None = None
+    updated_at: datetime
+
+
+class ToolView(_View):
+    name: str
+    description: str
+    args: list[str]
+    risky: bool

@@ -1,0 +1,156 @@
+"""Building the API's answers from what the engine and the store hold: a checkpoint snapshot,
+a ``runs`` row, and (while the executor runs) the step events of the current execution.
+
+Live steps: the executor node returns its step results only when it ends, so during a run
+the checkpoint still holds the previous results (or none). The view overlays the step
+events written since the executor last started: RUNNING with its attempt, SUCCEEDED with
+output preview and duration, FAILED, SKIPPED. Steps with no event yet read PENDING unless
+an earlier execution already made them SUCCEEDED (those are not run again)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from langgraph.types import StateSnapshot
+
+from graph.core.events import StoredEvent
+from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepResult, StepStatus
+from graph.engine.snapshots import is_awaiting
+from graph.operations.models import (Action, CheckpointView, Estimate, FieldChange, RunSummary, StepView,
+                                     ThreadView)
+from graph.store.database import RunRow
+
+EXECUTOR = "executor"
+
+
+def run_summary(row: RunRow) -> RunSummary:
+    return RunSummary(thread_id=row.thread_id, goal=row.goal, status=row.status, model=row.model,
+                      operator=row.operator, created_at=row.created_at, updated_at=row.updated_at,
+                      error=row.error, queued=bool(row.queued), decided_by=row.decided_by,
+                      decided_at=row.decided_at)
+
+
+def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | None = None) -> ThreadView:
+    """``live``: the current execution's step events; pass them only while the executor runs."""
+    values = snapshot.values
+    status = Status(values.get("status", row.status))
+    plan = Plan.model_validate(values["plan"]) if values.get("plan") else None
+    awaiting = is_awaiting(snapshot)
+    held_by = row.holder(time.time())
+    steps = step_views(plan, values.get("steps") or {}, live) if plan else {}
+    return ThreadView(
+        thread_id=row.thread_id, status=status, awaiting_approval=awaiting,
+        goal=values.get("goal", row.goal), operator=row.operator, model=row.model,
+        created_at=row.created_at, updated_at=row.updated_at, queued=bool(row.queued), held_by=held_by,
+        plan=plan, plan_source=values.get("plan_source"), steps=steps,
+        critique=Critique.model_validate(values["critique"]) if values.get("critique") else None,
+        estimate=Estimate.model_validate(values["estimate"]) if values.get("estimate") else None,
+        decisions=[Decision.model_validate(d) for d in values.get("decisions") or []],
+        error=values.get("error", row.error), report=values.get("report"),
+        actions=actions(status, snapshot, awaiting, bool(held_by or row.queued)),
+    )
+
+
+def is_executing(snapshot: StateSnapshot) -> bool:
+    return EXECUTOR in snapshot.next
+
+
+def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool) -> list[Action]:
+    """What an operator may ask for now (the API still checks each request itself)."""
+    if awaiting:
+        return ["approve", "edit", "reject", "cancel", "fork"]
+    found: list[Action] = []
+    interrupted = bool(snapshot.next or snapshot.tasks)
+    if status in ACTIVE or interrupted:
+        found.append("cancel")
+        if interrupted and not busy:
+            found.append("resume")  # stopped mid-run: nothing is executing it
+    elif status in (Status.FAILED, Status.CANCELLED) and snapshot.values.get("steps"):
+        found += ["retry", "resume"] if status == Status.FAILED else ["resume"]
+    if snapshot.values:
+        found.append("fork")
+    return found
+
+
+def step_views(plan: Plan, stored: dict[str, Any], live: list[StoredEvent] | None) -> dict[str, StepView]:
+    views: dict[str, StepView] = {}
+    for step in plan.steps:
+        result = StepResult.model_validate(stored[step.id]) if step.id in stored else StepResult()
+        if live is not None and result.status != StepStatus.SUCCEEDED:
+            result = StepResult()  # about to run again in this execution
+        fields = step.model_dump(include={"id", "description", "tool", "args", "depends_on", "priority", "timeout_s"})
+        views[step.id] = StepView(**fields, **_result_fields(result))
+    for event in live or []:
+        if event.step_id in views:
+            views[event.step_id] = _apply(views[event.step_id], event)
+    return views
+
+
+def _result_fields(result: StepResult) -> dict[str, Any]:
+    duration = ((result.finished_at - result.started_at).total_seconds()
+                if result.started_at and result.finished_at else None)
+    return {"status": result.status, "attempts": result.attempts, "started_at": result.started_at,
+            "finished_at": result.finished_at, "duration_s": duration, "output": result.output,
+            "error": result.error, "attempt_log": result.attempt_log}
+
+
+def _apply(view: StepView, event: StoredEvent) -> StepView:
+    """One step event on top of what the step showed before it."""
+    payload = event.payload
+    if event.kind == "step_started":
+        return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": event.attempt or 1,
+                                       "started_at": event.ts, "error": None, "attempt_log": []})
+    if event.kind == "step_retry":
+        failed = Attempt(attempt=event.attempt or view.attempts, started_at=view.started_at or event.ts,
+                         error=payload.get("error"), delay_s=payload.get("delay_s"))
+        return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": failed.attempt + 1,
+                                       "attempt_log": [*view.attempt_log, failed]})
+    if event.kind in ("step_succeeded", "step_failed"):
+        succeeded = event.kind == "step_succeeded"
+        return view.model_copy(update={
+            "status": StepStatus.SUCCEEDED if succeeded else StepStatus.FAILED,
+            "attempts": event.attempt or view.attempts, "finished_at": event.ts,
+            "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
+            "error": None if succeeded else payload.get("error")})
+    if event.kind == "step_skipped":
+        return view.model_copy(update={"status": StepStatus.SKIPPED, "error": payload.get("reason")})
+    return view
+
+
+def checkpoint_views(snapshots: list[StateSnapshot]) -> list[CheckpointView]:
+    """Newest first, as LangGraph lists them."""
+    by_id = {s.config["configurable"]["checkpoint_id"]: s for s in snapshots}
+    return [checkpoint_view(s, by_id) for s in snapshots]
+
+
+def checkpoint_view(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) -> CheckpointView:
+    metadata = snapshot.metadata or {}
+    return CheckpointView(
+        checkpoint_id=snapshot.config["configurable"]["checkpoint_id"],
+        parent_checkpoint_id=_parent_id(snapshot), step=metadata.get("step"), source=metadata.get("source"),
+        node=_writer_of(snapshot, by_id), next=list(snapshot.next),
+        status=snapshot.values.get("status", Status.CREATED.value) if snapshot.values else None,
+        created_at=datetime.fromisoformat(snapshot.created_at) if snapshot.created_at else None)
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """The state fields whose value differs between two checkpoints, in field order."""
+    return [FieldChange(field=key, before=before.get(key), after=after.get(key))
+            for key in dict.fromkeys([*after, *before]) if before.get(key) != after.get(key)]
+
+
+def _parent_id(snapshot: StateSnapshot) -> str | None:
+    return (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+
+
+def _writer_of(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) -> str | None:
+    """What produced this checkpoint: the nodes that ran from its parent, or the operator's
+    update (LangGraph 1.x keeps no per-checkpoint writer in the metadata)."""
+    source = (snapshot.metadata or {}).get("source")
+    if source in ("input", "update", "fork"):
+        return {"input": "input", "update": "operator", "fork": "fork"}[source]
+    parent_id = _parent_id(snapshot)
+    parent = by_id.get(parent_id) if parent_id else None
+    return ",".join(t.name for t in parent.tasks) if parent and parent.tasks else None
