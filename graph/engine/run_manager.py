@@ -29,7 +29,7 @@ def is_settled(db: Database, thread_id: str, until: Collection[str] = SETTLED) -
     """Nothing more happens to the thread without a new request: its status is one of
     ``until``, no process holds it and no request waits for a worker."""
     row = db.get_run(thread_id)
-    return bool(row and row.status in until and not row.queued and db.holder(thread_id) is None)
+    return bool(row and row.status in until and not row.queued and row.holder(time.time()) is None)
 
 
 def retry_after(stalls: int, poll_s: float) -> float:
@@ -135,16 +135,6 @@ class RunManager:
                 return
             time.sleep(0.05)
         raise TimeoutError(f"work was still going on after {timeout}s")
-
-    def wait(self, thread_id: str, timeout: float = 60.0, until: Collection[str] = SETTLED) -> None:
-        """Block until the thread settles (tests, ``--wait``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if is_settled(self.workflow.db, thread_id, until):
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"thread {thread_id} did not settle within {timeout}s")
-            time.sleep(0.05)
 
     def close(self) -> None:
         self._stop.set()

@@ -1,6 +1,6 @@
 """The operations an operator performs on threads (create, start, approve, edit, reject,
-resume, cancel, fork, execute, and the read-only views). The run manager, the CLI and the
-dashboard call these; nothing else drives the graph. Every request is validated before
+resume, retry, cancel, fork, execute) and the snapshots the views are built from. The
+operations API and the run manager call these; nothing else drives the graph. Every request is validated before
 anything is written, so a bad request leaves no thread and no checkpoint behind. A
 decision is written under the thread's claim; ``execute=False`` leaves the execution that
 follows to a worker (``--detach``)."""
@@ -29,7 +29,7 @@ from graph.store.event_log import append_events
 from graph.core.errors import RequestError, ThreadNotFound
 from graph.core.events import Event, parse
 from graph.core.logs import log_event
-from graph.store.database import Database
+from graph.store.database import Database, RunRow
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
@@ -239,13 +239,16 @@ class Workflow:
             configurable |= {"checkpoint_id": checkpoint_id, "checkpoint_ns": ""}
         return {"configurable": configurable}
 
-    def _check_known(self, thread_id: str) -> None:
+    def run_row(self, thread_id: str) -> RunRow:
+        """The thread's ``runs`` row, or ThreadNotFound (an ill-formed id never reaches SQL)."""
         check_thread_id(thread_id)
-        if self.db.get_run(thread_id) is None:
+        row = self.db.get_run(thread_id)
+        if row is None:
             raise ThreadNotFound(f"unknown thread {thread_id!r}")
+        return row
 
     def _snapshot(self, thread_id: str) -> StateSnapshot:
-        self._check_known(thread_id)
+        self.run_row(thread_id)
         return self.graph.get_state(self._config(thread_id))
 
     # ---- reads (the operations API builds its views on these) ---------------------------
@@ -275,7 +278,7 @@ class Workflow:
 
     @contextmanager
     def _claimed(self, thread_id: str, deciding: bool = False, held: bool = False) -> Iterator[None]:
-        self._check_known(thread_id)
+        self.run_row(thread_id)
         try:
             with claimed(self.db, thread_id, self.owner, self.settings.lease_s, held):
                 yield

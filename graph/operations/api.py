@@ -17,18 +17,16 @@ from langchain_core.language_models import BaseChatModel
 from prometheus_client import CollectorRegistry
 
 from agents.tools import ToolRegistry
-from graph.core.errors import RequestError, ThreadNotFound
 from graph.core.events import Event
 from graph.core.schemas import SETTLED, Plan, Status
 from graph.core.settings import Settings
 from graph.engine.run_manager import RunManager, is_settled
-from graph.engine.snapshots import check_thread_id
 from graph.engine.workflow import Workflow
 from graph.operations import views
 from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, RunSummary,
                                      StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
-from graph.store.database import Database, open_database
+from graph.store.database import Database, RunRow, open_database
 from graph.store.event_log import current_execution, read_events
 from graph.store.metrics import Metrics, compute_metrics, prometheus_registry
 
@@ -164,10 +162,10 @@ class Operations:
         self._row(thread_id)
         snapshot = self.workflow.snapshot(thread_id, checkpoint_id)
         parent_id = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-        before = self.workflow.snapshot(thread_id, parent_id).values if parent_id else {}
-        view = views.checkpoint_view(snapshot, {})
+        parent = self.workflow.snapshot(thread_id, parent_id) if parent_id else None
+        view = views.checkpoint_view(snapshot, {parent_id: parent} if parent else {})
         return CheckpointState(thread_id=thread_id, checkpoint=view, values=snapshot.values,
-                               changes=views.changes(before, snapshot.values))
+                               changes=views.changes(parent.values if parent else {}, snapshot.values))
 
     def events(self, thread_id: str, after_seq: int = 0, limit: int = 1000) -> EventPage:
         self._row(thread_id)
@@ -188,12 +186,8 @@ class Operations:
         return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=registry.is_risky(t.name))
                 for t in registry.tools()]
 
-    def _row(self, thread_id: str):
-        check_thread_id(thread_id)
-        row = self.db.get_run(thread_id)
-        if row is None:
-            raise ThreadNotFound(f"unknown thread {thread_id!r}")
-        return row
+    def _row(self, thread_id: str) -> RunRow:
+        return self.workflow.run_row(thread_id)
 
 
 

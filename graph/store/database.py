@@ -2,7 +2,7 @@
 one connection (``check_same_thread=False``) shared by LangGraph's ``SqliteSaver`` and the
 project's own tables (``runs``, ``events``, ``breakers``). Our statements take the saver's
 lock, so the connection never interleaves two transactions. The ``runs`` rows and their
-claims live here; the event log's queries are in ``event_store``."""
+claims live here; the event log's queries are in ``event_log``."""
 
 from __future__ import annotations
 
@@ -192,11 +192,8 @@ class Database:
 
     def holder(self, thread_id: str) -> str | None:
         """The live owner of a thread, if any."""
-        with self.cursor() as cur:
-            row = cur.execute("SELECT owner, lease_until FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        if row and row[0] and row[1] and row[1] >= time.time():
-            return row[0]
-        return None
+        row = self.get_run(thread_id)
+        return row.holder(time.time()) if row else None
 
     def request_cancel(self, thread_id: str, requested: bool = True) -> None:
         self._set_run_column(thread_id, "cancel_requested", int(requested))

@@ -53,11 +53,6 @@ def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
     return [_stored(row) for row in rows]
 
 
-def last_seq(db: Database, thread_id: str) -> int:
-    with db.cursor() as cur:
-        return cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?", (thread_id,)).fetchone()[0]
-
-
 def recent_step_durations(db: Database, limit: int) -> list[tuple[object, object]]:
     """(tool, seconds) of the newest ``limit`` successful steps, read in SQL (no row parsing)."""
     with db.cursor() as cur:

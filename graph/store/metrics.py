@@ -13,6 +13,7 @@ the whole history. Durations are summarised as avg, p50 and p95 (nearest rank).
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -130,10 +131,7 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         runs=RunMetrics(by_status=by_status, total=sum(by_status.values()),
                         success_rate=by_status.get(Status.COMPLETED, 0) / executed if executed else None,
                         duration_s=summary([d for (d,) in durations if d is not None])),
-        agents={agent: AgentMetrics(calls=sum(1 for a, _, _ in agents if a == agent),
-                                    failures=sum(1 for a, _, f in agents if a == agent and f),
-                                    duration_s=summary([s or 0.0 for a, s, _ in agents if a == agent]))
-                for agent in AGENTS},
+        agents=_agents(agents),
         tools=_tools(tools),
         transitions=dict(transitions),
         approval_wait_s=summary([w for (w,) in waits]),
@@ -142,15 +140,32 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
     )
 
 
+def _agents(rows: list[tuple]) -> dict[str, AgentMetrics]:
+    """Rows: (agent, seconds, failed), one per finished call."""
+    seconds: dict[str, list[float]] = {agent: [] for agent in AGENTS}
+    failures: Counter[str] = Counter()
+    for agent, took, failed in rows:
+        seconds[agent].append(took or 0.0)
+        failures[agent] += bool(failed)
+    return {agent: AgentMetrics(calls=len(seconds[agent]), failures=failures[agent],
+                                duration_s=summary(seconds[agent])) for agent in AGENTS}
+
+
 def _tools(rows: list[tuple]) -> dict[str, ToolMetrics]:
-    names = sorted({tool for tool, _, _ in rows if tool})
-    out = {}
-    for name in names:
-        ran = [(kind, seconds) for tool, kind, seconds in rows if tool == name and kind != "step_retry"]
-        out[name] = ToolMetrics(calls=len(ran), failures=sum(1 for kind, _ in ran if kind == "step_failed"),
-                                retries=sum(1 for tool, kind, _ in rows if tool == name and kind == "step_retry"),
-                                duration_s=summary([float(s or 0.0) for _, s in ran]))
-    return out
+    """Rows: (tool, kind, seconds) for step_succeeded, step_failed and step_retry events."""
+    seconds: dict[str, list[float]] = defaultdict(list)
+    failures: Counter[str] = Counter()
+    retries: Counter[str] = Counter()
+    for tool, kind, took in rows:
+        if not tool:
+            continue
+        if kind == "step_retry":
+            retries[tool] += 1
+        else:
+            seconds[tool].append(float(took or 0.0))
+            failures[tool] += kind == "step_failed"
+    return {tool: ToolMetrics(calls=len(seconds[tool]), failures=failures[tool], retries=retries[tool],
+                              duration_s=summary(seconds[tool])) for tool in sorted(set(seconds) | set(retries))}
 
 
 class MetricsCollector(Collector):

@@ -95,6 +95,8 @@ def test_the_state_at_a_checkpoint_and_what_changed_from_the_one_before(ops: Ope
     changed = {c.field: c for c in state.changes}
     assert changed["status"].before == "AWAITING_APPROVAL" and changed["status"].after == "APPROVED"
     assert changed["decisions"].after[-1]["operator"] == "ann"
+    executed = next(c for c in ops.checkpoints(thread) if c.node == "executor")
+    assert ops.checkpoint_state(thread, executed.checkpoint_id).checkpoint.node == "executor"
     with pytest.raises(RequestError, match="no checkpoint"):
         ops.checkpoint_state(thread, "1f0-nope")
 
