@@ -64,3 +64,21 @@ def page(tmp_path: Path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
+
+
+_TABLES_PAINTED = """(count) => {
+  const grids = [...document.querySelectorAll('canvas[data-testid="data-grid-canvas"]')];
+  return grids.length >= count && grids.every((canvas) => {
+    if (!canvas.width || !canvas.height) return false;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] < 120) return true;
+    return false;
+  });
+}"""
+
+
+def wait_for_tables(page, count: int, timeout_ms: int = 30_000) -> None:
+    """Until ``count`` dataframes have drawn their cells. Streamlit's grid paints on a canvas
+    after the page is otherwise ready (its cells are not in the DOM), so a screenshot taken
+    without this shows empty boxes; dark pixels on every grid canvas are the progress to wait on."""
+    page.wait_for_function(_TABLES_PAINTED, arg=count, timeout=timeout_ms)

@@ -6,6 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import wait_for_tables
 from tests.support.cli import Cli
 
 
@@ -15,6 +16,7 @@ def test_dashboard_lists_threads_and_shows_the_selected_one(cli: Cli, dashboard:
     expect(page.get_by_role("heading", name="ProLight Flow")).to_be_visible(timeout=30_000)
     expect(page.get_by_text(f"prolight approve {waiting}")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("AWAITING_APPROVAL · Calculate 6*7 then summarize it")).to_be_visible()
+    wait_for_tables(page, 3)  # threads, steps, events
     page.screenshot(path=str(cli.home / "dashboard.png"))
 
 
