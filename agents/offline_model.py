@@ -14,9 +14,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
 from agents.offline_planner import plan_offline
-from agents.prompts import tag
+from agents.extractive_summary import extractive_summary
+from agents.prompts import read_summarize_request, tag
 from agents.tools import ToolRegistry, default_registry
-from agents.tools.summarize import extractive_summary
 
 
 class OfflineChatModel(BaseChatModel):
@@ -40,7 +40,8 @@ class OfflineChatModel(BaseChatModel):
         elif "ModelReview" in tools:
             message = AIMessage("", tool_calls=[{"name": "ModelReview", "args": {"verdict": "approve"}, "id": "offline-review"}])
         else:
-            message = AIMessage(extractive_summary(request))
+            text, sentences = read_summarize_request(request) or (request, 3)
+            message = AIMessage(extractive_summary(text, sentences))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _plan(self, request: str) -> dict:

@@ -1,5 +1,5 @@
-"""File tools, all confined to ``PROLIGHT_WORKSPACE``: a path is refused if it is absolute,
-contains ``..``, or resolves (through symlinks) outside the workspace."""
+"""File tools, all confined to the run's workspace (``PROLIGHT_WORKSPACE``): a path is
+refused if it is absolute, contains ``..``, or resolves (through symlinks) outside it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import os
 import re
 from pathlib import Path
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 
+from agents.tools.context import tool_context
 from graph.core.errors import ToolRefused
 from graph.core.settings import Settings
 
@@ -16,19 +18,18 @@ MAX_READ_BYTES = 1_000_000
 MAX_MATCHES = 200
 
 
-def workspace_root() -> Path:
-    root = Settings.from_env().workspace
+def workspace_root(settings: Settings) -> Path:
+    root = settings.workspace
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve()
 
 
-def resolve_in_workspace(path: str) -> Path:
-    """The real path of ``path`` inside the workspace, or ToolRefused."""
+def resolve_in_workspace(path: str, root: Path) -> Path:
+    """The real path of ``path`` inside the workspace ``root``, or ToolRefused."""
     if not path or os.path.isabs(path) or path.startswith("~"):
         raise ToolRefused(f"path {path!r} must be relative to the workspace")
     if ".." in Path(path).parts:
         raise ToolRefused(f"path {path!r} may not contain '..'")
-    root = workspace_root()
     candidate = (root / path).resolve()
     if candidate != root and not candidate.is_relative_to(root):
         raise ToolRefused(f"path {path!r} leaves the workspace")
@@ -36,9 +37,9 @@ def resolve_in_workspace(path: str) -> Path:
 
 
 @tool
-def read_file(path: str) -> str:
+def read_file(path: str, config: RunnableConfig) -> str:
     """Read or open a text file from the workspace and return its content."""
-    target = resolve_in_workspace(path)
+    target = resolve_in_workspace(path, workspace_root(tool_context(config).settings))
     if not target.is_file():
         raise ToolRefused(f"no file {path!r} in the workspace")
     data = target.read_bytes()[:MAX_READ_BYTES]
@@ -46,9 +47,9 @@ def read_file(path: str) -> str:
 
 
 @tool
-def write_file(path: str, content: str) -> str:
+def write_file(path: str, content: str, config: RunnableConfig) -> str:
     """Write or save text to a file in the workspace (creates or replaces it)."""
-    target = resolve_in_workspace(path)
+    target = resolve_in_workspace(path, workspace_root(tool_context(config).settings))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".prolight-tmp")
     tmp.write_text(content, encoding="utf-8")
@@ -57,19 +58,19 @@ def write_file(path: str, content: str) -> str:
 
 
 @tool
-def list_files(path: str = ".") -> list[str]:
+def list_files(config: RunnableConfig, path: str = ".") -> list[str]:
     """List the files and folders in a workspace folder (folders end with '/')."""
-    target = resolve_in_workspace(path)
+    target = resolve_in_workspace(path, workspace_root(tool_context(config).settings))
     if not target.is_dir():
         raise ToolRefused(f"no folder {path!r} in the workspace")
     return sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
 
 
 @tool
-def search_files(pattern: str, path: str = ".") -> list[str]:
+def search_files(pattern: str, config: RunnableConfig, path: str = ".") -> list[str]:
     """Search or find text (a regular expression) in the workspace's files; returns 'file:line: text' matches."""
-    target = resolve_in_workspace(path)
-    root = workspace_root()
+    root = workspace_root(tool_context(config).settings)
+    target = resolve_in_workspace(path, root)
     try:
         regex = re.compile(pattern)
     except re.error as exc:

@@ -7,10 +7,11 @@ from typing import Literal
 from urllib.parse import urlparse
 
 import httpx
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 
+from agents.tools.context import tool_context
 from graph.core.errors import HttpStatusError, ToolError, ToolRefused
-from graph.core.settings import Settings
 
 # One pooled client per process: building a client (its TLS context) costs milliseconds
 # per call, which a chain of short steps would pay at every link.
@@ -20,6 +21,7 @@ _client = httpx.Client(follow_redirects=True, trust_env=False)
 @tool
 def http_request(
     url: str,
+    config: RunnableConfig,
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET",
     headers: dict[str, str] | None = None,
     body: str | None = None,
@@ -29,7 +31,7 @@ def http_request(
     scheme = urlparse(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise ToolRefused(f"only http and https URLs are allowed, not {scheme or 'no scheme'!r}")
-    cap = Settings.from_env().http_max_bytes
+    cap = tool_context(config).settings.http_max_bytes
     try:
         with _client.stream(method, url, headers=headers, content=body, timeout=timeout_s) as response:
             chunks: list[bytes] = []

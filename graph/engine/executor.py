@@ -27,6 +27,7 @@ from typing import Any
 from langgraph.func import task
 
 from agents.tools import ToolRegistry
+from agents.tools.context import ToolContext
 from graph.core.breaker import BOARD
 from graph.core.concurrency import PriorityLimiter
 from graph.core.dag import REFERENCE, execution_order
@@ -34,7 +35,6 @@ from graph.core.events import CURRENT_STEP, emit
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
 from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.core.secrets import redact, resolve
-from graph.core.settings import Settings
 from graph.core.tracing import fail, tool_span
 from graph.core.walk import map_strings
 
@@ -46,9 +46,10 @@ class StepRun:
     """What the tasks of one executor invocation share: results so far, the limit, the cancel."""
 
     def __init__(self, plan: Plan, previous: dict[str, StepResult], registry: ToolRegistry,
-                 settings: Settings) -> None:
+                 context: ToolContext) -> None:
         self.registry = registry
-        self.settings = settings
+        self.settings = settings = context.settings
+        self.tool_config = context.config()  # every tool call gets the run's settings and model
         self.limiter = PriorityLimiter(settings.step_concurrency)
         self.cancelled = threading.Event()
         self.order = execution_order(plan)
@@ -136,7 +137,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         args = resolve(resolve_references(step.args, run.results), secrets)
         if "timeout_s" in tool.args and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
-        return tool.invoke(args)
+        return tool.invoke(args, config=run.tool_config)
 
     def on_retry(attempt: Attempt) -> None:
         emit("step_retry", node="executor", step_id=step.id, attempt=attempt.attempt,
@@ -182,11 +183,11 @@ def to_json(output: Any) -> Any:
         return str(output)
 
 
-def execute_plan(state: dict[str, Any], registry: ToolRegistry, settings: Settings,
+def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolContext,
                  cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
     plan = Plan.model_validate(state["plan"])
     previous = {k: StepResult.model_validate(v) for k, v in (state.get("steps") or {}).items()}
-    run = StepRun(plan, previous, registry, settings)
+    run = StepRun(plan, previous, registry, context)
     stop_watching = threading.Event()
     if cancel_requested is not None:
         if cancel_requested():

@@ -17,6 +17,7 @@ from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
 from agents.structured import ModelCallError, ModelOutputError, provider_name
 from agents.tools import ToolRegistry
+from agents.tools.context import ToolContext
 from graph.core.events import emit
 from graph.engine.executor import execute_plan
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
@@ -97,7 +98,7 @@ class Nodes:
     def executor(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
         thread_id = config["configurable"].get("thread_id", "")
         check = self.cancel_requested
-        return execute_plan(state, self.registry, self.settings,
+        return execute_plan(state, self.registry, ToolContext(self.settings, self.model),
                             (lambda: check(thread_id)) if check else None)
 
     def reporter(self, state: WorkflowState) -> dict[str, Any]:

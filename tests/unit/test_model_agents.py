@@ -124,3 +124,13 @@ def test_a_model_that_keeps_failing_is_retried_then_opens_its_breaker(home: Path
     assert "circuit open for model:generic-fake-chat-model" in third["error"]
     assert len(model.received) == 5, "once open, the provider is not called"
     assert [(b["name"], b["state"]) for b in flow.breakers()] == [("model:generic-fake-chat-model", "open")]
+
+
+def test_a_summarize_step_uses_the_runs_own_model(home: Path) -> None:
+    plan = {"goal": "x", "steps": [{"id": "sum", "tool": "summarize", "args": {"text": "Long text. More text."}}]}
+    model = fake_model(tool_call("Plan", plan), tool_call("ModelReview", {"verdict": "approve"}), "the model's summary")
+    flow = JsonOps(open_database(str(home / "prolight.db")), model=model)
+    waiting = flow.start("summarize a text")
+    done = flow.approve(waiting["thread_id"])
+    assert done["steps"]["sum"]["output"] == "the model's summary"
+    assert "<text>\nLong text. More text.\n</text>" in str(model.received[2][-1].content)

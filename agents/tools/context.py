@@ -1,0 +1,32 @@
+"""What a tool receives from the run that calls it: the run's settings (workspace, command
+allow-list, size caps) and the run's chat model. The executor hands it over in the call's
+``RunnableConfig``; a tool declares a ``config: RunnableConfig`` parameter, which LangChain
+fills in and keeps out of the tool's argument schema, so the planner never sees it.
+
+Outside a run (a tool invoked by hand) the settings come from the environment, once per
+call, and there is no model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+
+from graph.core.settings import Settings
+
+CONFIG_KEY = "prolight_tool_context"
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    settings: Settings
+    model: BaseChatModel | None = None
+
+    def config(self) -> RunnableConfig:
+        return {"configurable": {CONFIG_KEY: self}}
+
+
+def tool_context(config: RunnableConfig | None) -> ToolContext:
+    found = ((config or {}).get("configurable") or {}).get(CONFIG_KEY)
+    return found if isinstance(found, ToolContext) else ToolContext(Settings.from_env())
