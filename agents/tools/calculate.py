@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import threading
 from typing import Callable
 
 from langchain_core.tools import tool
@@ -28,11 +29,16 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_EXPONENT = 1000
+# CPython 3.11's parser keeps its recursion depth in state shared by threads, so two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (seen here with 8 steps at once); parses take microseconds, so take turns.
+_PARSE = threading.Lock()
 
 
 def evaluate(expression: str) -> float | int:
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        with _PARSE:
+            tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise ToolRefused(f"not an arithmetic expression: {expression!r}") from exc
     return _eval(tree.body)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 
 from langchain_core.tools import BaseTool
 
 from agents.tools.calculate import calculate
+from agents.tools.calling import ToolCall, tool_caller
 from agents.tools.command import run_command
 from agents.tools.files import list_files, read_file, search_files, write_file
 from agents.tools.http import http_request
@@ -28,6 +29,8 @@ class UnknownToolError(KeyError):
 class RegisteredTool:
     tool: BaseTool
     risky: bool
+    call: ToolCall = field(repr=False)
+    params: frozenset[str] = frozenset()
 
 
 class ToolRegistry:
@@ -35,11 +38,22 @@ class ToolRegistry:
         self._tools: dict[str, RegisteredTool] = {}
 
     def register(self, tool: BaseTool, *, risky: bool = False) -> None:
-        self._tools[tool.name] = RegisteredTool(tool, risky)
+        self._tools[tool.name] = RegisteredTool(tool, risky, tool_caller(tool), frozenset(tool.args))
 
     def get(self, name: str) -> BaseTool:
+        return self._entry(name).tool
+
+    def caller(self, name: str) -> ToolCall:
+        """How the executor calls the tool: ``caller(args, config)``."""
+        return self._entry(name).call
+
+    def takes(self, name: str, param: str) -> bool:
+        """Whether the tool has the argument (read once: ``BaseTool.args`` builds a JSON schema)."""
+        return param in self._entry(name).params
+
+    def _entry(self, name: str) -> RegisteredTool:
         try:
-            return self._tools[name].tool
+            return self._tools[name]
         except KeyError:
             raise UnknownToolError(name) from None
 

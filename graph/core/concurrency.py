@@ -1,10 +1,18 @@
-"""A priority-ordered concurrency limit for the steps of one run: when slots are scarce the
-waiting step with the highest priority (then the earliest in execution order) goes first.
+"""A concurrency limit for the steps of one run: when slots are scarce the waiting step that
+comes first in the execution order goes first. That order is the plan's priority-aware
+topological order, so among steps made ready together the highest priority wins; and it
+is the order in which the steps' tasks reach a thread, so a slot is never handed to a step
+that is still queued behind steps that wait for it (the executor runs with fewer threads
+than steps; see ``graph/engine/executor.py: threads_needed``).
 
 Steps are enqueued by the scheduler at the moment they become ready (all dependencies
 done), not by their own threads when they wake up; otherwise a low-priority step whose
 thread happened to wake first would take a slot that a higher-priority sibling, made ready
-by the same dependency, should have had."""
+by the same dependency, should have had.
+
+A freed slot is handed to the head of the line directly, by setting that one ticket's
+event: a run of a thousand ready steps would otherwise wake a thousand threads at every
+release to learn that one of them may go (the cost grew with the square of the width)."""
 
 from __future__ import annotations
 
@@ -15,54 +23,63 @@ from contextlib import contextmanager
 
 from graph.core.resilience import Cancelled
 
-Ticket = tuple[int, int]  # (-priority, execution order)
+Ticket = int  # the step's place in the execution order
+CANCEL_POLL_S = 0.1
 
 
-class PriorityLimiter:
+class OrderedLimiter:
     def __init__(self, slots: int) -> None:
         if slots < 1:
             raise ValueError("a concurrency limit needs at least one slot")
         self._free = slots
         self._waiting: list[Ticket] = []
-        self._cond = threading.Condition()
-
-    @staticmethod
-    def ticket(priority: int, order: int) -> Ticket:
-        return (-priority, order)
+        self._granted: dict[Ticket, threading.Event] = {}  # every enqueued ticket until it ends
+        self._holding: set[Ticket] = set()  # tickets given a slot that they have not given back
+        self._lock = threading.Lock()
 
     def enqueue(self, ticket: Ticket) -> None:
-        with self._cond:
+        with self._lock:
+            self._granted[ticket] = threading.Event()
             heapq.heappush(self._waiting, ticket)
-            self._cond.notify_all()
+            self._hand_out()
 
     def discard(self, ticket: Ticket) -> None:
-        """Drop a ticket that will never be used (its step's result came from the checkpoint)."""
-        with self._cond:
-            self._drop(ticket)
+        """Forget a ticket that will never be used (its step's result came from the checkpoint,
+        or its step is over); a slot it was handed goes to the next in line."""
+        with self._lock:
+            self._leave(ticket)
 
     @contextmanager
     def slot(self, ticket: Ticket, cancelled: threading.Event | None = None) -> Iterator[None]:
-        """Wait until ``ticket`` (already enqueued) is first in line and a slot is free.
-        Raises ``Cancelled`` (and gives up the place in line) if the run is cancelled first."""
-        with self._cond:
-            while not (self._free > 0 and self._waiting and self._waiting[0] == ticket):
-                if cancelled is not None and cancelled.is_set():
-                    self._drop(ticket)
-                    raise Cancelled("cancelled before it started")
-                self._cond.wait(0.1 if cancelled is not None else None)
-            heapq.heappop(self._waiting)
-            self._free -= 1
-            self._cond.notify_all()
+        """Wait until ``ticket`` (already enqueued) is handed a slot. Raises ``Cancelled`` (and
+        gives up the place in line, or the slot) if the run is cancelled first."""
+        with self._lock:
+            granted = self._granted[ticket]
+        while not granted.wait(CANCEL_POLL_S if cancelled is not None else None):
+            if cancelled is not None and cancelled.is_set():
+                with self._lock:
+                    self._leave(ticket)
+                raise Cancelled("cancelled before it started")
         try:
             yield
         finally:
-            with self._cond:
-                self._free += 1
-                self._cond.notify_all()
+            with self._lock:
+                self._leave(ticket)
 
-    def _drop(self, ticket: Ticket) -> None:
-        """Leave the line (the caller holds the condition) and let the next in line look."""
-        if ticket in self._waiting:
+    def _leave(self, ticket: Ticket) -> None:
+        """The caller holds the lock. Out of the line, its slot (if any) passed on."""
+        self._granted.pop(ticket, None)
+        if ticket in self._holding:
+            self._holding.discard(ticket)
+            self._free += 1
+        elif ticket in self._waiting:
             self._waiting.remove(ticket)
             heapq.heapify(self._waiting)
-            self._cond.notify_all()
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        while self._free > 0 and self._waiting:
+            ticket = heapq.heappop(self._waiting)
+            self._free -= 1
+            self._holding.add(ticket)
+            self._granted[ticket].set()

@@ -1,7 +1,11 @@
-"""The one event schema. Nodes and step tasks emit events through LangGraph's stream writer
-(``stream_mode="custom"``); the process driving the graph appends them to the ``events``
-table in the order they arrive. A tool reports its own progress with ``progress(...)``
-(or any custom chunk, which is wrapped as a ``progress`` event)."""
+"""The one event schema. Nodes and step tasks emit events to the process driving the graph,
+which appends them to the ``events`` table in the order they arrive. Our own driver puts
+an event sink in the run's config and takes them straight from the emitting thread; any
+other client (LangGraph's Agent Server, a plain ``graph.stream``) gets them through
+LangGraph's stream writer (``stream_mode="custom"``). The sink exists for speed: each
+chunk through the stream wakes the driving thread, which cost 0.1 ms per event under a
+busy run. A tool reports its own progress with ``progress(...)`` (or any custom chunk,
+which is wrapped as a ``progress`` event)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from pydantic import BaseModel, Field
 
 from graph.core.schemas import utc_now
@@ -43,15 +47,23 @@ class StoredEvent(Event):
 CURRENT_STEP: ContextVar[tuple[str, int] | None] = ContextVar("prolight_current_step", default=None)
 
 
+SINK_KEY = "prolight_event_sink"
+
+
 def emit(kind: EventKind, **fields: Any) -> None:
-    """Send an event to the stream; a no-op outside a graph run (e.g. in unit tests)."""
+    """Send an event to the run's sink or stream; a no-op outside a graph run."""
     try:
-        writer = get_stream_writer()
+        sink = get_config().get("configurable", {}).get(SINK_KEY)
+        writer = sink or get_stream_writer()
     except RuntimeError:
         return
     # The model itself, not a dump: in process it reaches ``parse`` as is (no JSON round
     # trip per event); a server deployment serialises it like any pydantic value.
-    writer({"prolight_event": Event(kind=kind, **fields)})
+    event = Event(kind=kind, **fields)
+    if sink is not None:
+        sink(event)
+    else:
+        writer({"prolight_event": event})
 
 
 def progress(message: str, **data: Any) -> None:

@@ -32,7 +32,7 @@ class Settings(BaseModel):
     allow_commands: frozenset[str] = Field(description="Executables run_command may start (PROLIGHT_ALLOW_COMMANDS).")
     max_revisions: int = Field(2, description="Planner/critic revision rounds before the human sees it.")
     step_concurrency: int = Field(8, description="Steps of one run that execute tools at once.")
-    max_task_threads: int = Field(512, description="Thread cap per run; each pending step holds a thread.")
+    max_task_threads: int = Field(512, description="Thread cap of one executor run (fewer than it needs: still finishes, less greedily).")
     http_max_bytes: int = Field(1_000_000, description="Response size cap of http_request.")
     step_timeout_s: float = Field(60.0, gt=0, description="A step's wall-clock limit when the plan sets none.")
     model_timeout_s: float = Field(60.0, gt=0, description="Limit for one model call.")

@@ -24,7 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.models import chat_model
 from agents.tools import ToolRegistry, default_registry
-from graph.engine.nodes import Nodes, route_after_critic, route_after_planner, route_after_review, route_start
+from graph.engine.nodes import Nodes, observed, route_after_critic, route_after_planner, route_after_review, route_start
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from graph.engine.state import WorkflowInput, WorkflowState
@@ -46,12 +46,12 @@ def build_graph(
     nodes = Nodes(model=model or chat_model(settings.model), registry=registry or default_registry(),
                   settings=settings, cancel_requested=cancel_requested, estimator=estimator)
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
-    builder.add_node("planner", nodes.planner)
-    builder.add_node("critic", nodes.critic)
-    builder.add_node(APPROVAL_NODE, nodes.request_approval)
-    builder.add_node(REVIEW_NODE, nodes.human_review)
-    builder.add_node("executor", nodes.executor)
-    builder.add_node("reporter", nodes.reporter)
+    builder.add_node("planner", observed("planner", nodes.planner))
+    builder.add_node("critic", observed("critic", nodes.critic))
+    builder.add_node(APPROVAL_NODE, observed(APPROVAL_NODE, nodes.request_approval))
+    builder.add_node(REVIEW_NODE, observed(REVIEW_NODE, nodes.human_review))
+    builder.add_node("executor", observed("executor", nodes.executor))
+    builder.add_node("reporter", observed("reporter", nodes.reporter))
 
     builder.add_conditional_edges(START, route_start, ["planner", "critic"])
     builder.add_conditional_edges("planner", route_after_planner, ["critic", END])

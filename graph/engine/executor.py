@@ -3,7 +3,9 @@
 Every step that still has to run becomes one ``@task`` call, all made up front in
 ``execution_order`` (deterministic: LangGraph names a task by its call index, so a resume
 must call the same steps in the same order or one step could receive another's cached
-result; the task is also named after its step, so a mismatch could never pass silently).
+result; each result also names its step, and one that names another is refused, so a
+mismatch could never pass silently). The task is one module-level function, which
+LangGraph prepares once; a function per step cost 40 µs a step to prepare again.
 Each task waits for its dependencies, takes a slot of the priority limiter (ready steps
 are queued by the scheduler the moment they become ready), then runs its tool through
 ``resilient_call`` (retries, breaker, deadline, cancel). LangGraph stores each finished
@@ -29,16 +31,18 @@ from langgraph.func import task
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 from graph.core.breaker import BOARD
-from graph.core.concurrency import PriorityLimiter
+from graph.core.concurrency import OrderedLimiter
 from graph.core.dag import REFERENCE, execution_order
 from graph.core.events import CURRENT_STEP, emit
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
 from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
+from graph.core.settings import Settings
 from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2
+SPARE_THREADS = 4  # the node's own thread and LangGraph's bookkeeping
 OUTPUT_PREVIEW_CHARS = 1000
 
 
@@ -50,14 +54,14 @@ class StepRun:
         self.registry = registry
         self.settings = settings = context.settings
         self.tool_config = context.config()  # every tool call gets the run's settings and model
-        self.limiter = PriorityLimiter(settings.step_concurrency)
+        self.limiter = OrderedLimiter(settings.step_concurrency)
         self.cancelled = threading.Event()
         self.order = execution_order(plan)
         self.steps = {s.id: s for s in plan.steps}
-        self.tickets = {s.id: PriorityLimiter.ticket(s.priority, i) for i, s in enumerate(self.order)}
+        self.tickets = {s.id: i for i, s in enumerate(self.order)}
         self.dependents: dict[str, list[str]] = {s.id: [] for s in plan.steps}
-        for s in plan.steps:
-            for dep in s.depends_on:
+        for s in self.order:  # in execution order, so that of the steps one finish makes
+            for dep in s.depends_on:  # ready, the first in that order is handed a free slot
                 self.dependents[dep].append(s.id)
         self.results: dict[str, StepResult] = {}
         self.finished: dict[str, threading.Event] = {s.id: threading.Event() for s in plan.steps}
@@ -86,7 +90,11 @@ class StepRun:
 
     def on_done(self, step_id: str, future: Future) -> None:
         try:
-            self.record(step_id, StepResult.model_validate(future.result()))
+            value = dict(future.result())
+            owner = value.pop("step", None)
+            if owner != step_id:
+                raise RuntimeError(f"the stored result of this task belongs to step {owner!r}")
+            self.record(step_id, StepResult.model_validate(value))
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
             self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
 
@@ -97,9 +105,18 @@ class StepRun:
                     raise Cancelled("cancelled before it started")
 
 
-def run_step(run: StepRun, step_json: dict[str, Any]) -> dict[str, Any]:
-    """Body of one step's task: wait for dependencies, take a slot, call the tool."""
-    step = Step.model_validate(step_json)
+def step(run: StepRun, step_id: str) -> dict[str, Any]:
+    """One step's task. The run is an argument like any other: LangGraph keeps a task's
+    return value, never its arguments."""
+    return {"step": step_id, **run_step(run, step_id)}
+
+
+step_task = task(step)  # the function stays importable by its name, so LangGraph caches its wrapper
+
+
+def run_step(run: StepRun, step_id: str) -> dict[str, Any]:
+    """Wait for dependencies, take a slot, call the tool."""
+    step = run.steps[step_id]
     try:
         run.wait_for(step)
         blocked = [d for d in step.depends_on if run.results[d].status != StepStatus.SUCCEEDED]
@@ -126,7 +143,8 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     started = utc_now()
     emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
     secrets: dict[str, str] = {}
-    tool = run.registry.get(step.tool)
+    call = run.registry.caller(step.tool)
+    takes_timeout = run.registry.takes(step.tool, "timeout_s")
     timeout_s = step.timeout_s or run.settings.step_timeout_s
 
     attempt_no = [0]
@@ -135,9 +153,9 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         attempt_no[0] += 1
         CURRENT_STEP.set((step.id, attempt_no[0]))  # this runs in the call's own context copy
         args = resolve(resolve_references(step.args, run.results), secrets)
-        if "timeout_s" in tool.args and seconds_left is not None:
+        if takes_timeout and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
-        return tool.invoke(args, config=run.tool_config)
+        return call(args, run.tool_config)
 
     def on_retry(attempt: Attempt) -> None:
         emit("step_retry", node="executor", step_id=step.id, attempt=attempt.attempt,
@@ -183,6 +201,20 @@ def to_json(output: Any) -> Any:
         return str(output)
 
 
+def threads_needed(plan: dict[str, Any], settings: Settings) -> int:
+    """Threads the graph needs for one executor run. Each step's task holds a thread from
+    the moment the pool starts it, and the pool starts them in execution order; a task
+    waits there for its dependencies, then for a slot, which the limiter hands out in that
+    same order. So when a slot is free and a step is ready, the busy threads are at most
+    the other slots' steps plus steps that still wait for a dependency:
+    ``step_concurrency - 1 + (steps with dependencies)``, one fewer than this. A thread
+    per step (a thousand for a wide plan) would cost more than the steps themselves."""
+    steps = plan.get("steps") or []
+    waiting = sum(1 for s in steps if s.get("depends_on"))
+    needed = min(len(steps), settings.step_concurrency + waiting) + SPARE_THREADS
+    return min(needed, settings.max_task_threads)  # fewer still finishes, less greedily
+
+
 def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolContext,
                  cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
     plan = Plan.model_validate(state["plan"])
@@ -199,8 +231,7 @@ def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolCon
         for step in run.order:
             if step.id in run.results:
                 continue
-            step_task = task(name=f"step_{step.id}")(partial(run_step, run))
-            future = step_task(dump(step))
+            future = step_task(run, step.id)
             future.add_done_callback(partial(run.on_done, step.id))
             futures.append(future)
         for future in futures:

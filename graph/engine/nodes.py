@@ -1,8 +1,13 @@
 """The graph's nodes. Each reads the state, calls one thing, and returns a partial update;
-the routing functions beside them decide the next node from the state alone."""
+the routing functions beside them decide the next node from the state alone. Every node
+reports its start and its end (with the status it set) as events of its own, so whoever
+drives the graph reads one stream (``custom``): LangGraph's ``tasks`` and ``updates``
+modes would also report each of the executor's thousand step tasks."""
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +117,29 @@ class Nodes:
         kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
         emit(kind, node="reporter", payload={"status": status, "error": state.get("error")})
         return {"report": "\n".join([f"{done}/{len(plan.steps)} steps succeeded", *outputs])}
+
+
+def observed(name: str, node: Callable[..., dict[str, Any]]) -> Callable[[WorkflowState, RunnableConfig], dict[str, Any]]:
+    """``node`` between a ``node_started`` and a ``node_finished`` event; the latter carries
+    the (status, error) the node set, which the driver mirrors into the runs table."""
+    wants_config = "config" in inspect.signature(node).parameters
+
+    def run(state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
+        emit("node_started", node=name)
+        began = time.monotonic()
+        try:
+            update = node(state, config) if wants_config else node(state)
+        except Exception as exc:
+            emit("node_finished", node=name, payload={"seconds": round(time.monotonic() - began, 6),
+                                                     "error": str(exc)[:500]})
+            raise
+        payload: dict[str, Any] = {"seconds": round(time.monotonic() - began, 6)}
+        if isinstance(update, dict) and "status" in update:
+            payload |= {"status": update["status"], "error": update.get("error")}
+        emit("node_finished", node=name, payload=payload)
+        return update
+
+    return run
 
 
 def _feedback(verdict: Critique) -> str:

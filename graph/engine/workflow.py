@@ -7,6 +7,7 @@ follows to a worker (``--detach``)."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,13 +22,14 @@ from agents.critic import InvalidPlanError, validate_plan
 from agents.tools import ToolRegistry, default_registry
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.engine.build import APPROVAL_NODE, REVIEW_NODE, build_graph
+from graph.engine.executor import threads_needed
 from graph.store.breakers import save_breaker
 from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import estimate_plan
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events
 from graph.core.errors import RequestError, ThreadNotFound
-from graph.core.events import Event, parse
+from graph.core.events import SINK_KEY, Event, parse
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
 from graph.core.schemas import Decision, Plan, Status, dump
@@ -319,46 +321,28 @@ class Workflow:
         config["max_concurrency"] = self._threads_needed(thread_id, known)
         log = EventBuffer(lambda events, status: self._record(thread_id, events, status))
         wrote_status = False
-        started: dict[str, float] = {}
+        lock = threading.Lock()
+
+        def take(event: Event) -> None:
+            """Called on whichever thread emitted the event; one at a time, in arrival order."""
+            nonlocal wrote_status
+            with lock:
+                log.add(event)
+                if on_event:
+                    on_event(event)
+                if event.kind == "node_finished" and "status" in event.payload:
+                    log.set_status(event.payload["status"], event.payload.get("error"))
+                    wrote_status = True
+
+        config["configurable"] = {**config.get("configurable", {}), SINK_KEY: take}
         try:
             with conversation(thread_id), workflow_span(thread_id):
-                for mode, chunk in self.graph.stream(inputs, config, stream_mode=["updates", "custom", "tasks"],
-                                                     durability="sync"):
-                    if mode == "custom":
-                        event = parse(chunk)
-                        log.add(event)
-                        if on_event:
-                            on_event(event)
-                    elif mode == "tasks":
-                        self._record_task(log, chunk, started)
-                    elif mode == "updates":
-                        for node, update in chunk.items():
-                            # step tasks stream their StepResult too; only the nodes' status counts
-                            if node in self.graph.nodes and isinstance(update, dict) and "status" in update:
-                                log.set_status(update["status"], update.get("error"))
-                                wrote_status = True
+                for chunk in self.graph.stream(inputs, config, stream_mode="custom", durability="sync"):
+                    take(parse(chunk))  # a tool's own custom chunks, written to LangGraph's stream
         finally:
             log.flush()
         if not wrote_status:  # e.g. a drive that only re-reached the gate: mirror the state anyway
             self._sync_run(thread_id)
-
-    def _record_task(self, log: "EventBuffer", chunk: dict[str, Any], started: dict[str, float]) -> None:
-        """node_started / node_finished for the graph's nodes (step tasks have their own events)."""
-        name = chunk.get("name")
-        if name not in self.graph.nodes or name == "__start__":
-            return
-        if "result" not in chunk and "error" not in chunk:
-            started[chunk["id"]] = time.monotonic()
-            log.add(Event(kind="node_started", node=name))
-            return
-        seconds = time.monotonic() - started.pop(chunk["id"], time.monotonic())
-        result = chunk.get("result") or {}
-        payload: dict[str, Any] = {"seconds": round(seconds, 6)}
-        if isinstance(result, dict) and "status" in result:
-            payload["status"] = result["status"]
-        if chunk.get("error"):
-            payload["error"] = str(chunk["error"])[:500]
-        log.add(Event(kind="node_finished", node=name, payload=payload))
 
     def _record(self, thread_id: str, events: list[Event], status: tuple[str, str | None] | None = None) -> None:
         append_events(self.db, thread_id, events, status)
@@ -366,10 +350,8 @@ class Workflow:
             log_event(thread_id, event)
 
     def _threads_needed(self, thread_id: str, known: dict[str, Any] | None) -> int:
-        """One thread per pending step (each waits for its dependencies on its own thread)."""
         values = known if known is not None else self.graph.get_state(self._config(thread_id)).values
-        plan = values.get("plan") or {}
-        return min(len(plan.get("steps", [])) + 4, self.settings.max_task_threads)
+        return threads_needed(values.get("plan") or {}, self.settings)
 
     def _sync_run(self, thread_id: str) -> None:
         values = self.graph.get_state(self._config(thread_id)).values
