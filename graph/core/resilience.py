@@ -5,14 +5,11 @@ calls both go through ``resilient_call``, so they fail, retry and report alike.
 Timeouts: the call runs on a worker thread and the caller stops waiting at the deadline.
 Python cannot kill a thread, so the call is also handed the seconds left (tools that take
 ``timeout_s`` pass it to their socket or subprocess, which releases the hung resource);
-a call that ignores it is abandoned on its daemon thread. The worker threads are reused
-(starting a thread per attempt cost 76 µs, a large share of a short step), and they are
-daemons, so an abandoned call never holds up the process's exit."""
+a call that ignores it is abandoned on its daemon thread (``graph/core/threads.py``)."""
 
 from __future__ import annotations
 
 import contextvars
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from graph.core.errors import HttpStatusError, ToolRefused
 from graph.core.breaker import CircuitBreaker, CircuitOpenError
 from graph.core.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
+from graph.core.threads import DAEMONS
 
 T = TypeVar("T")
 BREAKER_COUNTS: frozenset[ErrorCategory] = frozenset({"timeout", "connection", "http_429", "http_5xx"})
@@ -92,44 +90,6 @@ class CallLimits:
             raise Cancelled("cancelled by the operator")
 
 
-class CallThreads:
-    """Daemon threads that run calls and wait for the next one; a new thread starts only
-    when none is idle, and an idle one ends after ``IDLE_S``."""
-
-    IDLE_S = 30.0
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._idle = 0
-        self._lock = threading.Lock()
-
-    def run(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            start = self._idle == 0
-            if not start:
-                self._idle -= 1  # that idle thread is now spoken for
-        if start:
-            threading.Thread(target=self._work, name="prolight-call", daemon=True).start()
-        self._jobs.put(job)
-
-    def _work(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get(timeout=self.IDLE_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:  # no job is on its way to this thread: end it
-                        self._idle -= 1
-                        return
-                continue  # spoken for just now: its job is being queued
-            job()
-            with self._lock:
-                self._idle += 1
-
-
-CALL_THREADS = CallThreads()
-
-
 def call_within(fn: Callable[[], T], limits: CallLimits) -> T:
     """Run ``fn`` on a worker thread; stop waiting at the deadline or after a cancel's grace."""
     limits.check_cancelled()
@@ -146,7 +106,7 @@ def call_within(fn: Callable[[], T], limits: CallLimits) -> T:
         finally:
             done.release()
 
-    CALL_THREADS.run(target)
+    DAEMONS.run(target)
     while not done.acquire(timeout=0.05):
         if limits.cancelled is not None and limits.cancelled.is_set():
             if done.acquire(timeout=limits.grace_s):

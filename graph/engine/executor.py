@@ -39,6 +39,7 @@ from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStat
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
 from graph.core.settings import Settings
+from graph.core.threads import DAEMONS
 from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2
@@ -64,6 +65,7 @@ class StepRun:
             for dep in s.depends_on:  # ready, the first in that order is handed a free slot
                 self.dependents[dep].append(s.id)
         self.results: dict[str, StepResult] = {}
+        self.fresh: dict[str, StepResult] = {}  # results of tasks run in this invocation
         self.finished: dict[str, threading.Event] = {s.id: threading.Event() for s in plan.steps}
         self._lock = threading.Lock()
         for step_id, result in previous.items():
@@ -90,11 +92,12 @@ class StepRun:
 
     def on_done(self, step_id: str, future: Future) -> None:
         try:
-            value = dict(future.result())
-            owner = value.pop("step", None)
+            value = future.result()
+            owner = value.get("step")
             if owner != step_id:
                 raise RuntimeError(f"the stored result of this task belongs to step {owner!r}")
-            self.record(step_id, StepResult.model_validate(value))
+            fresh = self.fresh.pop(step_id, None)  # run now: the object itself; cached: its dump
+            self.record(step_id, fresh or StepResult.model_validate({k: v for k, v in value.items() if k != "step"}))
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
             self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
 
@@ -108,13 +111,14 @@ class StepRun:
 def step(run: StepRun, step_id: str) -> dict[str, Any]:
     """One step's task. The run is an argument like any other: LangGraph keeps a task's
     return value, never its arguments."""
-    return {"step": step_id, **run_step(run, step_id)}
+    result = run.fresh[step_id] = run_step(run, step_id)
+    return {"step": step_id, **dump(result)}
 
 
 step_task = task(step)  # the function stays importable by its name, so LangGraph caches its wrapper
 
 
-def run_step(run: StepRun, step_id: str) -> dict[str, Any]:
+def run_step(run: StepRun, step_id: str) -> StepResult:
     """Wait for dependencies, take a slot, call the tool."""
     step = run.steps[step_id]
     try:
@@ -123,12 +127,12 @@ def run_step(run: StepRun, step_id: str) -> dict[str, Any]:
         if blocked:
             reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
             emit("step_skipped", node="executor", step_id=step.id, payload={"reason": reason})
-            return dump(StepResult(status=StepStatus.SKIPPED, error=reason))
+            return StepResult(status=StepStatus.SKIPPED, error=reason)
         with run.limiter.slot(run.tickets[step.id], run.cancelled):
-            return dump(call_tool(run, step))
+            return call_tool(run, step)
     except Cancelled as exc:
         emit("step_skipped", node="executor", step_id=step.id, payload={"reason": str(exc)})
-        return dump(StepResult(status=StepStatus.SKIPPED, error=str(exc)))
+        return StepResult(status=StepStatus.SKIPPED, error=str(exc))
 
 
 def call_tool(run: StepRun, step: Step) -> StepResult:
@@ -224,8 +228,7 @@ def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolCon
     if cancel_requested is not None:
         if cancel_requested():
             run.cancelled.set()
-        threading.Thread(target=_watch_cancel, args=(cancel_requested, run.cancelled, stop_watching),
-                         name="prolight-cancel-watch", daemon=True).start()
+        DAEMONS.run(partial(_watch_cancel, cancel_requested, run.cancelled, stop_watching))
     try:
         futures: list[Future] = []
         for step in run.order:

@@ -60,6 +60,10 @@ class Workflow:
     def create(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
                queued: bool = False, claim: bool = False) -> str:
         """A new thread with its input, not yet driven (queued for a worker, or claimed by us)."""
+        return self._create(goal, plan, operator, queued, claim)[0]
+
+    def _create(self, goal: str | None, plan: Plan | None, operator: str, queued: bool,
+                claim: bool) -> tuple[str, dict[str, Any]]:
         if plan is not None:
             self._validate(plan)
             goal = goal or plan.goal
@@ -77,18 +81,19 @@ class Workflow:
         self._record(thread_id, [Event(kind="run_created", payload={
             "goal": goal[:500], "operator": operator, "model": self.settings.model,
             "status": Status.CREATED.value, "plan_given": plan is not None})])
-        return thread_id
+        return thread_id, inputs
 
     def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
               on_event: EventSink | None = None, execute: bool = True) -> str:
-        thread_id = self.create(goal, plan, operator, queued=not execute, claim=execute)
-        if execute:
-            self.execute(thread_id, on_event, held=True)
+        thread_id, inputs = self._create(goal, plan, operator, queued=not execute, claim=execute)
+        if execute:  # a thread made just now under our claim: nothing to read back first
+            with self._claimed(thread_id, held=True):
+                self._drive(thread_id, inputs, on_event, known=inputs)
         return thread_id
 
-    def execute(self, thread_id: str, on_event: EventSink | None = None, held: bool = False) -> str:
+    def execute(self, thread_id: str, on_event: EventSink | None = None) -> str:
         """Drive a thread as far as it goes (to the approval gate or the end)."""
-        with self._claimed(thread_id, held=held):
+        with self._claimed(thread_id):
             self.db.set_queued(thread_id, False)
             snapshot = self._snapshot(thread_id)
             if not snapshot.values:
@@ -113,7 +118,7 @@ class Workflow:
                 if blocking:
                     raise RequestError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
                 decision = Decision(action="approve", operator=operator)
-            self.db.request_cancel(thread_id, False)
+            self.db.clear_cancel(thread_id)
             self._decide(thread_id, decision, Status.APPROVED)
             self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan
                            else snapshot.values)
@@ -144,7 +149,7 @@ class Workflow:
             interrupted = not snapshot.values or snapshot.next or snapshot.tasks
             if only_failed and (interrupted or status != Status.FAILED.value):
                 raise RequestError(f"thread {thread_id} is {status}: retry is for a FAILED thread")
-            self.db.request_cancel(thread_id, False)
+            self.db.clear_cancel(thread_id)
             if interrupted:
                 pass  # continue from the checkpoint
             elif status in (Status.FAILED.value, Status.CANCELLED.value) and snapshot.values.get("steps"):

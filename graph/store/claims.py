@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from graph.core.threads import DAEMONS
 from graph.store.database import Database
 
 
@@ -56,19 +57,22 @@ def claimed(db: Database, thread_id: str, owner: str, lease_s: float, held: bool
     if not held and not try_claim(db, thread_id, owner, lease_s):
         raise ClaimHeld(db.holder(thread_id))
     stop = threading.Event()
+    stopped = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(lease_s / 3):
-            try:
-                db.renew(thread_id, owner, lease_s)
-            except Exception:  # a busy database: try again at the next beat
-                continue
+        try:
+            while not stop.wait(lease_s / 3):
+                try:
+                    db.renew(thread_id, owner, lease_s)
+                except Exception:  # a busy database: try again at the next beat
+                    continue
+        finally:
+            stopped.set()
 
-    renewer = threading.Thread(target=renew, name="prolight-lease", daemon=True)
-    renewer.start()
+    DAEMONS.run(renew)
     try:
         yield
     finally:
         stop.set()
-        renewer.join()
+        stopped.wait()  # no renewal may land after the release
         db.release(thread_id, owner)

@@ -198,6 +198,11 @@ class Database:
     def request_cancel(self, thread_id: str, requested: bool = True) -> None:
         self._set_run_column(thread_id, "cancel_requested", int(requested))
 
+    def clear_cancel(self, thread_id: str) -> None:
+        """Withdraw an old cancel request before a new drive; a read when there is none."""
+        if self.cancel_requested(thread_id):
+            self.request_cancel(thread_id, False)
+
     def cancel_requested(self, thread_id: str) -> bool:
         return bool(self._run_column(thread_id, "cancel_requested"))
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from graph.core.events import Event
+from graph.core.threads import DAEMONS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class EventBuffer:
         self._lock = threading.Lock()
         self._pending: list[Event] = []
         self._status: Status | None = None
-        self._timer: threading.Timer | None = None
+        self._timer: threading.Event | None = None  # set to call off the pending timed flush
 
     def add(self, event: Event) -> None:
         with self._lock:
@@ -45,7 +46,7 @@ class EventBuffer:
         """Write what is pending now (at the drive's end). A failed write keeps the batch."""
         with self._lock:
             if self._timer is not None:
-                self._timer.cancel()
+                self._timer.set()
                 self._timer = None
             if self._pending or self._status:
                 self._write(self._pending, self._status)
@@ -61,6 +62,10 @@ class EventBuffer:
 
     def _arm(self) -> None:
         if self._timer is None:
-            self._timer = threading.Timer(self.FLUSH_S, self._on_timer)
-            self._timer.daemon = True
-            self._timer.start()
+            called_off = self._timer = threading.Event()
+
+            def timed_flush() -> None:
+                if not called_off.wait(self.FLUSH_S):
+                    self._on_timer()
+
+            DAEMONS.run(timed_flush)
