@@ -6,8 +6,9 @@ must call the same steps in the same order or one step could receive another's c
 result; each result also names its step, and one that names another is refused, so a
 mismatch could never pass silently). The task is one module-level function, which
 LangGraph prepares once; a function per step cost 40 µs a step to prepare again.
-Each task waits for its dependencies, takes a slot of the priority limiter (ready steps
-are queued by the scheduler the moment they become ready), then runs its tool through
+Each task waits for its dependencies, takes a slot of the run's limiter (ready steps are
+queued by the scheduler the moment they become ready, and a freed slot goes to the first
+of them in execution order), then runs its tool through
 ``resilient_call`` (retries, breaker, deadline, cancel). LangGraph stores each finished
 task's return value as a pending write, so after a crash ``stream(None)`` re-enters this
 node, the finished steps resolve at once from their writes, and only the others run.
@@ -108,14 +109,14 @@ class StepRun:
                     raise Cancelled("cancelled before it started")
 
 
-def step(run: StepRun, step_id: str) -> dict[str, Any]:
+def execute_step(run: StepRun, step_id: str) -> dict[str, Any]:
     """One step's task. The run is an argument like any other: LangGraph keeps a task's
     return value, never its arguments."""
     result = run.fresh[step_id] = run_step(run, step_id)
     return {"step": step_id, **dump(result)}
 
 
-step_task = task(step)  # the function stays importable by its name, so LangGraph caches its wrapper
+step_task = task(execute_step)  # the function stays importable by its name, so LangGraph caches its wrapper
 
 
 def run_step(run: StepRun, step_id: str) -> StepResult:
