@@ -33,13 +33,14 @@ class OrderedLimiter:
             raise ValueError("a concurrency limit needs at least one slot")
         self._free = slots
         self._waiting: list[Ticket] = []
-        self._granted: dict[Ticket, threading.Event] = {}  # every enqueued ticket until it ends
-        self._holding: set[Ticket] = set()  # tickets given a slot that they have not given back
+        # Every enqueued ticket until it leaves; its event is set when it is handed a slot, so
+        # a ticket with a set event holds a slot it has not given back.
+        self._turns: dict[Ticket, threading.Event] = {}
         self._lock = threading.Lock()
 
     def enqueue(self, ticket: Ticket) -> None:
         with self._lock:
-            self._granted[ticket] = threading.Event()
+            self._turns[ticket] = threading.Event()
             heapq.heappush(self._waiting, ticket)
             self._hand_out()
 
@@ -54,8 +55,8 @@ class OrderedLimiter:
         """Wait until ``ticket`` (already enqueued) is handed a slot. Raises ``Cancelled`` (and
         gives up the place in line, or the slot) if the run is cancelled first."""
         with self._lock:
-            granted = self._granted[ticket]
-        while not granted.wait(CANCEL_POLL_S if cancelled is not None else None):
+            turn = self._turns[ticket]
+        while not turn.wait(CANCEL_POLL_S if cancelled is not None else None):
             if cancelled is not None and cancelled.is_set():
                 with self._lock:
                     self._leave(ticket)
@@ -68,11 +69,12 @@ class OrderedLimiter:
 
     def _leave(self, ticket: Ticket) -> None:
         """The caller holds the lock. Out of the line, its slot (if any) passed on."""
-        self._granted.pop(ticket, None)
-        if ticket in self._holding:
-            self._holding.discard(ticket)
+        turn = self._turns.pop(ticket, None)
+        if turn is None:  # left already (a finished step's record discards its ticket again)
+            return
+        if turn.is_set():
             self._free += 1
-        elif ticket in self._waiting:
+        else:
             self._waiting.remove(ticket)
             heapq.heapify(self._waiting)
         self._hand_out()
@@ -81,5 +83,4 @@ class OrderedLimiter:
         while self._free > 0 and self._waiting:
             ticket = heapq.heappop(self._waiting)
             self._free -= 1
-            self._holding.add(ticket)
-            self._granted[ticket].set()
+            self._turns[ticket].set()

@@ -53,17 +53,17 @@ SINK_KEY = "prolight_event_sink"
 def emit(kind: EventKind, **fields: Any) -> None:
     """Send an event to the run's sink or stream; a no-op outside a graph run."""
     try:
-        sink = get_config().get("configurable", {}).get(SINK_KEY)
-        writer = sink or get_stream_writer()
+        config = get_config()
     except RuntimeError:
         return
-    # The model itself, not a dump: in process it reaches ``parse`` as is (no JSON round
+    # The model itself, not a dump: in process it reaches the driver as is (no JSON round
     # trip per event); a server deployment serialises it like any pydantic value.
     event = Event(kind=kind, **fields)
+    sink = config.get("configurable", {}).get(SINK_KEY)
     if sink is not None:
         sink(event)
     else:
-        writer({"prolight_event": event})
+        get_stream_writer()({"prolight_event": event})
 
 
 def progress(message: str, **data: Any) -> None:

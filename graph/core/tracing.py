@@ -57,13 +57,13 @@ def _tracer() -> trace.Tracer:
     return (_provider or trace.get_tracer_provider()).get_tracer("prolight-flow")
 
 
+_UNSET_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
+
 def _tracing_on() -> bool:
     """False while no tracer provider is installed anywhere: then a span is skipped, not
     made a no-op (the no-op still sets and resets the context, a cost on every step)."""
     return _provider is not None or not isinstance(trace.get_tracer_provider(), _UNSET_PROVIDERS)
-
-
-_UNSET_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
 @contextmanager

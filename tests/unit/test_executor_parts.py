@@ -51,9 +51,11 @@ def test_a_slot_handed_to_a_step_that_never_runs_is_passed_on() -> None:
     limiter.enqueue(1)  # handed the slot at once
     limiter.enqueue(2)
     limiter.discard(1)  # its result came from the checkpoint
-    done = threading.Event()
-    threading.Thread(target=lambda: (limiter.slot(2).__enter__(), done.set())).start()
-    assert done.wait(10), "ticket 2 got the slot ticket 1 never used"
+    order: list[int] = []
+    waiter = threading.Thread(target=_take, args=(limiter, 2, order))
+    waiter.start()
+    waiter.join(10)
+    assert order == [2], "ticket 2 got the slot ticket 1 never used"
 
 
 def test_a_cancel_while_waiting_leaves_the_line() -> None:
