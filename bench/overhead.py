@@ -11,7 +11,7 @@
    SqliteSaver, driven with plain stream/update_state), alternating.
 3. Two read paths: listing 10,000 threads, and reading the events of a 1,000-step run.
 
-    python -m bench.overhead [--runs 30] [--steps 10] [--step-runs 5] [--width 1000]
+    python -m bench.overhead [--runs 30] [--steps 10] [--step-runs 9] [--width 1000]
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--step-runs", type=int, default=5)
+    parser.add_argument("--step-runs", type=int, default=9)
     parser.add_argument("--width", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:

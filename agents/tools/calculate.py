@@ -1,5 +1,11 @@
 """Safe arithmetic: the expression is parsed with ``ast`` and only numbers, arithmetic
-operators and a few math functions are evaluated; nothing reaches ``eval``."""
+operators and a few math functions are evaluated; nothing reaches ``eval``.
+
+It is bounded (registered so; the executor then runs it without a deadline thread): the
+expression is at most ``MAX_CHARS`` long and no integer, intermediate or final, may exceed
+``MAX_INT_BITS`` (checked before a power is computed, from the operands' sizes), so every
+operation is on numbers of a few thousand digits and every result can be printed (Python
+refuses to print an int of more than 4,300 digits). Float overflow is refused too."""
 
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_EXPONENT = 1000
+MAX_CHARS = 10_000
+MAX_INT_BITS = 14_000  # about 4,200 decimal digits
 # CPython 3.11's parser keeps its recursion depth in state shared by threads, so two
 # threads parsing at once can fail with "SystemError: AST constructor recursion depth
 # mismatch" (seen here with 8 steps at once); parses take microseconds, so take turns.
@@ -36,12 +44,16 @@ _PARSE = threading.Lock()
 
 
 def evaluate(expression: str) -> float | int:
+    if len(expression) > MAX_CHARS:
+        raise ToolRefused(f"expression is longer than {MAX_CHARS} characters")
     try:
         with _PARSE:
             tree = ast.parse(expression.strip(), mode="eval")
+        return _eval(tree.body)
     except SyntaxError as exc:
-        raise ToolRefused(f"not an arithmetic expression: {expression!r}") from exc
-    return _eval(tree.body)
+        raise ToolRefused(f"not an arithmetic expression: {expression[:80]!r}") from exc
+    except (RecursionError, MemoryError) as exc:  # CPython's parser gives up on deep nesting either way
+        raise ToolRefused("expression is nested too deeply") from exc
 
 
 def _eval(node: ast.AST) -> float | int:
@@ -51,12 +63,14 @@ def _eval(node: ast.AST) -> float | int:
         return _CONSTANTS[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise ToolRefused(f"exponent {right} is too large")
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
         try:
-            return _BINARY[type(node.op)](left, right)
+            return _sized(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError as exc:
             raise ToolRefused("division by zero") from exc
+        except OverflowError as exc:
+            raise ToolRefused("result is too large") from exc
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand))
     if (
@@ -65,8 +79,25 @@ def _eval(node: ast.AST) -> float | int:
         and node.func.id in _FUNCTIONS
         and not node.keywords
     ):
-        return _FUNCTIONS[node.func.id](*(_eval(a) for a in node.args))
+        try:
+            return _sized(_FUNCTIONS[node.func.id](*(_eval(a) for a in node.args)))
+        except OverflowError as exc:
+            raise ToolRefused("result is too large") from exc
     raise ToolRefused(f"unsupported element in expression: {ast.dump(node)[:80]}")
+
+
+def _check_power(base: float | int, exponent: float | int) -> None:
+    if abs(exponent) > MAX_EXPONENT:
+        raise ToolRefused(f"exponent {exponent} is too large")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if (abs(base).bit_length() - 1) * exponent > MAX_INT_BITS:
+            raise ToolRefused("result is too large")
+
+
+def _sized(value: float | int) -> float | int:
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ToolRefused("result is too large")
+    return value
 
 
 @tool

@@ -31,14 +31,18 @@ class RegisteredTool:
     risky: bool
     call: ToolCall = field(repr=False)
     params: frozenset[str] = frozenset()
+    bounded: bool = False
 
 
 class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, RegisteredTool] = {}
 
-    def register(self, tool: BaseTool, *, risky: bool = False) -> None:
-        self._tools[tool.name] = RegisteredTool(tool, risky, tool_caller(tool), frozenset(tool.args))
+    def register(self, tool: BaseTool, *, risky: bool = False, bounded: bool = False) -> None:
+        """``bounded``: the tool is a pure computation that limits its own input and result
+        (it cannot block, wait on I/O or run long), so the executor calls it on the step's
+        thread without a deadline thread. Leave it False for anything that does I/O."""
+        self._tools[tool.name] = RegisteredTool(tool, risky, tool_caller(tool), frozenset(tool.args), bounded)
 
     def get(self, name: str) -> BaseTool:
         return self._entry(name).tool
@@ -56,6 +60,9 @@ class ToolRegistry:
             return self._tools[name]
         except KeyError:
             raise UnknownToolError(name) from None
+
+    def is_bounded(self, name: str) -> bool:
+        return self._entry(name).bounded
 
     def is_risky(self, name: str) -> bool:
         return name in self._tools and self._tools[name].risky
@@ -95,7 +102,7 @@ def default_registry() -> ToolRegistry:
     registry.register(write_file, risky=True)
     registry.register(list_files)
     registry.register(search_files)
-    registry.register(calculate)
+    registry.register(calculate, bounded=True)
     registry.register(run_command, risky=True)
     registry.register(summarize)
     _load_user_tools(registry)

@@ -32,7 +32,7 @@ from langgraph.func import task
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 from graph.core.breaker import BOARD
-from graph.core.concurrency import OrderedLimiter
+from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.dag import REFERENCE, execution_order
 from graph.core.events import CURRENT_STEP, emit
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
@@ -51,8 +51,9 @@ OUTPUT_PREVIEW_CHARS = 1000
 class StepRun:
     """What the tasks of one executor invocation share: results so far, the limit, the cancel."""
 
-    def __init__(self, plan: Plan, previous: dict[str, StepResult], registry: ToolRegistry,
+    def __init__(self, plan: Plan, previous: dict[str, dict[str, Any]], registry: ToolRegistry,
                  context: ToolContext) -> None:
+        """``previous``: the results in the state (JSON form); succeeded ones are kept."""
         self.registry = registry
         self.settings = settings = context.settings
         self.tool_config = context.config()  # every tool call gets the run's settings and model
@@ -66,13 +67,15 @@ class StepRun:
             for dep in s.depends_on:  # ready, the first in that order is handed a free slot
                 self.dependents[dep].append(s.id)
         self.results: dict[str, StepResult] = {}
+        self.stored: dict[str, dict[str, Any]] = {}  # the same results in JSON form, for the state
         self.fresh: dict[str, StepResult] = {}  # results of tasks run in this invocation
-        self.finished: dict[str, threading.Event] = {s.id: threading.Event() for s in plan.steps}
+        self.finished: dict[str, Latch] = {s.id: Latch() for s in plan.steps}
         self._lock = threading.Lock()
-        for step_id, result in previous.items():
-            if result.status == StepStatus.SUCCEEDED and step_id in self.steps:
-                self.results[step_id] = result
-                self.finished[step_id].set()
+        for step_id, stored in previous.items():
+            if stored.get("status") == StepStatus.SUCCEEDED.value and step_id in self.steps:
+                self.results[step_id] = StepResult.model_validate(stored)
+                self.stored[step_id] = stored
+                self.finished[step_id].open()
         for step in self.order:
             if step.id not in self.results and self._ready(step.id):
                 self.limiter.enqueue(self.tickets[step.id])
@@ -81,15 +84,17 @@ class StepRun:
         deps = self.steps[step_id].depends_on
         return all(d in self.results and self.results[d].status == StepStatus.SUCCEEDED for d in deps)
 
-    def record(self, step_id: str, result: StepResult) -> None:
-        """Store a finished step and queue the dependents it made ready, before waking them."""
+    def record(self, step_id: str, result: StepResult, stored: dict[str, Any] | None = None) -> None:
+        """Store a finished step and queue the dependents it made ready, before waking them.
+        ``stored``: its JSON form if the caller has it (a task's return value), else made here."""
         with self._lock:
             self.results[step_id] = result
+            self.stored[step_id] = stored if stored is not None else dump(result)
             self.limiter.discard(self.tickets[step_id])  # a cached result never took its slot
             for child in self.dependents[step_id]:
                 if child not in self.results and self._ready(child):
                     self.limiter.enqueue(self.tickets[child])
-        self.finished[step_id].set()
+            self.finished[step_id].open()
 
     def on_done(self, step_id: str, future: Future) -> None:
         try:
@@ -97,8 +102,9 @@ class StepRun:
             owner = value.get("step")
             if owner != step_id:
                 raise RuntimeError(f"the stored result of this task belongs to step {owner!r}")
-            fresh = self.fresh.pop(step_id, None)  # run now: the object itself; cached: its dump
-            self.record(step_id, fresh or StepResult.model_validate({k: v for k, v in value.items() if k != "step"}))
+            stored = {k: v for k, v in value.items() if k != "step"}
+            fresh = self.fresh.pop(step_id, None)  # run now: the object itself; cached: only its dump
+            self.record(step_id, fresh or StepResult.model_validate(stored), stored)
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
             self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
 
@@ -169,7 +175,8 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     try:
         output, attempts = resilient_call(
             invoke, retry=run.settings.retry_for_tool(step.tool, step.retry),
-            limits=CallLimits(timeout_s, run.cancelled, run.settings.cancel_grace_s),
+            limits=CallLimits(timeout_s, run.cancelled, run.settings.cancel_grace_s,
+                              bounded=run.registry.is_bounded(step.tool)),
             breaker=BOARD.get(f"tool:{step.tool}"), on_retry=on_retry)
     except CallFailed as failed:
         error = redact(str(failed), secrets)
@@ -223,8 +230,7 @@ def threads_needed(plan: dict[str, Any], settings: Settings) -> int:
 def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolContext,
                  cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
     plan = Plan.model_validate(state["plan"])
-    previous = {k: StepResult.model_validate(v) for k, v in (state.get("steps") or {}).items()}
-    run = StepRun(plan, previous, registry, context)
+    run = StepRun(plan, state.get("steps") or {}, registry, context)
     stop_watching = threading.Event()
     if cancel_requested is not None:
         if cancel_requested():
@@ -240,13 +246,13 @@ def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolCon
             futures.append(future)
         for future in futures:
             future.exception()  # wait; outcomes arrive through on_done
-        for event in run.finished.values():
-            event.wait()
+        for latch in run.finished.values():
+            latch.wait()
     finally:
         stop_watching.set()
     results = {s.id: run.results[s.id] for s in plan.steps}
     status, error = _outcome(results, run.cancelled.is_set())
-    return {"steps": {k: dump(v) for k, v in results.items()}, "status": status.value, "error": error}
+    return {"steps": {s.id: run.stored[s.id] for s in plan.steps}, "status": status.value, "error": error}
 
 
 def _watch_cancel(requested: Callable[[], bool], cancelled: threading.Event, stop: threading.Event) -> None:

@@ -27,7 +27,7 @@ from graph.store.breakers import save_breaker
 from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import estimate_plan
 from graph.store.event_buffer import EventBuffer
-from graph.store.event_log import append_events
+from graph.store.event_log import append_events, append_rows, event_row
 from graph.core.errors import RequestError, ThreadNotFound
 from graph.core.events import SINK_KEY, Event, parse
 from graph.core.logs import log_event
@@ -324,20 +324,26 @@ class Workflow:
         thread pool without reading the state again."""
         config = dict(config or self._config(thread_id))
         config["max_concurrency"] = self._threads_needed(thread_id, known)
-        log = EventBuffer(lambda events, status: self._record(thread_id, events, status))
+        log = EventBuffer(lambda rows, status: append_rows(self.db, thread_id, rows, status))
         wrote_status = False
         lock = threading.Lock()
 
         def take(event: Event) -> None:
-            """Called on whichever thread emitted the event; one at a time, in arrival order."""
+            """Called on whichever thread emitted the event. The row is made outside any
+            lock; only the append (in the buffer) and the caller's callback are serialised.
+            Holding one lock across the whole of it made the steps' threads queue behind
+            each other (a thread that lost the GIL inside it blocked all the others) and
+            cost more than the events themselves. Statuses come from node events, which
+            the nodes emit one after another."""
             nonlocal wrote_status
-            with lock:
-                log.add(event)
-                if on_event:
+            log.add(event_row(event))
+            log_event(thread_id, event)
+            if on_event:
+                with lock:
                     on_event(event)
-                if event.kind == "node_finished" and "status" in event.payload:
-                    log.set_status(event.payload["status"], event.payload.get("error"))
-                    wrote_status = True
+            if event.kind == "node_finished" and "status" in event.payload:
+                log.set_status(event.payload["status"], event.payload.get("error"))
+                wrote_status = True
 
         config["configurable"] = {**config.get("configurable", {}), SINK_KEY: take}
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.types import StateSnapshot
 
 from graph.core.events import StoredEvent
-from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepResult, StepStatus
+from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepStatus
 from graph.engine.snapshots import is_awaiting
 from graph.operations.models import (Action, CheckpointView, Estimate, FieldChange, RunSummary, StepView,
                                      ThreadView)
@@ -39,7 +39,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
     plan = Plan.model_validate(values["plan"]) if values.get("plan") else None
     awaiting = is_awaiting(snapshot)
     held_by = row.holder(time.time())
-    steps = step_views(plan, values.get("steps") or {}, live) if plan else {}
+    steps = step_views(values["plan"], values.get("steps") or {}, live) if plan else {}
     return ThreadView(
         thread_id=row.thread_id, status=status, awaiting_approval=awaiting,
         goal=values.get("goal", row.goal), operator=row.operator, model=row.model,
@@ -74,26 +74,32 @@ def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool)
     return found
 
 
-def step_views(plan: Plan, stored: dict[str, Any], live: list[StoredEvent] | None) -> dict[str, StepView]:
+_STEP_FIELDS = ("id", "description", "tool", "args", "depends_on", "priority", "timeout_s")
+_RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log")
+
+
+def step_views(plan: dict[str, Any], stored: dict[str, Any], live: list[StoredEvent] | None) -> dict[str, StepView]:
+    """Each view is validated once, straight from the checkpoint's dicts: a view of a
+    thousand steps is a thousand models either way, and building a StepResult and a dump
+    of the step first tripled the objects the caller's garbage collector had to scan."""
     views: dict[str, StepView] = {}
-    for step in plan.steps:
-        result = StepResult.model_validate(stored[step.id]) if step.id in stored else StepResult()
-        if live is not None and result.status != StepStatus.SUCCEEDED:
-            result = StepResult()  # about to run again in this execution
-        fields = step.model_dump(include={"id", "description", "tool", "args", "depends_on", "priority", "timeout_s"})
-        views[step.id] = StepView(**fields, **_result_fields(result))
+    for step in plan["steps"]:
+        data = {k: step[k] for k in _STEP_FIELDS if k in step}
+        result = stored.get(step["id"])
+        if result and (live is None or result.get("status") == StepStatus.SUCCEEDED.value):
+            data.update((k, result[k]) for k in _RESULT_FIELDS if k in result)  # else: about to run again
+            data["duration_s"] = _duration(result.get("started_at"), result.get("finished_at"))
+        views[step["id"]] = StepView.model_validate(data)
     for event in live or []:
         if event.step_id in views:
             views[event.step_id] = _apply(views[event.step_id], event)
     return views
 
 
-def _result_fields(result: StepResult) -> dict[str, Any]:
-    duration = ((result.finished_at - result.started_at).total_seconds()
-                if result.started_at and result.finished_at else None)
-    return {"status": result.status, "attempts": result.attempts, "started_at": result.started_at,
-            "finished_at": result.finished_at, "duration_s": duration, "output": result.output,
-            "error": result.error, "attempt_log": result.attempt_log}
+def _duration(started: str | None, finished: str | None) -> float | None:
+    if not (started and finished):
+        return None
+    return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
 
 
 def _apply(view: StepView, event: StoredEvent) -> StepView:

@@ -13,13 +13,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from graph.core.events import Event
 from graph.core.threads import DAEMONS
+from graph.store.event_log import EventRow
 
 log = logging.getLogger(__name__)
 
 Status = tuple[str, str | None]
-Writer = Callable[[list[Event], Status | None], None]
+Writer = Callable[[list[EventRow], Status | None], None]
 
 
 class EventBuffer:
@@ -28,13 +28,13 @@ class EventBuffer:
     def __init__(self, write: Writer) -> None:
         self._write = write
         self._lock = threading.Lock()
-        self._pending: list[Event] = []
+        self._pending: list[EventRow] = []
         self._status: Status | None = None
         self._timer: threading.Event | None = None  # set to call off the pending timed flush
 
-    def add(self, event: Event) -> None:
+    def add(self, row: EventRow) -> None:
         with self._lock:
-            self._pending.append(event)
+            self._pending.append(row)
             self._arm()
 
     def set_status(self, status: str, error: str | None) -> None:

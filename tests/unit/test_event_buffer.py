@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from graph.store.event_buffer import EventBuffer
 from graph.core.events import Event
+from graph.store.event_buffer import EventBuffer
+from graph.store.event_log import EventRow, event_row
 
 Batch = tuple[list[str], tuple[str, str | None] | None]
 
@@ -17,18 +18,18 @@ class Sink:
         self.failures = failures
         self.written = threading.Event()
 
-    def __call__(self, events: list[Event], status: tuple[str, str | None] | None) -> None:
+    def __call__(self, rows: list[EventRow], status: tuple[str, str | None] | None) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("database is busy")
-        self.batches.append(([e.kind for e in events], status))
+        self.batches.append(([kind for _, kind, *_ in rows], status))
         self.written.set()
 
 
 def test_a_lone_event_is_written_by_the_timer_without_another_event_or_flush() -> None:
     sink = Sink()
     buffer = EventBuffer(sink)
-    buffer.add(Event(kind="step_started", step_id="slow"))
+    buffer.add(event_row(Event(kind="step_started", step_id="slow")))
     assert sink.batches == []
     assert sink.written.wait(timeout=10), "a slow step's start must reach the log while it runs"
     assert sink.batches == [(["step_started"], None)]
@@ -37,9 +38,9 @@ def test_a_lone_event_is_written_by_the_timer_without_another_event_or_flush() -
 def test_status_and_events_go_out_together_at_flush() -> None:
     sink = Sink()
     buffer = EventBuffer(sink)
-    buffer.add(Event(kind="node_started", node="executor"))
+    buffer.add(event_row(Event(kind="node_started", node="executor")))
     buffer.set_status("EXECUTING", None)
-    buffer.add(Event(kind="step_started", step_id="a"))
+    buffer.add(event_row(Event(kind="step_started", step_id="a")))
     buffer.set_status("COMPLETED", None)
     buffer.flush()
     buffer.flush()  # nothing pending: no empty write
@@ -49,6 +50,6 @@ def test_status_and_events_go_out_together_at_flush() -> None:
 def test_a_failed_timer_write_keeps_the_batch_and_tries_again() -> None:
     sink = Sink(failures=1)
     buffer = EventBuffer(sink)
-    buffer.add(Event(kind="run_completed"))
+    buffer.add(event_row(Event(kind="run_completed")))
     assert sink.written.wait(timeout=10)
     assert sink.batches == [(["run_completed"], None)]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from agents.tools import default_registry
 from agents.tools.calling import tool_caller
 from agents.tools.context import ToolContext
-from graph.core.concurrency import OrderedLimiter
+from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.resilience import Cancelled
 from graph.core.schemas import Plan, StepStatus
 from graph.core.settings import Settings
@@ -39,6 +39,21 @@ def test_a_freed_slot_goes_to_the_first_ready_step_in_execution_order() -> None:
     for waiter in waiters:
         waiter.join(10)
     assert order == [7, 8, 9]
+
+
+def test_a_latch_releases_every_waiter_when_opened_and_stays_open() -> None:
+    latch = Latch()
+    assert latch.wait(0.01) is False
+    released: list[bool] = []
+    waiters = [threading.Thread(target=lambda: released.append(latch.wait(30))) for _ in range(5)]
+    for waiter in waiters:
+        waiter.start()
+    latch.open()
+    latch.open()  # opening twice is harmless
+    for waiter in waiters:
+        waiter.join(30)
+    assert released == [True] * 5
+    assert latch.wait(0) and latch.is_open()
 
 
 def _take(limiter: OrderedLimiter, ticket: int, order: list[int]) -> None:

@@ -131,3 +131,20 @@ def test_secrets_resolve_from_the_environment_and_are_redacted(monkeypatch: pyte
     assert redact({"out": "echo hunter2hunter2"}, used) == {"out": "echo ***"}
     with pytest.raises(ToolRefused, match="PROLIGHT_SECRET_MISSING"):
         resolve("${secret:MISSING}", {})
+
+
+def test_a_bounded_call_runs_on_the_callers_thread_and_others_on_a_deadline_thread() -> None:
+    where: list[threading.Thread] = []
+    for bounded in (True, False):
+        resilient_call(lambda _: where.append(threading.current_thread()), retry=RetryConfig(),
+                       limits=CallLimits(timeout_s=5, bounded=bounded))
+    assert where[0] is threading.current_thread()
+    assert where[1] is not threading.current_thread(), "a call that may block must be abandonable"
+
+
+def test_a_bounded_call_still_sees_a_cancel_before_it_starts() -> None:
+    cancelled = threading.Event()
+    cancelled.set()
+    with pytest.raises(CallFailed, match="Cancelled"):
+        resilient_call(lambda _: pytest.fail("must not run"), retry=RetryConfig(),
+                       limits=CallLimits(cancelled=cancelled, bounded=True))

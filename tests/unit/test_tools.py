@@ -54,6 +54,16 @@ def test_calculate_is_arithmetic_only() -> None:
             call("calculate", expression=hostile)
 
 
+def test_calculate_bounds_its_work_so_it_can_run_without_a_deadline_thread() -> None:
+    assert default_registry().is_bounded("calculate") and not default_registry().is_bounded("http_request")
+    assert len(str(call("calculate", expression="9 ** 999"))) == 954
+    for (expression, reason) in [("(10 ** 1000) ** 1000", "too large"), ("((2 ** 999) ** 14) ** 2", "too large"),
+                                 ("exp(1000)", "too large"), ("1" + "+1" * 6000, "longer than"),
+                                 ("1" + "+1" * 4990, "nested too deeply"), ("-" * 9000 + "1", "nested too deeply")]:
+        with pytest.raises(ToolRefused, match=reason):
+            call("calculate", expression=expression)
+
+
 def test_run_command_needs_the_allow_list(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ToolRefused, match="not allowed"):
         call("run_command", command="echo hi")
