@@ -53,3 +53,41 @@ def test_a_failed_timer_write_keeps_the_batch_and_tries_again() -> None:
     buffer.add(event_row(Event(kind="run_completed")))
     assert sink.written.wait(timeout=10)
     assert sink.batches == [(["run_completed"], None)]
+
+
+def test_events_are_taken_while_a_batch_is_being_written() -> None:
+    entered, release = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def slow_write(rows: list[EventRow], status: tuple[str, str | None] | None) -> None:
+        entered.set()
+        release.wait(30)
+        batches.append([kind for _, kind, *_ in rows])
+
+    buffer = EventBuffer(slow_write)
+    buffer.add(event_row(Event(kind="step_started", step_id="a")))
+    writer = threading.Thread(target=buffer.flush)
+    writer.start()
+    assert entered.wait(30)
+    adder = threading.Thread(target=buffer.add, args=(event_row(Event(kind="step_succeeded", step_id="a")),))
+    adder.start()
+    adder.join(30)
+    still_writing = not release.is_set() and writer.is_alive()
+    release.set()
+    writer.join(30)
+    buffer.flush()
+    assert not adder.is_alive() and still_writing, "an event must not wait for the batch before it to be written"
+    assert batches[0] == ["step_started"] and ["step_succeeded"] in batches
+
+
+def test_a_failed_batch_goes_back_in_front_of_newer_events() -> None:
+    sink = Sink(failures=1)
+    buffer = EventBuffer(sink)
+    buffer.add(event_row(Event(kind="step_started", step_id="a")))
+    try:
+        buffer.flush()
+    except RuntimeError:
+        pass
+    buffer.add(event_row(Event(kind="step_succeeded", step_id="a")))
+    buffer.flush()
+    assert sink.batches == [(["step_started", "step_succeeded"], None)]
