@@ -66,11 +66,9 @@ def _eval(node: ast.AST) -> float | int:
         if isinstance(node.op, ast.Pow):
             _check_power(left, right)
         try:
-            return _sized(_BINARY[type(node.op)](left, right))
+            return _sized(_BINARY[type(node.op)], left, right)
         except ZeroDivisionError as exc:
             raise ToolRefused("division by zero") from exc
-        except OverflowError as exc:
-            raise ToolRefused("result is too large") from exc
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand))
     if (
@@ -79,10 +77,7 @@ def _eval(node: ast.AST) -> float | int:
         and node.func.id in _FUNCTIONS
         and not node.keywords
     ):
-        try:
-            return _sized(_FUNCTIONS[node.func.id](*(_eval(a) for a in node.args)))
-        except OverflowError as exc:
-            raise ToolRefused("result is too large") from exc
+        return _sized(_FUNCTIONS[node.func.id], *(_eval(a) for a in node.args))
     raise ToolRefused(f"unsupported element in expression: {ast.dump(node)[:80]}")
 
 
@@ -94,7 +89,12 @@ def _check_power(base: float | int, exponent: float | int) -> None:
             raise ToolRefused("result is too large")
 
 
-def _sized(value: float | int) -> float | int:
+def _sized(operation: Callable[..., float | int], *operands: float | int) -> float | int:
+    """The operation's result, refused if it overflows a float or exceeds ``MAX_INT_BITS``."""
+    try:
+        value = operation(*operands)
+    except OverflowError as exc:
+        raise ToolRefused("result is too large") from exc
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise ToolRefused("result is too large")
     return value

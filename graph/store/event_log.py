@@ -46,11 +46,12 @@ def append_rows(db: Database, thread_id: str, rows: list[EventRow],
         if status:
             cur.execute("UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
                         (*status, utc_now().isoformat(), thread_id))
-        decided = [(ts, json.loads(payload).get("operator")) for ts, kind, *_, payload in rows if kind == "decision"]
-        decided = [(ts, operator) for ts, operator in decided if operator]
-        if decided:  # the list shows who decided last without reading the checkpoint
-            cur.execute("UPDATE runs SET decided_by = ?, decided_at = ? WHERE thread_id = ?",
-                        (decided[-1][1], decided[-1][0], thread_id))
+        last: tuple[str, str] | None = None  # (operator, ts) of the batch's last decision
+        for ts, kind, *_, payload in rows:
+            if kind == "decision" and (operator := json.loads(payload).get("operator")):
+                last = (operator, ts)
+        if last:  # the list shows who decided last without reading the checkpoint
+            cur.execute("UPDATE runs SET decided_by = ?, decided_at = ? WHERE thread_id = ?", (*last, thread_id))
 
 
 def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 100_000) -> list[StoredEvent]:
