@@ -2,10 +2,11 @@
 which appends them to the ``events`` table in the order they arrive. Our own driver puts
 an event sink in the run's config and takes them straight from the emitting thread; any
 other client (LangGraph's Agent Server, a plain ``graph.stream``) gets them through
-LangGraph's stream writer (``stream_mode="custom"``). The sink exists for speed: each
-chunk through the stream wakes the driving thread, which cost 0.1 ms per event under a
-busy run. A tool reports its own progress with ``progress(...)`` (or any custom chunk,
-which is wrapped as a ``progress`` event)."""
+LangGraph's stream writer (``stream_mode="custom"``, each chunk ``{"prolight_event": Event}``).
+The sink exists for speed: each chunk through the stream wakes the driving thread, which
+cost 0.1 ms per event under a busy run, and our driver streams no mode at all. A tool
+reports its own progress with ``progress(...)``; a chunk a tool writes to LangGraph's
+stream writer itself reaches only clients that stream ``custom``."""
 
 from __future__ import annotations
 
@@ -72,9 +73,3 @@ def progress(message: str, **data: Any) -> None:
     emit("progress", node="executor", step_id=current[0] if current else None,
          attempt=current[1] if current else None, payload={"message": message, **data})
 
-
-def parse(chunk: Any) -> Event:
-    if isinstance(chunk, dict) and "prolight_event" in chunk:
-        event = chunk["prolight_event"]
-        return event if isinstance(event, Event) else Event.model_validate(event)
-    return Event(kind="progress", payload={"data": chunk if isinstance(chunk, (dict, list, str, int, float)) else str(chunk)})

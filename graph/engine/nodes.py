@@ -1,7 +1,7 @@
 """The graph's nodes. Each reads the state, calls one thing, and returns a partial update;
 the routing functions beside them decide the next node from the state alone. Every node
 reports its start and its end (with the status it set) as events of its own, so whoever
-drives the graph reads one stream (``custom``): LangGraph's ``tasks`` and ``updates``
+drives the graph needs no stream mode but the events: LangGraph's ``tasks`` and ``updates``
 modes would also report each of the executor's thousand step tasks."""
 
 from __future__ import annotations

@@ -72,12 +72,13 @@ def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
     return [_stored(row) for row in rows]
 
 
-def recent_step_durations(db: Database, limit: int) -> list[tuple[object, object]]:
-    """(tool, seconds) of the newest ``limit`` successful steps, read in SQL (no row parsing)."""
+def step_durations_after(db: Database, after_ts: str, limit: int) -> list[tuple[str, object, object]]:
+    """(ts, tool, seconds) of the newest ``limit`` successful steps stamped after ``after_ts``,
+    newest first, read in SQL (no row parsing); the (kind, ts) index finds them."""
     with db.cursor() as cur:
         return cur.execute(
-            "SELECT json_extract(payload, '$.tool'), json_extract(payload, '$.seconds') FROM events "
-            "WHERE kind = 'step_succeeded' ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
+            "SELECT ts, json_extract(payload, '$.tool'), json_extract(payload, '$.seconds') FROM events "
+            "WHERE kind = 'step_succeeded' AND ts > ? ORDER BY ts DESC LIMIT ?", (after_ts, limit)).fetchall()
 
 
 def _stored(row: tuple) -> StoredEvent:
