@@ -53,8 +53,16 @@ def configure_from_env() -> bool:
     return True
 
 
+_cached: tuple[trace.TracerProvider, trace.Tracer] | None = None  # get_tracer costs 7 us a span
+
+
 def _tracer() -> trace.Tracer:
-    return (_provider or trace.get_tracer_provider()).get_tracer("prolight-flow")
+    global _cached
+    provider = _provider or trace.get_tracer_provider()
+    cached = _cached
+    if cached is None or cached[0] is not provider:
+        cached = _cached = (provider, provider.get_tracer("prolight-flow"))
+    return cached[1]
 
 
 _UNSET_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)

@@ -272,7 +272,8 @@ class Workflow:
         return list(self.graph.get_state_history(self._config(thread_id)))
 
     def _awaiting(self, thread_id: str) -> StateSnapshot:
-        snapshot = self._snapshot(thread_id)
+        """The state at the gate; called under a claim, which has found the thread's row."""
+        snapshot = self.graph.get_state(self._config(thread_id))
         if not is_awaiting(snapshot):
             status = snapshot.values.get("status", Status.CREATED.value)
             decisions = snapshot.values.get("decisions") or []
