@@ -92,11 +92,16 @@ class Workflow:
         return thread_id
 
     def execute(self, thread_id: str, on_event: EventSink | None = None) -> str:
-        """Drive a thread as far as it goes (to the approval gate or the end)."""
+        """Drive a thread as far as it goes (to the approval gate or the end), or stop it
+        if a cancel is pending."""
         with self._claimed(thread_id):
             self.db.set_queued(thread_id, False)
             snapshot = self._snapshot(thread_id)
-            if not snapshot.values:
+            requester = self.db.cancel_requester(thread_id)
+            if requester is not None:
+                if snapshot.next or snapshot.tasks or not snapshot.values:
+                    self._stop(thread_id, snapshot, requester)
+            elif not snapshot.values:
                 inputs = self.db.graph_input(thread_id)
                 self._drive(thread_id, inputs, on_event, known=inputs)
             elif (snapshot.next or snapshot.tasks) and not is_awaiting(snapshot):
@@ -165,15 +170,18 @@ class Workflow:
             self._continue(thread_id, on_event, execute, inputs=inputs, known=inputs)
         return thread_id
 
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> str:
+    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0, execute: bool = True) -> str:
         """Stop a thread. A thread a live process is executing is flagged and that process
         stops it (no new step starts; running steps get a grace period); an orphan or a
-        thread at the approval gate is stopped here."""
+        thread at the approval gate is stopped here, or (``execute=False``) by a worker."""
         snapshot = self._snapshot(thread_id)
         status = snapshot.values.get("status", Status.CREATED.value)
         if snapshot.values and not snapshot.next and not snapshot.tasks:
             raise RequestError(f"thread {thread_id} is {status}: nothing to cancel")
-        self.db.request_cancel(thread_id)
+        if not execute:
+            self.db.request_cancel(thread_id, by=operator, queue=True)
+            return thread_id
+        self.db.request_cancel(thread_id, by=operator)
         self.db.set_queued(thread_id, False)
         holder = self.db.holder(thread_id)
         if holder is not None:
@@ -186,24 +194,27 @@ class Workflow:
             if not snapshot.next and not snapshot.tasks:
                 return thread_id
         with self._claimed(thread_id):
-            snapshot = self._snapshot(thread_id)
-            decision = Decision(action="cancel", operator=operator)
-            if is_awaiting(snapshot):
-                self._decide(thread_id, decision, Status.CANCELLED)
-                self._drive(thread_id, None, None)
-            elif "executor" in snapshot.next:
-                self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
-            else:
-                config = self._config(thread_id)
-                if not snapshot.values:
-                    config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
-                self.graph.update_state(config, {
-                    "status": Status.CANCELLED.value, "error": "cancelled by the operator",
-                    "decisions": [dump(decision)]}, as_node="reporter")
-                self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
-                                         Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
-                self._sync_run(thread_id)
+            self._stop(thread_id, self._snapshot(thread_id), operator)
         return thread_id
+
+    def _stop(self, thread_id: str, snapshot: StateSnapshot, operator: str) -> None:
+        """End a thread nobody else is executing as CANCELLED (under our claim)."""
+        decision = Decision(action="cancel", operator=operator)
+        if is_awaiting(snapshot):
+            self._decide(thread_id, decision, Status.CANCELLED)
+            self._drive(thread_id, None, None)
+        elif "executor" in snapshot.next:
+            self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
+        else:
+            config = self._config(thread_id)
+            if not snapshot.values:
+                config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
+            self.graph.update_state(config, {
+                "status": Status.CANCELLED.value, "error": "cancelled by the operator",
+                "decisions": [dump(decision)]}, as_node="reporter")
+            self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
+                                     Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
+            self._sync_run(thread_id)
 
     def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "operator",
              on_event: EventSink | None = None, execute: bool = True) -> str:

@@ -107,9 +107,11 @@ class Operations:
         return self._answer(self.workflow.resume(thread_id, operator, on_event, execute=not queue,
                                                  only_failed=True), queue)
 
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0) -> ThreadView:
-        """No new step starts; running ones get a grace period (from any process)."""
-        return self.thread(self.workflow.cancel(thread_id, operator, wait_s))
+    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0,
+               queue: bool = False) -> ThreadView:
+        """No new step starts; running ones get a grace period (from any process). ``queue``:
+        record the request and return; whoever executes the thread, or a worker, stops it."""
+        return self._answer(self.workflow.cancel(thread_id, operator, wait_s, execute=not queue), queue)
 
     def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "operator",
              queue: bool = False, on_event: EventSink | None = None) -> ThreadView:

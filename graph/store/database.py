@@ -65,6 +65,7 @@ _RUN_COLUMNS = {
     "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
     "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
     "decided_at": "TEXT",
+    "cancel_by": "TEXT",               # who asked for the pending cancel
 }
 ACTIVE_STATUSES = tuple(sorted(ACTIVE))
 
@@ -195,16 +196,29 @@ class Database:
         row = self.get_run(thread_id)
         return row.holder(time.time()) if row else None
 
-    def request_cancel(self, thread_id: str, requested: bool = True) -> None:
-        self._set_run_column(thread_id, "cancel_requested", int(requested))
+    def request_cancel(self, thread_id: str, by: str | None = None, queue: bool = False) -> None:
+        """Flag the thread: whoever executes it stops it. ``queue``: also ask a worker to
+        stop it if nobody is executing it (a request from the dashboard)."""
+        with self.cursor() as cur:
+            cur.execute("UPDATE runs SET cancel_requested = 1, cancel_by = ?, queued = MAX(queued, ?) "
+                        "WHERE thread_id = ?", (by, int(queue), thread_id))
 
     def clear_cancel(self, thread_id: str) -> None:
         """Withdraw an old cancel request before a new drive; a read when there is none."""
         if self.cancel_requested(thread_id):
-            self.request_cancel(thread_id, False)
+            with self.cursor() as cur:
+                cur.execute("UPDATE runs SET cancel_requested = 0, cancel_by = NULL WHERE thread_id = ?",
+                            (thread_id,))
 
     def cancel_requested(self, thread_id: str) -> bool:
         return bool(self._run_column(thread_id, "cancel_requested"))
+
+    def cancel_requester(self, thread_id: str) -> str | None:
+        """Who asked for a pending cancel ("operator" if not recorded), or None."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT cancel_requested, cancel_by FROM runs WHERE thread_id = ?",
+                              (thread_id,)).fetchone()
+        return (row[1] or "operator") if row and row[0] else None
 
     def get_run(self, thread_id: str) -> RunRow | None:
         with self.cursor() as cur:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -58,10 +59,20 @@ class ToolMetrics(BaseModel):
     duration_s: Summary
 
 
+class RunCount(BaseModel):
+    """Threads created in one time bucket that have this status now."""
+
+    start: datetime
+    status: str
+    count: int
+
+
 class Metrics(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     runs: RunMetrics
+    bucket: Literal["hour", "day"] = "day"
+    runs_over_time: list[RunCount] = Field(default_factory=list, description="By creation time and status now.")
     agents: dict[str, AgentMetrics]
     tools: dict[str, ToolMetrics]
     transitions: dict[str, int]
@@ -101,6 +112,9 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         by_status = dict(rows(f"SELECT status, count(*) FROM runs WHERE 1 = 1{created.sql} GROUP BY status",
                               *created.params))
         awaiting = rows("SELECT count(*) FROM runs WHERE status = ?", Status.AWAITING_APPROVAL.value)[0][0]
+        bucket = _bucket(since, until)
+        over_time = rows(f"SELECT strftime(?, created_at), status, count(*) FROM runs WHERE 1 = 1{created.sql} "
+                         "GROUP BY 1, 2 ORDER BY 1, 2", BUCKET_FORMATS[bucket], *created.params)
         durations = rows(
             "SELECT (julianday(max(CASE WHEN kind IN (?, ?, ?) THEN ts END)) "
             "        - julianday(min(CASE WHEN kind = 'run_created' THEN ts END))) * 86400.0 "
@@ -131,6 +145,8 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         runs=RunMetrics(by_status=by_status, total=sum(by_status.values()),
                         success_rate=by_status.get(Status.COMPLETED, 0) / executed if executed else None,
                         duration_s=summary([d for (d,) in durations if d is not None])),
+        bucket=bucket,
+        runs_over_time=[RunCount(start=start, status=status, count=n) for start, status, n in over_time],
         agents=_agents(agents),
         tools=_tools(tools),
         transitions=dict(transitions),
@@ -138,6 +154,16 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         awaiting_approval=awaiting,
         breakers={b.name: b.state for b in breaker_views(db)},
     )
+
+
+BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00:00+00:00", "day": "%Y-%m-%dT00:00:00+00:00"}
+
+
+def _bucket(since: datetime | None, until: datetime | None) -> Literal["hour", "day"]:
+    """Hours for a window of two days or less, days otherwise."""
+    if since is None:
+        return "day"
+    return "hour" if (until or datetime.now(since.tzinfo)) - since <= timedelta(days=2) else "day"
 
 
 def _agents(rows: list[tuple]) -> dict[str, AgentMetrics]:

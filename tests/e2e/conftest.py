@@ -61,7 +61,7 @@ def page(tmp_path: Path):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})  # tall: Streamlit scrolls inside, so a screenshot shows the viewport
         yield page
         browser.close()
 

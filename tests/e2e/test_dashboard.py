@@ -1,40 +1,64 @@
-"""The dashboard in a real browser: it lists the threads of its database and shows one."""
+"""Operator journeys in a real browser against ``streamlit run ui/app.py``: each is done in
+the browser alone (the CLI only prepares or checks). Screenshots go to the test's home."""
 
 from __future__ import annotations
 
-import time
+import re
+from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_for_tables
 from tests.support.cli import Cli
 
+WAIT_MS = 30_000
 
-def test_dashboard_lists_threads_and_shows_the_selected_one(cli: Cli, dashboard: str, page) -> None:
-    waiting = cli.ok("run", "Calculate 6*7 then summarize it")["thread_id"]
+
+def no_exception(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def shot(page: Page, home: Path, name: str) -> None:
+    page.screenshot(path=str(home / f"{name}.png"), full_page=True)
+
+
+def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Page, cli: Cli) -> None:
     page.goto(dashboard)
-    expect(page.get_by_role("heading", name="ProLight Flow")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text(f"prolight approve {waiting}")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("AWAITING_APPROVAL · Calculate 6*7 then summarize it")).to_be_visible()
-    wait_for_tables(page, 3)  # threads, steps, events
-    page.screenshot(path=str(cli.home / "dashboard.png"))
+    expect(page.get_by_text("No threads yet.")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("link", name="Start a run on the New run page").click()
+    expect(page.get_by_role("heading", name="New run")).to_be_visible(timeout=WAIT_MS)
+    no_exception(page)
 
 
-def test_dashboard_with_no_threads_says_how_to_start(dashboard: str, page) -> None:
+def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, cli: Cli) -> None:
+    page.goto(f"{dashboard}/new_run")
+    page.get_by_label("Goal").fill("Calculate 6*7 then summarize it")
+    page.get_by_role("button", name="Start").click()
+    expect(page).to_have_url(re.compile(r"/thread\?thread_id=[0-9a-f]{32}$"), timeout=WAIT_MS)
+    thread = page.url.rsplit("=", 1)[1]
+    approve = page.get_by_role("button", name="Approve")
+    expect(approve).to_be_visible(timeout=WAIT_MS)  # the run manager planned it in the background
+    shot(page, cli.home, "thread-awaiting")
+    approve.click()
+    expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
+    assert cli.ok("status", thread)["status"] == "COMPLETED"
+    assert cli.ok("status", thread)["decisions"][-1]["action"] == "approve"
+    wait_for_tables(page, 3)
+    no_exception(page)
+    shot(page, cli.home, "thread-completed")
+
+
+def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, page: Page, cli: Cli) -> None:
+    waiting = cli.ok("run", "Calculate 6*7 :red[alarm] **bold** $x$")["thread_id"]
+    page.goto(f"{dashboard}/thread?thread_id={waiting}")
+    expect(page.get_by_text("Calculate 6*7 :red[alarm] **bold** $x$", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
     page.goto(dashboard)
-    expect(page.get_by_text("No threads yet")).to_be_visible(timeout=30_000)
-
-
-def test_dashboard_executes_a_detached_run_and_tails_its_events(cli: Cli, dashboard: str, page) -> None:
-    queued = cli.ok("run", "--detach", "Calculate 2*21")
-    page.goto(dashboard)
-    expect(page.get_by_role("heading", name="ProLight Flow")).to_be_visible(timeout=30_000)
-    thread = queued["thread_id"]
-    deadline = time.monotonic() + 30
-    while cli.ok("status", thread)["status"] != "AWAITING_APPROVAL":
-        assert time.monotonic() < deadline, "the dashboard's run manager did not plan it"
-        time.sleep(0.3)
-    cli.ok("approve", "--detach", thread)
-    page.reload()
-    expect(page.get_by_text("COMPLETED · Calculate 2*21")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Events (")).to_be_visible()
+    wait_for_tables(page, 1)
+    shot(page, cli.home, "runs")
+    box = page.get_by_label("Open a thread")
+    box.fill(waiting)
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(f"thread_id={waiting}$"), timeout=WAIT_MS)
+    expect(page.get_by_role("heading", name=f"Thread {waiting}")).to_be_visible(timeout=WAIT_MS)
+    no_exception(page)

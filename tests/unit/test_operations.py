@@ -133,6 +133,14 @@ def test_metrics_are_counted_over_a_time_window(ops: Operations) -> None:
     assert everything.runs.by_status == {"COMPLETED": 1} and everything.tools["calculate"].calls == 1
     later = ops.metrics(since=datetime.now(timezone.utc) + timedelta(hours=1))
     assert later.runs.total == 0 and later.tools == {} and later.approval_wait_s.count == 0
+    ops.start("Calculate 6*6")
+    now = datetime.now(timezone.utc)
+    today = ops.metrics(since=now - timedelta(hours=1))
+    assert today.bucket == "hour" and {(c.status, c.count) for c in today.runs_over_time} == {
+        ("COMPLETED", 1), ("AWAITING_APPROVAL", 1)}
+    assert all(c.start == now.replace(minute=0, second=0, microsecond=0) for c in today.runs_over_time) or \
+        now.minute == 0, "bucketed by the hour they were created in"
+    assert ops.metrics().bucket == "day" and sum(c.count for c in ops.metrics().runs_over_time) == 2
 
 
 def test_tools_and_breakers_are_typed_answers(ops: Operations) -> None:
@@ -158,3 +166,25 @@ def test_an_unknown_thread_is_refused_by_every_read(ops: Operations) -> None:
     for read in (ops.thread, ops.checkpoints, ops.events):
         with pytest.raises(RequestError, match="unknown thread"):
             read("no-such-thread")
+
+
+def test_a_queued_cancel_returns_at_once_and_a_worker_stops_the_thread(ops: Operations, server: ToolServer) -> None:
+    waiting = ops.start("Calculate 6*7").thread_id
+    asked = ops.cancel(waiting, operator="ana", queue=True)
+    assert asked.status == Status.AWAITING_APPROVAL and asked.queued, "recorded, not done in the caller"
+
+    running = ops.start(plan=plan_of(fetch(server, "slow", hold="gate"), fetch(server, "after", ["slow"]))).thread_id
+    ops.start_run_manager(workers=2, poll_s=0.05)
+    ops.approve(running, queue=True)
+    server.wait_started("/slow")
+    ops.cancel(running, operator="bo", queue=True)
+
+    stopped = ops.wait(waiting, timeout=30)
+    assert stopped.status == Status.CANCELLED and not stopped.queued
+    assert stopped.decisions[-1].action == "cancel" and stopped.decisions[-1].operator == "ana"
+    ended = ops.wait(running, timeout=30)  # the held step is given up after the grace period
+    server.release("gate")
+    assert ended.status == Status.CANCELLED and ended.steps["after"].status == StepStatus.SKIPPED
+    assert server.started["/after"] == 0
+    with pytest.raises(RequestError, match="nothing to cancel"):
+        ops.cancel(running, queue=True)

@@ -1,0 +1,126 @@
+"""The dashboard's pages with Streamlit's AppTest: each page script runs for real against a
+real SQLite file, and the process's run manager (held by ``st.cache_resource``) executes
+what the pages queue."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from graph.core.schemas import Status
+from graph.operations import Operations
+from graph.store.database import open_database
+
+APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
+
+
+@pytest.fixture
+def ops(home: Path) -> Iterator[Operations]:
+    api = Operations(open_database(str(home / "prolight.db")))
+    yield api
+    api.close()
+    st.cache_resource.clear()  # closes the pages' Operations and stops its run manager
+
+
+def app(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    if page:
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([*(e.value for e in at.text), *(e.value for e in at.markdown), *(e.value for e in at.info),
+                      *(e.value for e in at.error), *(e.value for e in at.caption)])
+
+
+def settle(ops: Operations, thread_id: str, status: Status, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while ops.thread(thread_id).status != status:
+        assert time.monotonic() < deadline, ops.thread(thread_id).status
+        time.sleep(0.05)
+
+
+def test_an_empty_database_points_to_the_new_run_page(ops: Operations) -> None:
+    at = app()
+    assert "No threads yet." in texts(at)
+    assert any("New run" in link.label for link in at.get("page_link"))
+
+
+def test_runs_lists_filters_and_says_when_a_filter_matches_nothing(ops: Operations) -> None:
+    waiting = ops.start("Calculate 6*7").thread_id
+    done = ops.start("Calculate 2+2").thread_id
+    ops.approve(done)
+    at = app()
+    frame = at.dataframe[0].value
+    assert set(frame["thread"]) == {waiting, done} and set(frame["status"]) == {"AWAITING_APPROVAL", "COMPLETED"}
+    assert "1–2 of 2" in texts(at)
+    at.multiselect(key="runs_statuses").set_value(["COMPLETED"]).run()
+    assert list(at.dataframe[0].value["thread"]) == [done]
+    at.multiselect(key="runs_statuses").set_value([]).run()
+    at.text_input(key="runs_search").set_value(waiting[:6]).run()
+    assert list(at.dataframe[0].value["thread"]) == [waiting]
+    at.text_input(key="runs_search").set_value("no such words").run()
+    assert "No thread matches this filter (2 threads in all)." in texts(at)
+
+
+def test_new_run_shows_a_bad_plan_beside_its_input_and_starts_nothing(ops: Operations) -> None:
+    at = app("screens/new_run.py")
+    at.text_area[1].set_value('{"steps": [{"id": "a", "tool": "calculate", "timeout_s": -1}]}')
+    at.button[0].click().run()
+    assert "the pasted plan is not a valid plan: step 'a' (#1) timeout_s" in texts(at)
+    assert ops.threads().total == 0
+
+
+def test_new_run_queues_the_goal_and_the_run_manager_plans_it(ops: Operations) -> None:
+    at = app("screens/new_run.py")
+    at.text_area[0].set_value("Calculate 3*3")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    [summary] = ops.threads().items
+    assert summary.goal == "Calculate 3*3"
+    settle(ops, summary.thread_id, Status.AWAITING_APPROVAL)
+
+
+def test_the_thread_page_approves_and_shows_the_goal_as_text(ops: Operations) -> None:
+    goal = "Calculate 6*7 :red[alarm] **bold** $x$ <b>tag</b>"
+    thread = ops.start(goal).thread_id
+    at = app("screens/thread.py", thread_id=thread)
+    assert goal in [t.value for t in at.text], "the goal is shown as text, not markdown"
+    assert at.query_params["thread_id"] == [thread] or at.query_params["thread_id"] == thread
+    at.button(key="approve").click().run()
+    assert not at.exception, at.exception
+    settle(ops, thread, Status.COMPLETED)
+    assert ops.thread(thread).decisions[-1].action == "approve"
+
+
+def test_a_second_decision_is_told_who_decided(ops: Operations) -> None:
+    thread = ops.start("Calculate 6*7").thread_id
+    at = app("screens/thread.py", thread_id=thread)
+    ops.reject(thread, "use a smaller number", operator="ana", queue=True)
+    at.button(key="approve").click().run()
+    assert "already decided (reject by ana" in texts(at)
+
+
+def test_an_unknown_thread_id_is_a_visible_message(ops: Operations) -> None:
+    at = app("screens/thread.py", thread_id="0" * 32)
+    assert f"unknown thread {'0' * 32!r}" in texts(at)
+
+
+def test_metrics_and_approvals_pages_show_the_runs(ops: Operations) -> None:
+    ops.approve(ops.start("Calculate 5*5").thread_id)
+    waiting = ops.start("Calculate 1+1").thread_id
+    at = app("screens/metrics.py")
+    assert [m.value for m in at.metric][:2] == ["2", "100%"]
+    at = app("screens/approvals.py")
+    assert list(at.dataframe[0].value["thread"]) == [waiting]

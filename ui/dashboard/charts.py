@@ -1,0 +1,39 @@
+"""Pictures of a thread: the plan's DAG coloured by live step status (Graphviz DOT, drawn in
+the browser) and a Gantt timeline of its steps (Altair). Pure functions of the view."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+
+from graph.operations.models import StepView
+from ui.dashboard.tables import STATUS_COLOURS
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a DOT string literal: quotes, backslashes, newlines escaped
+
+
+def dag_dot(steps: list[StepView]) -> str:
+    lines = ["digraph plan {", "  rankdir=LR;",
+             '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontcolor="white"];']
+    for step in steps:
+        colour = STATUS_COLOURS.get(step.status.value, "#6b7280")
+        label = _quoted(f"{step.id}\n{step.tool} · {step.status.value.lower()}")
+        lines.append(f'  {_quoted(step.id)} [label={label}, fillcolor="{colour}"];')
+    for step in steps:
+        lines += [f"  {_quoted(dep)} -> {_quoted(step.id)};" for dep in step.depends_on]
+    return "\n".join([*lines, "}"])
+
+
+def gantt(timeline: pd.DataFrame) -> alt.Chart:
+    statuses = sorted(set(timeline["status"]))
+    return alt.Chart(timeline).mark_bar().encode(
+        x=alt.X("start:T", title="time"), x2="end:T",
+        y=alt.Y("step:N", sort=alt.EncodingSortField("start"), title=None),
+        color=alt.Color("status:N", legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=statuses, range=[STATUS_COLOURS.get(s, "#6b7280") for s in statuses])),
+        tooltip=["step", "status", "start:T", "end:T"],
+    ).properties(height=alt.Step(22))

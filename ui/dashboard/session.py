@@ -1,0 +1,86 @@
+"""The dashboard's session: the one ``Operations`` of the process, who the operator is, and
+how a page opens a thread. Pages call the operations API through ``operations()`` and
+nothing else of the engine; every command they send is queued (``queue=True``) and the
+process's run manager executes it on its own threads, so no graph ever runs inside a
+script run (a click or a refresh would stop it)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from graph.core.logs import configure_logging
+from graph.core.settings import Settings
+from graph.operations import Operations, RequestError
+from graph.operations.models import ThreadQuery, ThreadView
+
+THREAD_PAGE = "screens/thread.py"
+THREAD_PARAM = "thread_id"
+
+
+def _close(ops: Operations) -> None:
+    ops.close()
+
+
+@st.cache_resource(on_release=_close, show_spinner=False)
+def _operations(db: str) -> Operations:
+    """One per database and process, shared by every browser session. The API is
+    thread-safe (one lock-guarded connection) and its run manager works on background
+    threads, which never call ``st.*``."""
+    configure_logging("INFO")
+    ops = Operations.open(Settings.from_env())
+    ops.start_run_manager()
+    return ops
+
+
+def operations() -> Operations:
+    return _operations(Settings.from_env().db)
+
+
+def operator() -> str:
+    """The name decisions and new runs are recorded under (accounts come with sign-in)."""
+    return st.session_state.get("operator_name") or "operator"
+
+
+def open_thread(thread_id: str) -> None:
+    """Show the thread's page; the id rides in the URL, so a refresh or a shared link
+    opens the same thread."""
+    st.switch_page(THREAD_PAGE, query_params={THREAD_PARAM: thread_id})
+
+
+def shown_thread_id() -> str | None:
+    value = st.query_params.get(THREAD_PARAM)
+    return value.strip() if value else None
+
+
+def find_thread(text: str) -> ThreadView | str:
+    """The thread a pasted id (or an id prefix only one thread has) names, or why none."""
+    text = text.strip()
+    if not text:
+        return "paste a thread id"
+    ops = operations()
+    try:
+        return ops.thread(text)
+    except RequestError:
+        pass
+    starting = [r.thread_id for r in ops.threads(ThreadQuery(search=text, limit=50)).items
+                if r.thread_id.startswith(text)]
+    if len(starting) == 1:
+        return ops.thread(starting[0])
+    if starting:
+        return f"{len(starting)} threads start with {text!r}: paste more of the id"
+    return f"no thread {text!r}"
+
+
+def sidebar() -> None:
+    """On every page: who is operating, and a box that opens a thread by its id."""
+    with st.sidebar:
+        st.text_input("Your name", key="operator_name", placeholder="operator",
+                      help="Decisions and new runs are recorded under this name.")
+        with st.form("open_thread", border=False, clear_on_submit=True):
+            pasted = st.text_input("Open a thread", placeholder="thread id or its first characters")
+            if st.form_submit_button("Open"):
+                found = find_thread(pasted)
+                if isinstance(found, str):
+                    st.error(found)
+                else:
+                    open_thread(found.thread_id)

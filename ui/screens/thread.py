@@ -1,0 +1,204 @@
+"""One thread, deep-linkable as ``?thread_id=ID``: status, goal, plan, DAG, critique and
+estimate, live steps with their attempts, a Gantt timeline, the report, the decisions and
+the event log; the buttons that apply to it; and at the approval gate the panel to
+approve, edit or reject. The live parts re-draw in a fragment every ``REFRESH_S``; the
+decision forms and the event filters sit outside it, so a refresh never drops what the
+operator is typing. Model, tool and goal text is shown as text, never as markdown."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import get_args
+
+import streamlit as st
+
+from graph.core.events import EventKind
+from graph.operations import RequestError
+from graph.operations.models import ThreadView
+from ui.dashboard import charts
+from ui.dashboard.session import THREAD_PARAM, find_thread, open_thread, operations, operator, shown_thread_id
+from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
+
+REFRESH_S = 2
+TEXT_CHARS = 2_000
+
+
+def long_text(text: str | None, limit: int = TEXT_CHARS) -> None:
+    """Plain text, cut at ``limit`` with the whole of it one click away."""
+    if not text:
+        return
+    st.text(text if len(text) <= limit else text[:limit] + "…")
+    if len(text) > limit:
+        with st.expander(f"Show all {len(text):,} characters"):
+            st.code(text, language=None, wrap_lines=True)
+
+
+def command(action: str, thread_id: str, **kwargs: object) -> None:
+    """Send a queued command; its outcome shows on the next refresh."""
+    try:
+        getattr(operations(), action)(thread_id, operator=operator(), queue=True, **kwargs)
+    except RequestError as exc:
+        st.session_state["thread_error"] = str(exc)
+    else:
+        st.session_state["thread_notice"] = f"{action} sent"
+
+
+def actions(view: ThreadView) -> None:
+    buttons = [(a, label) for a, label in (("cancel", "Cancel"), ("resume", "Resume"), ("retry", "Retry failed steps"))
+               if a in view.actions]
+    for column, (action, label) in zip(st.columns(max(len(buttons), 1) + 3), buttons):
+        column.button(label, key=f"thread_{action}", on_click=command, args=(action, view.thread_id))
+
+
+def approval_panel(view: ThreadView) -> None:
+    st.subheader("Waiting for your decision")
+    approve, reject = st.columns(2)
+    with approve:
+        st.button("Approve", type="primary", key="approve", on_click=command, args=("approve", view.thread_id))
+    with reject, st.form("reject", border=True):
+        feedback = st.text_area("Feedback for the planner", key="reject_feedback",
+                                placeholder="what the plan should do differently")
+        final = st.checkbox("Reject for good (no revision)", key="reject_final")
+        if st.form_submit_button("Reject"):
+            command("reject", view.thread_id, feedback=feedback, final=final)
+            st.rerun()
+
+
+def moment(view: ThreadView) -> tuple[str, bool, tuple[str, ...]]:
+    """What the page outside the live parts shows: status, the gate, the buttons."""
+    return view.status.value, view.awaiting_approval, tuple(view.actions)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
+    """``shown``: the moment the page around this fragment was drawn for; when the thread
+    has moved on (it reached the gate, another browser decided, it ended) the whole page
+    is drawn again, so no status, button or panel outlives its moment."""
+    try:
+        view = operations().thread(thread_id)
+    except RequestError as exc:
+        st.error(str(exc))
+        return
+    if moment(view) != shown:
+        st.rerun()
+    steps = list(view.steps.values())
+    if steps:
+        left, right = st.columns([3, 2])
+        with left:
+            st.markdown("**Steps**")
+            st.dataframe(steps_frame(steps), hide_index=True, column_config={
+                "duration_s": st.column_config.NumberColumn("duration", format="%.2f s"),
+                "started": st.column_config.DatetimeColumn("started", format="HH:mm:ss.SSS z")})
+            failures = attempts_frame(steps)
+            if len(failures):
+                st.markdown("**Failed attempts**")
+                st.dataframe(failures, hide_index=True)
+        with right:
+            st.graphviz_chart(charts.dag_dot(steps))
+        timeline = timeline_frame(steps, datetime.now(timezone.utc))
+        if len(timeline):
+            st.altair_chart(charts.gantt(timeline), use_container_width=True)
+    if view.report:
+        st.markdown("**Report**")
+        long_text(view.report)
+    if view.decisions:
+        st.markdown("**Decisions**")
+        st.dataframe(decisions_frame(view.decisions), hide_index=True, column_config={
+            "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
+            "edited_plan": "edited the plan"})
+
+
+def header(view: ThreadView) -> None:
+    where = f"executing in {view.held_by}" if view.held_by else "queued for a worker" if view.queued else ""
+    st.markdown(f"### :{_colour(view)}-badge[{view.status.value}]")
+    st.text(" · ".join(x for x in (f"started by {view.operator}", f"model {view.model}",
+                                   f"created {view.created_at:%Y-%m-%d %H:%M:%S %Z}", where) if x))
+    if view.error:
+        st.error(view.error[:TEXT_CHARS])
+
+
+def _colour(view: ThreadView) -> str:
+    """A badge colour name; the label is our own status enum, never operator or model text."""
+    return {"COMPLETED": "green", "FAILED": "red", "REJECTED": "red", "CANCELLED": "gray",
+            "AWAITING_APPROVAL": "orange"}.get(view.status.value, "blue")
+
+
+@st.fragment(run_every=REFRESH_S)
+def events(thread_id: str) -> None:
+    """The event log, filtered by the kind and step chosen above it (outside this fragment,
+    so a refresh keeps the choice)."""
+    page = operations().events(thread_id, limit=100_000)
+    frame = events_frame(page.events)
+    kinds = st.session_state.get("event_kinds") or []
+    step = st.session_state.get("event_step") or ""
+    if kinds:
+        frame = frame[frame["kind"].isin(kinds)]
+    if step:
+        frame = frame[frame["step"] == step]
+    st.markdown(f"**Events** ({len(frame)} of {len(page.events)})")
+    st.dataframe(frame.tail(500), hide_index=True,
+                 column_config={"time": st.column_config.DatetimeColumn("time", format="HH:mm:ss.SSS z")})
+
+
+def plan_and_review(view: ThreadView) -> None:
+    if view.plan is not None:
+        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})", expanded=False):
+            st.dataframe([{"step": s.id, "tool": s.tool, "args": _json(s.args), "after": ", ".join(s.depends_on),
+                           "priority": s.priority, "timeout_s": s.timeout_s, "description": s.description}
+                          for s in view.plan.steps], hide_index=True)
+    if view.critique is not None:
+        critique = view.critique
+        st.text(f"Critic: {critique.verdict} · risk {critique.risk} · {len(critique.issues)} issue(s)")
+        if critique.issues:
+            st.dataframe([{"severity": i.severity, "step": i.step_id or "", "issue": i.message}
+                          for i in critique.issues], hide_index=True)
+    if view.estimate is not None:
+        st.text(f"Estimated time: {view.estimate.critical_path_s:.1f} s on the critical path"
+                + (f" (no history for {', '.join(view.estimate.unknown_tools)})" if view.estimate.unknown_tools else ""))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def pick_thread() -> None:
+    st.info("Open a thread from the Runs or Approvals page, or paste its id.")
+    pasted = st.text_input("Thread id", key="thread_pasted")
+    if pasted:
+        found = find_thread(pasted)
+        if isinstance(found, str):
+            st.error(found)
+        else:
+            open_thread(found.thread_id)
+
+
+thread_id = shown_thread_id()
+if not thread_id:
+    st.title("Thread")
+    pick_thread()
+    st.stop()
+try:
+    view = operations().thread(thread_id)
+except RequestError as exc:
+    st.title("Thread")
+    st.error(str(exc))
+    pick_thread()
+    st.stop()
+st.query_params[THREAD_PARAM] = view.thread_id
+st.markdown(f"## Thread `{view.thread_id}`")  # our own hex id: safe as markdown
+st.text(view.goal if len(view.goal) <= TEXT_CHARS else view.goal[:TEXT_CHARS] + "…")
+if notice := st.session_state.pop("thread_notice", None):
+    st.toast(notice)
+if error := st.session_state.pop("thread_error", None):
+    st.error(error)
+header(view)
+actions(view)
+if view.awaiting_approval:
+    approval_panel(view)
+live(view.thread_id, moment(view))
+plan_and_review(view)
+filter_kinds, filter_step = st.columns([3, 1])
+filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
+filter_step.selectbox("Step", ["", *view.steps], key="event_step", format_func=lambda s: s or "every step")
+events(view.thread_id)
