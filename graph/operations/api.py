@@ -16,9 +16,10 @@ from datetime import datetime
 from langchain_core.language_models import BaseChatModel
 from prometheus_client import CollectorRegistry
 
+from agents.critic import check_plan
 from agents.tools import ToolRegistry
 from graph.core.events import Event
-from graph.core.schemas import SETTLED, Plan, Status
+from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
 from graph.core.settings import Settings
 from graph.engine.run_manager import RunManager, is_settled
 from graph.engine.workflow import Workflow
@@ -182,6 +183,11 @@ class Operations:
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)
+
+    def check_plan(self, plan: Plan) -> list[CritiqueIssue]:
+        """The rules a plan must pass before it may run (errors block), each naming its step:
+        what an editor shows beside the steps before it sends the plan."""
+        return check_plan(plan, self.workflow.registry)
 
     def tools(self) -> list[ToolView]:
         registry = self.workflow.registry

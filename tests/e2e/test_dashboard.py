@@ -62,3 +62,52 @@ def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, pag
     expect(page).to_have_url(re.compile(f"thread_id={waiting}$"), timeout=WAIT_MS)
     expect(page.get_by_role("heading", name=f"Thread {waiting}")).to_be_visible(timeout=WAIT_MS)
     no_exception(page)
+
+
+def edit_cell(page: Page, grid_index: int, row: int, column: int, text: str) -> None:
+    """Type into one cell of a data editor as an operator would. The grid draws on a canvas:
+    click the first row's first cell (rows are 35 px under a 35 px header, after the 30 px
+    row-marker column), arrow over, open the cell's editor with Enter and type."""
+    grid = page.get_by_test_id("stDataFrame").nth(grid_index)
+    expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    grid.click(position={"x": 30 + 15, "y": 35 + 35 * row + 17})
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    editor = page.get_by_test_id("portal").locator(".gdg-clip-region").locator("textarea, input").first
+    expect(editor).to_be_visible(timeout=WAIT_MS)
+    editor.fill(text)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"^\d+ change\(s\), not sent"))).to_be_visible(timeout=WAIT_MS)
+
+
+def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    page.get_by_text("Edit the plan before approving").click()
+    expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
+    edit_cell(page, 0, row=0, column=2, text='{"expression": "6*9"}')
+    shot(page, cli.home, "thread-editing")
+    page.get_by_role("button", name="Approve the edited plan").click()
+    expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
+    done = cli.ok("status", thread)
+    assert done["decisions"][-1]["action"] == "edit"
+    [step] = done["steps"].values()
+    assert step["args"] == {"expression": "6*9"} and step["output"] == 54
+    no_exception(page)
+
+
+def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
+        dashboard: str, page: Page, cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    page.get_by_text("Edit the plan before approving").click()
+    expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
+    edit_cell(page, 0, row=0, column=2, text='{"expression": ')
+    page.get_by_role("button", name="Approve the edited plan").click()
+    expect(page.get_by_text("The edited plan was not sent: 1 step(s) to fix.")).to_be_visible(timeout=WAIT_MS)
+    wait_for_tables(page, 2)
+    shot(page, cli.home, "thread-invalid-edit")
+    status = cli.ok("status", thread)
+    assert status["status"] == "AWAITING_APPROVAL" and status["decisions"] == []
+    no_exception(page)

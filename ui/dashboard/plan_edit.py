@@ -1,0 +1,87 @@
+"""The plan as an editable table and back: each step a row (args as JSON text, dependencies
+as a comma-separated list), and an edited table turned back into a plan with every problem
+named by its row's step, so the approval panel can show each error beside its step."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from graph.core.schemas import Plan
+from graph.operations.plans import first_error
+
+COLUMNS = ("id", "tool", "args", "depends_on", "priority", "timeout_s", "description")
+
+
+def plan_frame(plan: Plan) -> pd.DataFrame:
+    steps = plan.steps
+    return pd.DataFrame({
+        "id": pd.Series([s.id for s in steps], dtype="string"),
+        "tool": pd.Series([s.tool for s in steps], dtype="string"),
+        "args": pd.Series([json.dumps(s.args, ensure_ascii=False) for s in steps], dtype="string"),
+        "depends_on": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
+        "priority": pd.Series([s.priority for s in steps], dtype="int64"),
+        "timeout_s": pd.Series([s.timeout_s for s in steps], dtype="float64"),
+        "description": pd.Series([s.description for s in steps], dtype="string"),
+    })
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] | None = None
+                ) -> tuple[Plan | None, list[tuple[str, str]]]:
+    """The plan the table describes, or the problems as (step, message), one per step at
+    most. ``keep``: fields the table does not show (a step's retry settings), by step id."""
+    steps: list[dict[str, Any]] = []
+    problems: list[tuple[str, str]] = []
+    for number, row in enumerate(frame.to_dict("records"), start=1):
+        step_id = "" if _blank(row.get("id")) else str(row["id"]).strip()
+        name = step_id or f"#{number}"
+        step: dict[str, Any] = {"id": step_id, "tool": "" if _blank(row.get("tool")) else str(row["tool"]).strip()}
+        try:
+            args = json.loads(row["args"]) if not _blank(row.get("args")) else {}
+        except json.JSONDecodeError as exc:
+            problems.append((name, f"args is not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(args, dict):
+            problems.append((name, "args must be a JSON object, like {\"expression\": \"2 + 3\"}"))
+            continue
+        step["args"] = args
+        deps = "" if _blank(row.get("depends_on")) else str(row["depends_on"])
+        step["depends_on"] = [d.strip() for d in deps.split(",") if d.strip()]
+        if not _blank(row.get("priority")):
+            step["priority"] = int(row["priority"])
+        if not _blank(row.get("timeout_s")):
+            step["timeout_s"] = float(row["timeout_s"])
+        if not _blank(row.get("description")):
+            step["description"] = str(row["description"])
+        step |= (keep or {}).get(step_id, {})
+        steps.append(step)
+    if problems:
+        return None, problems
+    value = {"goal": goal, "steps": steps}
+    try:
+        return Plan.model_validate(value), []
+    except ValidationError as exc:
+        found = []
+        for error in exc.errors():
+            loc = list(error["loc"])
+            if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[1] < len(steps):
+                field = ".".join(str(p) for p in loc[2:]) or "step"
+                found.append((steps[loc[1]]["id"] or f"#{loc[1] + 1}", f"{field}: {error['msg']}"))
+            else:
+                found.append(("plan", first_error(exc, value)))
+        return None, _first_per_step(found)
+
+
+def _first_per_step(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for step, message in problems:
+        seen.setdefault(step, message)
+    return list(seen.items())
