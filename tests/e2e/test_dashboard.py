@@ -3,6 +3,7 @@ the browser alone (the CLI only prepares or checks). Screenshots go to the test'
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -110,4 +111,31 @@ def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
     shot(page, cli.home, "thread-invalid-edit")
     status = cli.ok("status", thread)
     assert status["status"] == "AWAITING_APPROVAL" and status["decisions"] == []
+    no_exception(page)
+
+
+def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard: str, page: Page, cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+    cli.ok("approve", thread)
+    history = cli.ok("history", thread)
+    at_gate = next(i for i, c in enumerate(history) if c["next"] == ["human_review"])
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=WAIT_MS)
+    grid = page.get_by_test_id("stDataFrame").last
+    expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
+    expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_text("with an edited plan").click()
+    plan = cli.ok("status", thread)["plan"]
+    plan["steps"][0]["args"] = {"expression": "6*8"}
+    page.get_by_label("Plan as JSON").fill(json.dumps(plan))
+    shot(page, cli.home, "history-fork")
+    page.get_by_role("button", name="Fork from here").click()
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    expect(approve).to_be_visible(timeout=WAIT_MS)  # the branch went through the critic to the gate again
+    approve.click()
+    expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
+    [step] = cli.ok("status", thread)["steps"].values()
+    assert step["output"] == 48
+    assert any(c["source"] == "update" for c in cli.ok("history", thread))
     no_exception(page)

@@ -84,3 +84,14 @@ def sidebar() -> None:
                     st.error(found)
                 else:
                     open_thread(found.thread_id)
+
+
+def send(action: str, thread_id: str, **kwargs: object) -> None:
+    """Send a queued command for a thread (the run manager carries it out); the thread page
+    shows the refusal, or a notice, on its next run."""
+    try:
+        getattr(operations(), action)(thread_id, operator=operator(), queue=True, **kwargs)
+    except RequestError as exc:
+        st.session_state["thread_error"] = str(exc)
+    else:
+        st.session_state["thread_notice"] = f"{action} sent"
