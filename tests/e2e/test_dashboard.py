@@ -1,5 +1,6 @@
 """Operator journeys in a real browser against ``streamlit run ui/app.py``: each is done in
-the browser alone (the CLI only prepares or checks). Screenshots go to the test's home."""
+the browser alone (the operations API, in-process on the same database, only prepares or
+checks). Screenshots go to the test's home."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import wait_for_tables
-from tests.support.cli import Cli
+from tests.e2e.conftest import Setup, listening_addresses, wait_for_tables
+from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
 
 WAIT_MS = 30_000
 
@@ -23,7 +25,7 @@ def shot(page: Page, home: Path, name: str) -> None:
     page.screenshot(path=str(home / f"{name}.png"), full_page=True)
 
 
-def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Page, cli: Cli) -> None:
+def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Page, setup: Setup) -> None:
     page.goto(dashboard)
     expect(page.get_by_text("No threads yet.")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("link", name="Start a run on the New run page").click()
@@ -31,7 +33,7 @@ def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Pag
     no_exception(page)
 
 
-def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, cli: Cli) -> None:
+def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, setup: Setup) -> None:
     page.goto(f"{dashboard}/new_run")
     page.get_by_label("Goal").fill("Calculate 6*7 then summarize it")
     page.get_by_role("button", name="Start").click()
@@ -39,24 +41,24 @@ def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, pag
     thread = page.url.rsplit("=", 1)[1]
     approve = page.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the run manager planned it in the background
-    shot(page, cli.home, "thread-awaiting")
+    shot(page, setup.home, "thread-awaiting")
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
-    assert cli.ok("status", thread)["status"] == "COMPLETED"
-    assert cli.ok("status", thread)["decisions"][-1]["action"] == "approve"
+    assert setup.status(thread)["status"] == "COMPLETED"
+    assert setup.status(thread)["decisions"][-1]["action"] == "approve"
     wait_for_tables(page, 3)
     no_exception(page)
-    shot(page, cli.home, "thread-completed")
+    shot(page, setup.home, "thread-completed")
 
 
-def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, page: Page, cli: Cli) -> None:
-    waiting = cli.ok("run", "Calculate 6*7 :red[alarm] **bold** $x$")["thread_id"]
+def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, page: Page, setup: Setup) -> None:
+    waiting = setup.run("Calculate 6*7 :red[alarm] **bold** $x$")
     page.goto(f"{dashboard}/thread?thread_id={waiting}")
     expect(page.get_by_text("Calculate 6*7 :red[alarm] **bold** $x$", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     page.goto(dashboard)
     wait_for_tables(page, 1)
-    shot(page, cli.home, "runs")
+    shot(page, setup.home, "runs")
     box = page.get_by_label("Open a thread")
     box.fill(waiting)
     box.press("Enter")
@@ -82,16 +84,16 @@ def edit_cell(page: Page, grid_index: int, row: int, column: int, text: str) -> 
     expect(page.get_by_text(re.compile(r"^\d+ change\(s\), not sent"))).to_be_visible(timeout=WAIT_MS)
 
 
-def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, cli: Cli) -> None:
-    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, setup: Setup) -> None:
+    thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
     expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
     edit_cell(page, 0, row=0, column=2, text='{"expression": "6*9"}')
-    shot(page, cli.home, "thread-editing")
+    shot(page, setup.home, "thread-editing")
     page.get_by_role("button", name="Approve the edited plan").click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
-    done = cli.ok("status", thread)
+    done = setup.status(thread)
     assert done["decisions"][-1]["action"] == "edit"
     [step] = done["steps"].values()
     assert step["args"] == {"expression": "6*9"} and step["output"] == 54
@@ -99,8 +101,8 @@ def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, cl
 
 
 def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
-        dashboard: str, page: Page, cli: Cli) -> None:
-    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+        dashboard: str, page: Page, setup: Setup) -> None:
+    thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
     expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
@@ -108,16 +110,16 @@ def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
     page.get_by_role("button", name="Approve the edited plan").click()
     expect(page.get_by_text("The edited plan was not sent: 1 step(s) to fix.")).to_be_visible(timeout=WAIT_MS)
     wait_for_tables(page, 2)
-    shot(page, cli.home, "thread-invalid-edit")
-    status = cli.ok("status", thread)
+    shot(page, setup.home, "thread-invalid-edit")
+    status = setup.status(thread)
     assert status["status"] == "AWAITING_APPROVAL" and status["decisions"] == []
     no_exception(page)
 
 
-def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard: str, page: Page, cli: Cli) -> None:
-    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
-    cli.ok("approve", thread)
-    history = cli.ok("history", thread)
+def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard: str, page: Page, setup: Setup) -> None:
+    thread = setup.run("Calculate 6*7")
+    setup.approve(thread)
+    history = setup.history(thread)
     at_gate = next(i for i, c in enumerate(history) if c["next"] == ["human_review"])
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=WAIT_MS)
@@ -126,16 +128,136 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
-    plan = cli.ok("status", thread)["plan"]
+    plan = setup.status(thread)["plan"]
     plan["steps"][0]["args"] = {"expression": "6*8"}
     page.get_by_label("Plan as JSON").fill(json.dumps(plan))
-    shot(page, cli.home, "history-fork")
+    shot(page, setup.home, "history-fork")
     page.get_by_role("button", name="Fork from here").click()
     approve = page.get_by_role("button", name="Approve", exact=True)
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the branch went through the critic to the gate again
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
-    [step] = cli.ok("status", thread)["steps"].values()
+    [step] = setup.status(thread)["steps"].values()
     assert step["output"] == 48
-    assert any(c["source"] == "update" for c in cli.ok("history", thread))
+    assert any(c["source"] == "update" for c in setup.history(thread))
+    no_exception(page)
+
+
+def test_with_no_accounts_the_dashboard_listens_on_loopback_only(dashboard: str) -> None:
+    port = int(dashboard.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def thread_page(page: Page, dashboard: str, thread: str) -> None:
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    expect(page.get_by_role("heading", name=f"Thread {thread}")).to_be_visible(timeout=WAIT_MS)
+
+
+def badge(page: Page, status: str):
+    return page.get_by_text(status, exact=True).first
+
+
+def test_reject_with_feedback_and_approve_the_revised_plan(dashboard: str, page: Page, setup: Setup,
+                                                           server: ToolServer) -> None:
+    thread = setup.run(f"Fetch {server.url('a')}")
+    thread_page(page, dashboard, thread)
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    expect(approve).to_be_visible()
+    page.get_by_label("Feedback for the planner").fill(f"fetch {server.url('b')} instead")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.get_by_text("Last decision: reject by operator")).to_be_visible(timeout=WAIT_MS)
+    expect(approve).to_be_visible(timeout=WAIT_MS)  # the planner revised it and it waits again
+    assert setup.status(thread)["plan"]["steps"][0]["args"]["url"] == server.url("b")
+    approve.click()
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+    assert server.hits["/b"] == 1 and server.started["/a"] == 0
+    no_exception(page)
+
+
+def test_reject_for_good(dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
+    thread = setup.run(f"Fetch {server.url('a')}")
+    thread_page(page, dashboard, thread)
+    page.get_by_text("Reject for good (no revision)").click()
+    page.get_by_role("button", name="Reject").click()
+    expect(badge(page, "REJECTED")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Last decision: reject (final) by operator")).to_be_visible()
+    assert setup.status(thread)["status"] == "REJECTED" and server.started["/a"] == 0
+
+
+def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
+    plan = {"steps": [fetch(server, "slow", hold="gate"), fetch(server, "after", ["slow"])]}
+    thread = setup.run(plan=plan)
+    thread_page(page, dashboard, thread)  # the dashboard's run manager starts with its first page
+    setup.approve(thread, detach=True)  # and executes what is queued
+    server.wait_started("/slow")
+    page.get_by_role("button", name="Cancel").click()
+    expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)  # after the running step's grace
+    server.release("gate")
+    assert server.started["/after"] == 0
+    shot(page, setup.home, "thread-cancelled")
+    no_exception(page)
+
+
+def test_resume_a_failed_thread_once_its_cause_is_fixed_and_retry_failed_steps(
+        dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
+    for action, label in (("resume", "Resume"), ("retry", "Retry failed steps")):
+        plan = {"steps": [fetch(server, f"{action}-flaky", fail_first=3), fetch(server, f"{action}-after",
+                                                                               [f"{action}-flaky"])]}
+        thread = setup.run(plan=plan)
+        assert setup.approve(thread)["status"] == "FAILED"  # 3 attempts, 3 failures; the 4th call works
+        thread_page(page, dashboard, thread)
+        page.get_by_role("button", name=label).click()
+        expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+        assert server.hits[f"/{action}-after"] == 1
+        assert setup.status(thread)["decisions"][-1]["action"] == action
+    no_exception(page)
+
+
+def test_refresh_mid_run_and_watch_it_finish(dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
+    plan = {"steps": [fetch(server, "first"), fetch(server, "slow", ["first"], hold="gate")]}
+    thread = setup.run(plan=plan)
+    thread_page(page, dashboard, thread)
+    setup.approve(thread, detach=True)
+    server.wait_started("/slow")
+    expect(badge(page, "EXECUTING")).to_be_visible(timeout=WAIT_MS)
+    page.reload()
+    expect(page.get_by_role("heading", name=f"Thread {thread}")).to_be_visible(timeout=WAIT_MS)
+    expect(badge(page, "EXECUTING")).to_be_visible(timeout=WAIT_MS)
+    server.release("gate")
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)  # no reload: the page follows it
+    no_exception(page)
+
+
+def test_two_browsers_approve_at_once_and_the_step_runs_once(dashboard: str, page: Page, setup: Setup,
+                                                            server: ToolServer) -> None:
+    thread = setup.run(f"Fetch {server.url('once')}")
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+    for browser_page, name in ((page, "ana"), (other, "bo")):
+        browser_page.goto(f"{dashboard}/thread?thread_id={thread}")
+        browser_page.get_by_role("textbox", name="Your name").fill(name)
+        browser_page.get_by_role("textbox", name="Your name").press("Enter")
+        expect(browser_page.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Approve", exact=True).click(no_wait_after=True)
+    other.get_by_role("button", name="Approve", exact=True).click(no_wait_after=True)
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+    decided = setup.status(thread)["decisions"]
+    assert len(decided) == 1 and server.hits["/once"] == 1
+    winner, loser = (page, other) if decided[0]["operator"] == "ana" else (other, page)
+    who = decided[0]["operator"]
+    told = re.compile(re.escape(f"already decided (approve by {who} at") + "|" + re.escape(f"Last decision: approve by {who} at"))
+    expect(loser.get_by_text(told).first).to_be_visible(timeout=WAIT_MS)
+    shot(loser, setup.home, "two-browsers-loser")
+    no_exception(winner)
+    no_exception(loser)
+    other.context.close()
+
+
+def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, setup: Setup) -> None:
+    setup.approve(setup.run("Calculate 6*7"))
+    setup.run("Calculate 2+2")
+    page.goto(f"{dashboard}/metrics")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("2", timeout=WAIT_MS)
+    expect(page.get_by_text("Runs by status, per hour created")).to_be_visible()
+    wait_for_tables(page, 3)  # tools, agents, transitions
+    shot(page, setup.home, "metrics")
     no_exception(page)

@@ -76,6 +76,8 @@ def sidebar() -> None:
     with st.sidebar:
         st.text_input("Your name", key="operator_name", placeholder="operator",
                       help="Decisions and new runs are recorded under this name.")
+        st.caption(":material/warning: No operator accounts: anyone who can reach this port can approve. "
+                   "It listens on 127.0.0.1 only.")
         with st.form("open_thread", border=False, clear_on_submit=True):
             pasted = st.text_input("Open a thread", placeholder="thread id or its first characters")
             if st.form_submit_button("Open"):

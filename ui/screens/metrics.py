@@ -43,7 +43,8 @@ if metrics.runs_over_time:
         "runs": pd.Series([c.count for c in metrics.runs_over_time], dtype="int64")})
     statuses = sorted(set(over_time["status"]))
     st.altair_chart(alt.Chart(over_time).mark_bar().encode(
-        x=alt.X("start:T", title=None), y=alt.Y("runs:Q", title="runs"),
+        x=alt.X(f"{'yearmonthdatehours' if metrics.bucket == 'hour' else 'yearmonthdate'}(start):O", title=None),
+        y=alt.Y("runs:Q", title="runs"),
         color=alt.Color("status:N", scale=alt.Scale(domain=statuses,
                                                     range=[STATUS_COLOURS.get(s, "#6b7280") for s in statuses])),
         tooltip=["start:T", "status", "runs"]), use_container_width=True)

@@ -22,7 +22,7 @@ from ui.dashboard.session import THREAD_PARAM, find_thread, open_thread, operati
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
 
-REFRESH_S = 2
+REFRESH_S = 0.7  # an event reaches the screen within about a second (the batch flush is 0.25 s)
 TEXT_CHARS = 2_000
 
 
@@ -92,6 +92,10 @@ def header(view: ThreadView) -> None:
     st.markdown(f"### :{_colour(view)}-badge[{view.status.value}]")
     st.text(" · ".join(x for x in (f"started by {view.operator}", f"model {view.model}",
                                    f"created {view.created_at:%Y-%m-%d %H:%M:%S %Z}", where) if x))
+    if view.decisions:
+        last = view.decisions[-1]
+        st.text(f"Last decision: {last.action}{' (final)' if last.final else ''} by {last.operator} "
+                f"at {last.at:%Y-%m-%d %H:%M:%S %Z}")
     if view.error:
         st.error(view.error[:TEXT_CHARS])
 
@@ -121,7 +125,8 @@ def events(thread_id: str) -> None:
 
 def plan_and_review(view: ThreadView) -> None:
     if view.plan is not None:
-        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})", expanded=False):
+        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})",
+                         expanded=view.awaiting_approval):
             st.dataframe([{"step": s.id, "tool": s.tool, "args": _json(s.args), "after": ", ".join(s.depends_on),
                            "priority": s.priority, "timeout_s": s.timeout_s, "description": s.description}
                           for s in view.plan.steps], hide_index=True)
