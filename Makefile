@@ -32,6 +32,7 @@ test: install browser
 bench: install
 	$(BIN)/python -m bench.dag
 	$(BIN)/python -m bench.overhead
+	$(BIN)/python -m bench.ui
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -7,51 +7,18 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, running_dashboard
 
 
 @pytest.fixture
 def dashboard(home: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PROLIGHT_DB": str(home / "prolight.db"), "PROLIGHT_WORKSPACE": str(home / "workspace"),
-           "PROLIGHT_CANCEL_GRACE_S": "0.5"}
-    log = home / "dashboard.log"  # a file, not a pipe: a pipe nobody reads fills and stalls the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
-         "--server.headless", "true"],  # the address comes from .streamlit/config.toml, as for `make run`
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"dashboard did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_dashboard(home, PROLIGHT_CANCEL_GRACE_S="0.5") as (url, log):
+        yield url
     assert "Traceback" not in log.read_text(), f"the dashboard's log has a traceback:\n{log.read_text()[-3000:]}"
 
 
@@ -76,24 +43,6 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1800})  # tall: Streamlit scrolls inside
     yield context.new_page()
     context.close()
-
-
-_TABLES_PAINTED = """(count) => {
-  const grids = [...document.querySelectorAll('canvas[data-testid="data-grid-canvas"]')];
-  return grids.length >= count && grids.every((canvas) => {
-    if (!canvas.width || !canvas.height) return false;
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] < 120) return true;
-    return false;
-  });
-}"""
-
-
-def wait_for_tables(page, count: int, timeout_ms: int = 30_000) -> None:
-    """Until ``count`` dataframes have drawn their cells. Streamlit's grid paints on a canvas
-    after the page is otherwise ready (its cells are not in the DOM), so a screenshot taken
-    without this shows empty boxes; dark pixels on every grid canvas are the progress to wait on."""
-    page.wait_for_function(_TABLES_PAINTED, arg=count, timeout=timeout_ms)
 
 
 def listening_addresses(port: int) -> set[str]:

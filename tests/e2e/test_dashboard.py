@@ -10,7 +10,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Setup, listening_addresses, wait_for_tables
+from tests.e2e.conftest import Setup, listening_addresses
+from tests.support.browser import wait_for_tables
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -260,4 +261,19 @@ def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, s
     expect(page.get_by_text("Runs by status, per hour created")).to_be_visible()
     wait_for_tables(page, 3)  # tools, agents, transitions
     shot(page, setup.home, "metrics")
+    no_exception(page)
+
+
+def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: str, page: Page, setup: Setup) -> None:
+    oldest = setup.run("Calculate 1+1")
+    newest = setup.run("Calculate 2+2")
+    page.goto(f"{dashboard}/approvals")
+    wait_for_tables(page, 1)
+    shot(page, setup.home, "approvals")
+    page.get_by_test_id("stDataFrame").first.click(position={"x": 15, "y": 35 + 17})  # the oldest row's box
+    expect(page).to_have_url(re.compile(f"thread_id={oldest}$"), timeout=WAIT_MS)
+    page.goto(dashboard)
+    wait_for_tables(page, 1)
+    page.get_by_test_id("stDataFrame").first.click(position={"x": 30 + 100, "y": 35 + 17})  # newest first: its id
+    expect(page).to_have_url(re.compile(f"thread_id={newest}$"), timeout=WAIT_MS)
     no_exception(page)

@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from graph.core.schemas import Status
+from graph.core.schemas import Plan, Status
 from graph.operations import Operations
 from graph.store.database import open_database
 
@@ -135,3 +135,19 @@ def test_the_plan_editor_sends_the_table_as_an_edited_plan(ops: Operations) -> N
     assert not at.exception, at.exception
     settle(ops, thread, Status.COMPLETED)
     assert ops.thread(thread).decisions[-1].action == "edit"
+
+
+def test_a_long_output_is_cut_with_the_whole_of_it_one_click_away(ops: Operations) -> None:
+    text = "word " * 1000
+    thread = ops.start(plan=Plan.model_validate({"goal": "long", "steps": [
+        {"id": "say", "tool": "calculate", "args": {"expression": "1"}}]})).thread_id
+    ops.approve(thread)
+    goal_long = ops.start("Calculate 1+1 " + text).thread_id
+    at = app("screens/thread.py", thread_id=goal_long)
+    assert any(t.value.endswith("…") and len(t.value) < len(text) for t in at.text), "the goal is cut"
+    assert any(e.label.startswith("Show all") for e in at.expander)
+    assert any(c.value.startswith("Calculate 1+1 word") for c in at.code), "and whole behind the expander"
+    at = app("screens/thread.py", thread_id=thread)
+    at.selectbox(key="step_detail").set_value("say").run()
+    assert not at.exception, at.exception
+    assert any('"expression": "1"' in c.value for c in at.code)

@@ -15,6 +15,7 @@ from graph.operations.models import ThreadQuery, ThreadView
 
 THREAD_PAGE = "screens/thread.py"
 THREAD_PARAM = "thread_id"
+LIVE_REFRESH_S = 0.7  # a thread page redraws its live parts: an event shows within about a second
 
 
 def _close(ops: Operations) -> None:

@@ -1,7 +1,7 @@
 """One thread, deep-linkable as ``?thread_id=ID``: status, goal, plan, DAG, critique and
 estimate, live steps with their attempts, a Gantt timeline, the report, the decisions and
 the event log; the buttons that apply to it; and at the approval gate the panel to
-approve, edit or reject. The live parts re-draw in a fragment every ``REFRESH_S``; the
+approve, edit or reject. The live parts re-draw in a fragment every ``LIVE_REFRESH_S``; the
 decision forms and the event filters sit outside it, so a refresh never drops what the
 operator is typing. Model, tool and goal text is shown as text, never as markdown."""
 
@@ -15,14 +15,13 @@ import streamlit as st
 
 from graph.core.events import EventKind
 from graph.operations import RequestError
-from graph.operations.models import ThreadView
+from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
-from ui.dashboard.session import THREAD_PARAM, find_thread, open_thread, operations, send, shown_thread_id
+from ui.dashboard.session import LIVE_REFRESH_S, THREAD_PARAM, find_thread, open_thread, operations, send, shown_thread_id
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
 
-REFRESH_S = 0.7  # an event reaches the screen within about a second (the batch flush is 0.25 s)
 TEXT_CHARS = 2_000
 
 
@@ -48,7 +47,7 @@ def moment(view: ThreadView) -> tuple[str, bool, tuple[str, ...]]:
     return view.status.value, view.awaiting_approval, tuple(view.actions)
 
 
-@st.fragment(run_every=REFRESH_S)
+@st.fragment(run_every=LIVE_REFRESH_S)
 def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
     """``shown``: the moment the page around this fragment was drawn for; when the thread
     has moved on (it reached the gate, another browser decided, it ended) the whole page
@@ -74,6 +73,9 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
                 st.dataframe(failures, hide_index=True)
         with right:
             st.graphviz_chart(charts.dag_dot(steps))
+            picked = view.steps.get(st.session_state.get("step_detail") or "")
+            if picked is not None:
+                step_detail(picked)
         timeline = timeline_frame(steps, datetime.now(timezone.utc))
         if len(timeline):
             st.altair_chart(charts.gantt(timeline), use_container_width=True)
@@ -85,6 +87,17 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         st.dataframe(decisions_frame(view.decisions), hide_index=True, column_config={
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
             "edited_plan": "edited the plan"})
+
+
+def step_detail(step: StepView) -> None:
+    """One step whole: its args, its output and error uncut, every attempt."""
+    st.markdown(f"**Step** `{step.id}`")  # a step id is letters, digits, '_' and '-'
+    st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
+    if step.output is not None:
+        long_text(step.output if isinstance(step.output, str) else json.dumps(step.output, indent=2,
+                                                                               ensure_ascii=False))
+    if step.error:
+        long_text(step.error)
 
 
 def header(view: ThreadView) -> None:
@@ -106,7 +119,7 @@ def _colour(view: ThreadView) -> str:
             "AWAITING_APPROVAL": "orange"}.get(view.status.value, "blue")
 
 
-@st.fragment(run_every=REFRESH_S)
+@st.fragment(run_every=LIVE_REFRESH_S)
 def events(thread_id: str) -> None:
     """The event log, filtered by the kind and step chosen above it (outside this fragment,
     so a refresh keeps the choice)."""
@@ -170,7 +183,7 @@ except RequestError as exc:
     st.stop()
 st.query_params[THREAD_PARAM] = view.thread_id
 st.markdown(f"## Thread `{view.thread_id}`")  # our own hex id: safe as markdown
-st.text(view.goal if len(view.goal) <= TEXT_CHARS else view.goal[:TEXT_CHARS] + "…")
+long_text(view.goal)
 if notice := st.session_state.pop("thread_notice", None):
     st.toast(notice)
 if error := st.session_state.pop("thread_error", None):
@@ -179,6 +192,7 @@ header(view)
 actions(view)
 if view.awaiting_approval:
     approval_panel(view)
+st.selectbox("Show a step in full", ["", *view.steps], key="step_detail", format_func=lambda s: s or "none")
 live(view.thread_id, moment(view))
 plan_and_review(view)
 filter_kinds, filter_step = st.columns([3, 1])

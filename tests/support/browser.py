@@ -1,0 +1,73 @@
+"""The real dashboard (``streamlit run ui/app.py``) on a free 127.0.0.1 port and Debian's
+headless Chromium: shared by the browser tests and ``bench/ui.py``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_dashboard(home: Path, **env: str) -> Iterator[tuple[str, Path]]:
+    """(its URL, its log file) while it runs on ``home``'s database. The log goes to a file:
+    a pipe nobody reads fills and stalls the server."""
+    port = free_port()
+    env = {**os.environ, "PROLIGHT_DB": str(home / "prolight.db"), "PROLIGHT_WORKSPACE": str(home / "workspace"),
+           **env}
+    log = home / "dashboard.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+         "--server.headless", "true"],  # the address comes from .streamlit/config.toml, as for `make run`
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"dashboard did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+    try:
+        yield url, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+_TABLES_PAINTED = """(count) => {
+  const grids = [...document.querySelectorAll('canvas[data-testid="data-grid-canvas"]')];
+  return grids.length >= count && grids.every((canvas) => {
+    if (!canvas.width || !canvas.height) return false;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] < 120) return true;
+    return false;
+  });
+}"""
+
+
+def wait_for_tables(page, count: int, timeout_ms: int = 30_000) -> None:
+    """Until ``count`` dataframes have drawn their cells. Streamlit's grid paints on a canvas
+    after the page is otherwise ready (its cells are not in the DOM), so a screenshot taken
+    without this shows empty boxes; dark pixels on every grid canvas are the progress to wait on."""
+    page.wait_for_function(_TABLES_PAINTED, arg=count, timeout=timeout_ms)
