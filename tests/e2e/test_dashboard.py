@@ -5,6 +5,7 @@ checks). Screenshots go to the test's home."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,8 +23,16 @@ def no_exception(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
 def shot(page: Page, home: Path, name: str) -> None:
+    """Into the test's home; with PROLIGHT_DOCS_SCREENSHOTS=1 also into docs/screenshots/,
+    which the README shows (refreshed by running the browser tests that way)."""
     page.screenshot(path=str(home / f"{name}.png"), full_page=True)
+    if os.environ.get("PROLIGHT_DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
 
 def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Page, setup: Setup) -> None:
@@ -37,6 +46,7 @@ def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Pag
 def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, setup: Setup) -> None:
     page.goto(f"{dashboard}/new_run")
     page.get_by_label("Goal").fill("Calculate 6*7 then summarize it")
+    shot(page, setup.home, "new-run")
     page.get_by_role("button", name="Start").click()
     expect(page).to_have_url(re.compile(r"/thread\?thread_id=[0-9a-f]{32}$"), timeout=WAIT_MS)
     thread = page.url.rsplit("=", 1)[1]
