@@ -44,7 +44,9 @@ from graph.core.threads import DAEMONS
 from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2
-SPARE_THREADS = 4  # the node's own thread and LangGraph's bookkeeping
+# LangGraph's own work in the pool, and a margin: the executor node no longer takes one of these,
+# since our driver streams no mode and LangGraph runs the node on the driving thread.
+SPARE_THREADS = 4
 OUTPUT_PREVIEW_CHARS = 1000
 
 

@@ -25,3 +25,8 @@ def is_awaiting(snapshot: StateSnapshot) -> bool:
     """At the gate with no decision written yet (a written, not yet applied decision has
     moved the status on while ``next`` still names the review node)."""
     return snapshot.next == (REVIEW_NODE,) and snapshot.values.get("status") == Status.AWAITING_APPROVAL.value
+
+
+def has_ended(snapshot: StateSnapshot) -> bool:
+    """The thread ran to its end: it has state and nothing left to run."""
+    return bool(snapshot.values) and not snapshot.next and not snapshot.tasks

@@ -35,7 +35,7 @@ from graph.store.database import Database, RunRow
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
-from graph.engine.snapshots import check_thread_id, is_awaiting
+from graph.engine.snapshots import check_thread_id, has_ended, is_awaiting
 from graph.core.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
@@ -99,7 +99,7 @@ class Workflow:
             snapshot = self._snapshot(thread_id)
             requester = self.db.cancel_requester(thread_id)
             if requester is not None:
-                if snapshot.next or snapshot.tasks or not snapshot.values:
+                if not has_ended(snapshot):
                     self._stop(thread_id, snapshot, requester)
             elif not snapshot.values:
                 inputs = self.db.graph_input(thread_id)
@@ -151,7 +151,7 @@ class Workflow:
             status = snapshot.values.get("status")
             if is_awaiting(snapshot):
                 raise RequestError(f"thread {thread_id} is awaiting approval: approve or reject it")
-            interrupted = not snapshot.values or snapshot.next or snapshot.tasks
+            interrupted = not has_ended(snapshot)
             if only_failed and (interrupted or status != Status.FAILED.value):
                 raise RequestError(f"thread {thread_id} is {status}: retry is for a FAILED thread")
             self.db.clear_cancel(thread_id)
@@ -176,7 +176,7 @@ class Workflow:
         thread at the approval gate is stopped here, or (``execute=False``) by a worker."""
         snapshot = self._snapshot(thread_id)
         status = snapshot.values.get("status", Status.CREATED.value)
-        if snapshot.values and not snapshot.next and not snapshot.tasks:
+        if has_ended(snapshot):
             raise RequestError(f"thread {thread_id} is {status}: nothing to cancel")
         if not execute:
             self.db.request_cancel(thread_id, by=operator, queue=True)

@@ -9,9 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.core.breaker import BreakerState
 from graph.core.events import StoredEvent
 from graph.core.schemas import Attempt, Critique, Decision, Plan, Status, StepStatus
+# Answers the store builds itself (the breaker view with its half-open state, the metrics in
+# SQL), named here so every front end takes its answer types from this one module.
+from graph.store.breakers import BreakerView  # noqa: F401
+from graph.store.metrics import Metrics  # noqa: F401
 
 Action = Literal["approve", "edit", "reject", "cancel", "resume", "retry", "fork"]
 SortKey = Literal["updated", "created", "status", "goal"]
@@ -158,16 +161,6 @@ class CheckpointState(_View):
 class EventPage(_View):
     events: list[StoredEvent]
     last_seq: int  # pass back as ``after_seq`` to get what follows
-
-
-class BreakerView(_View):
-    name: str
-    state: BreakerState  # half_open once the cool-down has passed: the next call is the trial
-    failures: int
-    opened_at: float | None = None
-    cooldown_s: float
-    last_error: str | None = None
-    updated_at: datetime
 
 
 class ToolView(_View):

@@ -129,7 +129,7 @@ def test_metrics_and_approvals_pages_show_the_runs(ops: Operations) -> None:
 def test_the_plan_editor_sends_the_table_as_an_edited_plan(ops: Operations) -> None:
     thread = ops.start("Calculate 6*7").thread_id
     at = app("screens/thread.py", thread_id=thread)
-    at.toggle(key="editing").set_value(True).run()
+    at.toggle(key=f"editing_{thread}").set_value(True).run()
     assert not at.exception, at.exception
     at.button(key="approve_edited").click().run()
     assert not at.exception, at.exception

@@ -28,12 +28,25 @@ def dag_dot(steps: list[StepView]) -> str:
     return "\n".join([*lines, "}"])
 
 
+def _status_colours(frame: pd.DataFrame) -> alt.Scale:
+    """Each status in the frame's ``status`` column in its colour of the whole dashboard."""
+    statuses = sorted(set(frame["status"]))
+    return alt.Scale(domain=statuses, range=[STATUS_COLOURS.get(s, "#6b7280") for s in statuses])
+
+
 def gantt(timeline: pd.DataFrame) -> alt.Chart:
-    statuses = sorted(set(timeline["status"]))
     return alt.Chart(timeline).mark_bar().encode(
         x=alt.X("start:T", title="time"), x2="end:T",
         y=alt.Y("step:N", sort=alt.EncodingSortField("start"), title=None),
-        color=alt.Color("status:N", legend=alt.Legend(orient="bottom"),
-                        scale=alt.Scale(domain=statuses, range=[STATUS_COLOURS.get(s, "#6b7280") for s in statuses])),
+        color=alt.Color("status:N", legend=alt.Legend(orient="bottom"), scale=_status_colours(timeline)),
         tooltip=["step", "status", "start:T", "end:T"],
     ).properties(height=alt.Step(22))
+
+
+def runs_over_time(counts: pd.DataFrame, bucket: str) -> alt.Chart:
+    """Runs per hour or day of creation, stacked by the status they have now."""
+    unit = "yearmonthdatehours" if bucket == "hour" else "yearmonthdate"
+    return alt.Chart(counts).mark_bar().encode(
+        x=alt.X(f"{unit}(start):O", title=None), y=alt.Y("runs:Q", title="runs"),
+        color=alt.Color("status:N", scale=_status_colours(counts)),
+        tooltip=["start:T", "status", "runs"])

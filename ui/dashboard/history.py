@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import streamlit as st
 
-from graph.operations import PlanInputError, RequestError, parse_plan
-from graph.operations.models import CheckpointView, ThreadView
+from graph.operations import RequestError, parse_plan
+from graph.operations.models import ThreadView
 from ui.dashboard.session import operations, operator
+from ui.dashboard.tables import changes_frame, checkpoints_frame
 
 TABLE = "history_table"
-
-
-def checkpoints_frame(checkpoints: list[CheckpointView]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "created": pd.Series([pd.Timestamp(c.created_at) if c.created_at else pd.NaT for c in checkpoints],
-                             dtype="datetime64[us, UTC]"),
-        "step": pd.Series([c.step for c in checkpoints], dtype="Int64"),
-        "by": pd.Series([c.node for c in checkpoints], dtype="string"),
-        "status": pd.Series([c.status.value if c.status else None for c in checkpoints], dtype="string"),
-        "next": pd.Series([", ".join(c.next) for c in checkpoints], dtype="string"),
-        "checkpoint": pd.Series([c.checkpoint_id for c in checkpoints], dtype="string"),
-    })
 
 
 def history(view: ThreadView) -> None:
@@ -49,10 +37,7 @@ def history(view: ThreadView) -> None:
     changed, whole = st.columns(2)
     with changed:
         st.markdown(f"**What changed at** `{checkpoint_id}`")
-        st.dataframe(pd.DataFrame({
-            "field": pd.Series([c.field for c in state.changes], dtype="string"),
-            "before": pd.Series([_short(c.before) for c in state.changes], dtype="string"),
-            "after": pd.Series([_short(c.after) for c in state.changes], dtype="string")}), hide_index=True)
+        st.dataframe(changes_frame(state.changes), hide_index=True)
     with whole:
         st.markdown("**The state there**")
         st.json(state.values, expanded=False)
@@ -70,15 +55,9 @@ def fork_form(view: ThreadView, checkpoint_id: str, plan: dict | None) -> None:
             try:
                 edited = parse_plan(text, "the edited plan", view.goal) if edit else None
                 operations().fork(view.thread_id, checkpoint_id, edited, operator=operator(), queue=True)
-            except PlanInputError as exc:
-                problem.error(str(exc))
-            except RequestError as exc:
+            except RequestError as exc:  # an unreadable plan (PlanInputError) included
                 problem.error(str(exc))
             else:
                 st.session_state["thread_notice"] = "forked: a worker continues from that checkpoint"
                 st.rerun()
 
-
-def _short(value: object, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -89,12 +89,20 @@ def sidebar() -> None:
                     open_thread(found.thread_id)
 
 
-def send(action: str, thread_id: str, **kwargs: object) -> None:
-    """Send a queued command for a thread (the run manager carries it out); the thread page
-    shows the refusal, or a notice, on its next run."""
+def request(action: str, thread_id: str, **kwargs: object) -> str | None:
+    """Send a queued command for a thread (the run manager carries it out); the refusal's
+    one-line message, or None."""
     try:
         getattr(operations(), action)(thread_id, operator=operator(), queue=True, **kwargs)
     except RequestError as exc:
-        st.session_state["thread_error"] = str(exc)
+        return str(exc)
+    return None
+
+
+def send(action: str, thread_id: str, **kwargs: object) -> None:
+    """``request`` for the thread page, which shows the refusal, or a notice, on its next run."""
+    refused = request(action, thread_id, **kwargs)
+    if refused:
+        st.session_state["thread_error"] = refused
     else:
         st.session_state["thread_notice"] = f"{action} sent"

@@ -4,13 +4,15 @@ No Streamlit here, so the shapes are unit-tested directly."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import datetime
 
 import pandas as pd
 
 from graph.core.events import StoredEvent
 from graph.core.schemas import Decision, Status, StepStatus
-from graph.operations.models import RunSummary, StepView
+from graph.operations.models import BreakerView, CheckpointView, FieldChange, Metrics, PendingApproval, RunSummary, StepView
 from ui.render import event_detail
 
 GOAL_CHARS = 120  # the list cuts goals; the thread page shows them whole
@@ -29,8 +31,9 @@ def cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _time(value: datetime | None) -> pd.Timestamp:
-    return pd.Timestamp(value) if value is not None else pd.NaT
+def _times(values: Iterable[datetime | None]) -> pd.Series:
+    """A timezone-aware time column (the grid shows the zone); a missing time is NaT."""
+    return pd.Series([pd.Timestamp(v) if v is not None else pd.NaT for v in values], dtype="datetime64[us, UTC]")
 
 
 def runs_frame(items: list[RunSummary]) -> pd.DataFrame:
@@ -39,8 +42,8 @@ def runs_frame(items: list[RunSummary]) -> pd.DataFrame:
         "thread": pd.Series([r.thread_id for r in items], dtype="string"),
         "status": pd.Series([r.status.value for r in items], dtype="string"),
         "goal": pd.Series([cut(r.goal, GOAL_CHARS) for r in items], dtype="string"),
-        "created": pd.Series([_time(r.created_at) for r in items], dtype="datetime64[us, UTC]"),
-        "updated": pd.Series([_time(r.updated_at) for r in items], dtype="datetime64[us, UTC]"),
+        "created": _times(r.created_at for r in items),
+        "updated": _times(r.updated_at for r in items),
         "duration_s": pd.Series([r.duration_s for r in items], dtype="float64"),
         "started_by": pd.Series([r.operator for r in items], dtype="string"),
         "decided_by": pd.Series([r.decided_by for r in items], dtype="string"),
@@ -56,7 +59,7 @@ def steps_frame(steps: list[StepView]) -> pd.DataFrame:
         "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
         "attempts": pd.Series([s.attempts for s in steps], dtype="int64"),
         "duration_s": pd.Series([s.duration_s for s in steps], dtype="float64"),
-        "started": pd.Series([_time(s.started_at) for s in steps], dtype="datetime64[us, UTC]"),
+        "started": _times(s.started_at for s in steps),
         "output": pd.Series([cut(_text(s.output), OUTPUT_CHARS) for s in steps], dtype="string"),
         "error": pd.Series([s.error for s in steps], dtype="string"),
     })
@@ -80,15 +83,15 @@ def timeline_frame(steps: list[StepView], now: datetime) -> pd.DataFrame:
     return pd.DataFrame({
         "step": pd.Series([s.id for s in shown], dtype="string"),
         "status": pd.Series([s.status.value for s in shown], dtype="string"),
-        "start": pd.Series([_time(s.started_at) for s in shown], dtype="datetime64[us, UTC]"),
-        "end": pd.Series([_time(s.finished_at or now) for s in shown], dtype="datetime64[us, UTC]"),
+        "start": _times(s.started_at for s in shown),
+        "end": _times(s.finished_at or now for s in shown),
     })
 
 
 def decisions_frame(decisions: list[Decision]) -> pd.DataFrame:
     """The audit trail: who decided what, when, and the feedback they gave."""
     return pd.DataFrame({
-        "when": pd.Series([_time(d.at) for d in decisions], dtype="datetime64[us, UTC]"),
+        "when": _times(d.at for d in decisions),
         "who": pd.Series([d.operator for d in decisions], dtype="string"),
         "action": pd.Series([d.action + (" (final)" if d.final else "") for d in decisions], dtype="string"),
         "feedback": pd.Series([d.feedback for d in decisions], dtype="string"),
@@ -99,13 +102,103 @@ def decisions_frame(decisions: list[Decision]) -> pd.DataFrame:
 def events_frame(events: list[StoredEvent]) -> pd.DataFrame:
     return pd.DataFrame({
         "seq": pd.Series([e.seq for e in events], dtype="int64"),
-        "time": pd.Series([_time(e.ts) for e in events], dtype="datetime64[us, UTC]"),
+        "time": _times(e.ts for e in events),
         "kind": pd.Series([e.kind for e in events], dtype="string"),
         "node": pd.Series([e.node for e in events], dtype="string"),
         "step": pd.Series([e.step_id for e in events], dtype="string"),
         "attempt": pd.Series([e.attempt for e in events], dtype="Int64"),  # nullable: node events have none
         "detail": pd.Series([cut(event_detail(e), OUTPUT_CHARS) for e in events], dtype="string"),
     })
+
+
+def pending_frame(pending: list[PendingApproval]) -> pd.DataFrame:
+    """The approvals inbox."""
+    return pd.DataFrame({
+        "thread": pd.Series([p.thread_id for p in pending], dtype="string"),
+        "waiting_since": _times(p.waiting_since for p in pending),
+        "goal": pd.Series([cut(p.goal, GOAL_CHARS) for p in pending], dtype="string"),
+        "risk": pd.Series([p.risk for p in pending], dtype="string"),
+        "steps": pd.Series([p.steps for p in pending], dtype="int64"),
+        "estimate_s": pd.Series([p.critical_path_s for p in pending], dtype="float64"),
+        "started_by": pd.Series([p.operator for p in pending], dtype="string"),
+    })
+
+
+def checkpoints_frame(checkpoints: list[CheckpointView]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "created": _times(c.created_at for c in checkpoints),
+        "step": pd.Series([c.step for c in checkpoints], dtype="Int64"),
+        "by": pd.Series([c.node for c in checkpoints], dtype="string"),
+        "status": pd.Series([c.status.value if c.status else None for c in checkpoints], dtype="string"),
+        "next": pd.Series([", ".join(c.next) for c in checkpoints], dtype="string"),
+        "checkpoint": pd.Series([c.checkpoint_id for c in checkpoints], dtype="string"),
+    })
+
+
+def changes_frame(changes: list[FieldChange]) -> pd.DataFrame:
+    """What changed at a checkpoint: each field before and after, as cut JSON text."""
+    return pd.DataFrame({
+        "field": pd.Series([c.field for c in changes], dtype="string"),
+        "before": pd.Series([cut(_json(c.before), OUTPUT_CHARS) for c in changes], dtype="string"),
+        "after": pd.Series([cut(_json(c.after), OUTPUT_CHARS) for c in changes], dtype="string"),
+    })
+
+
+def problems_frame(problems: list[tuple[str, str]]) -> pd.DataFrame:
+    """(step, problem) pairs of an edited plan that was not sent."""
+    return pd.DataFrame({"step": pd.Series([p[0] for p in problems], dtype="string"),
+                         "problem": pd.Series([p[1] for p in problems], dtype="string")})
+
+
+def runs_over_time_frame(metrics: Metrics) -> pd.DataFrame:
+    counts = metrics.runs_over_time
+    return pd.DataFrame({
+        "start": _times(c.start for c in counts),
+        "status": pd.Series([c.status for c in counts], dtype="string"),
+        "runs": pd.Series([c.count for c in counts], dtype="int64"),
+    })
+
+
+def tools_frame(metrics: Metrics) -> pd.DataFrame:
+    tools = metrics.tools.values()
+    return pd.DataFrame({
+        "tool": pd.Series(list(metrics.tools), dtype="string"),
+        "calls": pd.Series([t.calls for t in tools], dtype="int64"),
+        "failures": pd.Series([t.failures for t in tools], dtype="int64"),
+        "retries": pd.Series([t.retries for t in tools], dtype="int64"),
+        "failure_rate": pd.Series([t.failures / t.calls if t.calls else None for t in tools], dtype="float64"),
+        "p50_s": pd.Series([t.duration_s.p50 for t in tools], dtype="float64"),
+        "p95_s": pd.Series([t.duration_s.p95 for t in tools], dtype="float64"),
+    })
+
+
+def agents_frame(metrics: Metrics) -> pd.DataFrame:
+    agents = metrics.agents.values()
+    return pd.DataFrame({
+        "agent": pd.Series(list(metrics.agents), dtype="string"),
+        "calls": pd.Series([a.calls for a in agents], dtype="int64"),
+        "failures": pd.Series([a.failures for a in agents], dtype="int64"),
+        "p50_s": pd.Series([a.duration_s.p50 for a in agents], dtype="float64"),
+        "p95_s": pd.Series([a.duration_s.p95 for a in agents], dtype="float64"),
+    })
+
+
+def breakers_frame(breakers: list[BreakerView]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "breaker": pd.Series([b.name for b in breakers], dtype="string"),
+        "state": pd.Series([b.state for b in breakers], dtype="string"),
+        "failures": pd.Series([b.failures for b in breakers], dtype="int64"),
+        "last_error": pd.Series([b.last_error for b in breakers], dtype="string"),
+    })
+
+
+def transitions_frame(metrics: Metrics) -> pd.DataFrame:
+    return pd.DataFrame({"transition": pd.Series(list(metrics.transitions), dtype="string"),
+                         "count": pd.Series(list(metrics.transitions.values()), dtype="int64")})
+
+
+def _json(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _text(value: object) -> str:

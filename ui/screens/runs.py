@@ -9,9 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from graph.core.schemas import Status
-from graph.operations import RequestError
 from graph.operations.models import SortKey, ThreadQuery
-from ui.dashboard.session import open_thread, operations, operator
+from ui.dashboard.session import open_thread, operations, request
 from ui.dashboard.tables import STATUS_COLOURS, runs_frame
 
 REFRESH_S = 3
@@ -108,16 +107,11 @@ def bulk(selected: list[str]) -> None:
     left, right, _ = st.columns([1, 1, 3])
     for column, action in ((left, "cancel"), (right, "resume")):
         if column.button(f"{action.title()} {len(selected)} selected", key=f"runs_{action}"):
-            ops, done, refused = operations(), 0, []
-            for thread_id in selected:
-                try:
-                    getattr(ops, action)(thread_id, operator=operator(), queue=True)
-                    done += 1
-                except RequestError as exc:
-                    refused.append(str(exc))
+            answers = [request(action, thread_id) for thread_id in selected]
+            refused = [message for message in answers if message]
             st.session_state[SELECTED] = []
-            if done:
-                st.toast(f"{action} requested for {done} thread(s)")
+            if len(refused) < len(answers):
+                st.toast(f"{action} requested for {len(answers) - len(refused)} thread(s)")
             for message in refused:
                 st.error(message)
 

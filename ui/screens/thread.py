@@ -18,6 +18,7 @@ from graph.operations import RequestError
 from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
+from ui.dashboard.plan_edit import plan_frame
 from ui.dashboard.session import LIVE_REFRESH_S, THREAD_PARAM, find_thread, open_thread, operations, send, shown_thread_id
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
@@ -90,7 +91,8 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
 
 
 def step_detail(step: StepView) -> None:
-    """One step whole: its args, its output and error uncut, every attempt."""
+    """One step whole: its args, and its output and error uncut (its failed attempts are in
+    the table beside it)."""
     st.markdown(f"**Step** `{step.id}`")  # a step id is letters, digits, '_' and '-'
     st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
     if step.output is not None:
@@ -140,9 +142,8 @@ def plan_and_review(view: ThreadView) -> None:
     if view.plan is not None:
         with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})",
                          expanded=view.awaiting_approval):
-            st.dataframe([{"step": s.id, "tool": s.tool, "args": _json(s.args), "after": ", ".join(s.depends_on),
-                           "priority": s.priority, "timeout_s": s.timeout_s, "description": s.description}
-                          for s in view.plan.steps], hide_index=True)
+            st.dataframe(plan_frame(view.plan), hide_index=True,
+                         column_config={"depends_on": "after", "timeout_s": "timeout (s)"})
     if view.critique is not None:
         critique = view.critique
         st.text(f"Critic: {critique.verdict} · risk {critique.risk} · {len(critique.issues)} issue(s)")
@@ -152,10 +153,6 @@ def plan_and_review(view: ThreadView) -> None:
     if view.estimate is not None:
         st.text(f"Estimated time: {view.estimate.critical_path_s:.1f} s on the critical path"
                 + (f" (no history for {', '.join(view.estimate.unknown_tools)})" if view.estimate.unknown_tools else ""))
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def pick_thread() -> None:
