@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+ADDRESS ?=  # empty: .streamlit/config.toml's 127.0.0.1; another needs accounts (README: Operator accounts)
 
 .PHONY: install run test bench browser clean
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/streamlit run ui/app.py --server.port $(PORT)
+	$(BIN)/streamlit run ui/app.py --server.port $(PORT) $(if $(strip $(ADDRESS)),--server.address $(ADDRESS))
 
 browser:
 	@bash .ci/install-chromium

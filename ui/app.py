@@ -12,7 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 
 import streamlit as st  # noqa: E402
 
+from graph.core.settings import Settings, SettingsError  # noqa: E402
 from ui.dashboard.session import operations, sidebar  # noqa: E402
+from ui.dashboard.sign_in import gate  # noqa: E402
 
 st.set_page_config(page_title="ProLight Flow", layout="wide")
 navigation = st.navigation([
@@ -22,6 +24,12 @@ navigation = st.navigation([
     st.Page("screens/thread.py", title="Thread", icon=":material/account_tree:"),
     st.Page("screens/metrics.py", title="Metrics", icon=":material/monitoring:"),
 ])
+try:
+    settings = Settings.from_env()
+except SettingsError as exc:
+    st.error(f"The settings are not usable: {exc}")
+    st.stop()
 operations()  # the run manager starts with the first page anyone opens
+gate(settings)  # stops here until the visitor may see pages
 sidebar()
 navigation.run()

@@ -6,6 +6,7 @@ run saw it end FAILED or CANCELLED, 2 a bad request (one line on stderr, nothing
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from typing import Any
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 
+from graph.core.accounts import hash_password
 from graph.core.events import Event
 from graph.core.logs import configure_logging
 from graph.core.schemas import UNSUCCESSFUL, Plan, Status
@@ -139,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=since, help="window end (default: now)")
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
+    sub.add_parser("hash-password", help="print an Argon2id hash for an [accounts.NAME] table of the settings "
+                   "file (the password is read from the terminal, or the first line of standard input)")
     p = command("worker", "execute queued and orphaned threads until stopped")
     p.add_argument("--workers", type=int, help="default: PROLIGHT_WORKERS (4)")
     p.add_argument("--once", action="store_true", help="execute what is waiting, then exit")
@@ -260,6 +264,22 @@ def wait_for_stop() -> None:
         pass
 
 
+def print_password_hash() -> int:
+    """Needs no settings or database: it only turns a password into the line to paste."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("prolight: error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("prolight: error: a password needs at least 8 characters", file=sys.stderr)
+        return 2
+    print(f'password_hash = "{hash_password(password)}"')
+    return 0
+
+
 def print_event(event: Event) -> None:
     line = render.event_line(event)
     if line:
@@ -278,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "hash-password":
+        return print_password_hash()
     configure_logging("INFO" if args.command == "worker" else "WARNING")
     try:
         settings = Settings.from_env()

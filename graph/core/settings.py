@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from graph.core.accounts import Account
 from graph.core.breaker import BreakerConfig
 from graph.core.schemas import RetryConfig, RetryOverride
 
@@ -45,6 +46,9 @@ class Settings(BaseModel):
     agent_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-agent (planner, critic).")
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     breaker_overrides: dict[str, BreakerConfig] = Field(default_factory=dict, description="By breaker name.")
+    accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
+    dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
+                                                    "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +58,10 @@ class Settings(BaseModel):
         values["agent_retry"] = retry.pop("agents", {})
         breaker = dict(values.pop("breaker", {}) or {})
         values["breaker_overrides"] = breaker.pop("overrides", {})
+        accounts = values.pop("accounts", {}) or {}
+        if not isinstance(accounts, dict) or not all(isinstance(a, dict) for a in accounts.values()):
+            raise SettingsError("bad setting accounts: each account is an [accounts.NAME] table")
+        values["accounts"] = {name: {**table, "name": name} for name, table in accounts.items()}
         _overlay_env(retry, _RETRY_ENV)
         _overlay_env(breaker, _BREAKER_ENV)
         _overlay_env(values, _SCALAR_ENV)
@@ -99,6 +107,7 @@ _SCALAR_ENV = {
     "lease_s": "PROLIGHT_LEASE_S",
     "resume_orphans": "PROLIGHT_RESUME_ORPHANS",
     "workers": "PROLIGHT_WORKERS",
+    "dashboard_open": "PROLIGHT_DASHBOARD_OPEN",
 }
 
 

@@ -45,9 +45,9 @@ class Cli:
             **env,
         }
 
-    def __call__(self, *args: str, timeout: float = 120) -> Result:
+    def __call__(self, *args: str, timeout: float = 120, stdin: str = "") -> Result:
         done = subprocess.run([PROLIGHT, *args], capture_output=True, text=True, env=self.env,
-                              cwd=self.home, timeout=timeout)
+                              cwd=self.home, timeout=timeout, input=stdin)
         return Result(done.returncode, done.stdout, done.stderr)
 
     def ok(self, *args: str) -> Any:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from graph.operations import RequestError, parse_plan
 from graph.operations.models import ThreadView
-from ui.dashboard.session import operations, operator
+from ui.dashboard.session import may, operations, operator
 from ui.dashboard.tables import changes_frame, checkpoints_frame
 
 TABLE = "history_table"
@@ -41,7 +41,8 @@ def history(view: ThreadView) -> None:
     with whole:
         st.markdown("**The state there**")
         st.json(state.values, expanded=False)
-    fork_form(view, checkpoint_id, state.values.get("plan"))
+    if may("fork"):
+        fork_form(view, checkpoint_id, state.values.get("plan"))
 
 
 def fork_form(view: ThreadView, checkpoint_id: str, plan: dict | None) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from graph.core.accounts import Action, is_loopback
 from graph.core.logs import configure_logging
 from graph.core.settings import Settings
 from graph.operations import Operations, RequestError
 from graph.operations.models import ThreadQuery, ThreadView
+from ui.dashboard import sign_in
 
 THREAD_PAGE = "screens/thread.py"
 THREAD_PARAM = "thread_id"
@@ -38,8 +40,20 @@ def operations() -> Operations:
 
 
 def operator() -> str:
-    """The name decisions and new runs are recorded under (accounts come with sign-in)."""
-    return st.session_state.get("operator_name") or "operator"
+    """The name decisions and new runs are recorded under: the signed-in account's, or with
+    no accounts configured the display name typed in the sidebar."""
+    account = sign_in.signed_in(Settings.from_env())
+    return account.name if account else st.session_state.get("operator_name") or "operator"
+
+
+def may(action: Action) -> bool:
+    """Whether this visitor may send ``action``; pages show only the buttons it may use.
+    With no accounts configured everyone may (the sidebar says so)."""
+    settings = Settings.from_env()
+    if not settings.accounts:
+        return True
+    account = sign_in.signed_in(settings)
+    return account is not None and account.may(action)
 
 
 def open_thread(thread_id: str) -> None:
@@ -74,11 +88,20 @@ def find_thread(text: str) -> ThreadView | str:
 
 def sidebar() -> None:
     """On every page: who is operating, and a box that opens a thread by its id."""
+    settings = Settings.from_env()
     with st.sidebar:
-        st.text_input("Your name", key="operator_name", placeholder="operator",
-                      help="Decisions and new runs are recorded under this name.")
-        st.caption(":material/warning: No operator accounts: anyone who can reach this port can approve. "
-                   "It listens on 127.0.0.1 only.")
+        account = sign_in.signed_in(settings)
+        if account is not None:
+            st.text(f"Signed in as {account.name} ({account.role_label})")
+            st.button("Sign out", key="sign_out", on_click=sign_in.sign_out)
+            sign_in.keep_cookie()
+        else:
+            st.text_input("Your name", key="operator_name", placeholder="operator",
+                          help="Decisions and new runs are recorded under this name.")
+            where = "It listens on 127.0.0.1 only." if is_loopback(st.get_option("server.address")) else \
+                "It listens beyond this machine (dashboard_open is set)."
+            st.caption(":material/warning: No operator accounts: anyone who can reach this port can approve. "
+                       + where)
         with st.form("open_thread", border=False, clear_on_submit=True):
             pasted = st.text_input("Open a thread", placeholder="thread id or its first characters")
             if st.form_submit_button("Open"):
@@ -89,9 +112,11 @@ def sidebar() -> None:
                     open_thread(found.thread_id)
 
 
-def request(action: str, thread_id: str, **kwargs: object) -> str | None:
+def request(action: Action, thread_id: str, **kwargs: object) -> str | None:
     """Send a queued command for a thread (the run manager carries it out); the refusal's
     one-line message, or None."""
+    if not may(action):  # the page hides what the account may not do; this is the backstop
+        return f"your account may not {action}"
     try:
         getattr(operations(), action)(thread_id, operator=operator(), queue=True, **kwargs)
     except RequestError as exc:
@@ -99,7 +124,7 @@ def request(action: str, thread_id: str, **kwargs: object) -> str | None:
     return None
 
 
-def send(action: str, thread_id: str, **kwargs: object) -> None:
+def send(action: Action, thread_id: str, **kwargs: object) -> None:
     """``request`` for the thread page, which shows the refusal, or a notice, on its next run."""
     refused = request(action, thread_id, **kwargs)
     if refused:

@@ -8,13 +8,16 @@ import streamlit as st
 
 from graph.operations import PlanInputError, RequestError, parse_plan
 from graph.core.schemas import Plan
-from ui.dashboard.session import open_thread, operations, operator
+from ui.dashboard.session import may, open_thread, operations, operator
 
 EXAMPLE = '{"goal": "Add two numbers", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "2 + 3"}}]}'
 
 st.title("New run")
 st.caption("Give a goal and the planner drafts a plan, or give the plan yourself. "
            "Either way a critic reviews it and it waits for your approval.")
+if not may("start"):
+    st.info("Your account may read runs but not start them: that takes the operator role.")
+    st.stop()
 with st.form("new_run"):
     goal = st.text_area("Goal", placeholder="e.g. Fetch the status page and summarize it")
     goal_error = st.empty()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from graph.core.schemas import Status
 from graph.operations.models import SortKey, ThreadQuery
-from ui.dashboard.session import open_thread, operations, request
+from ui.dashboard.session import may, open_thread, operations, request
 from ui.dashboard.tables import STATUS_COLOURS, runs_frame
 
 REFRESH_S = 3
@@ -101,11 +101,13 @@ def paging(offset: int, count: int, total: int, limit: int) -> None:
 
 def bulk(selected: list[str]) -> None:
     """Cancel or resume every ticked thread; each is a queued request, answered at once."""
+    actions = [a for a in ("cancel", "resume") if may(a)]
+    if not actions:
+        return
     if not selected:
         st.caption("Tick rows to cancel or resume several threads together; click an id to open it.")
         return
-    left, right, _ = st.columns([1, 1, 3])
-    for column, action in ((left, "cancel"), (right, "resume")):
+    for column, action in zip(st.columns([1, 1, 3]), actions):
         if column.button(f"{action.title()} {len(selected)} selected", key=f"runs_{action}"):
             answers = [request(action, thread_id) for thread_id in selected]
             refused = [message for message in answers if message]

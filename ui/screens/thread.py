@@ -19,7 +19,8 @@ from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
 from ui.dashboard.plan_edit import plan_frame
-from ui.dashboard.session import LIVE_REFRESH_S, THREAD_PARAM, find_thread, open_thread, operations, send, shown_thread_id
+from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations, send,
+                                  shown_thread_id)
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
 
@@ -38,7 +39,7 @@ def long_text(text: str | None, limit: int = TEXT_CHARS) -> None:
 
 def actions(view: ThreadView) -> None:
     buttons = [(a, label) for a, label in (("cancel", "Cancel"), ("resume", "Resume"), ("retry", "Retry failed steps"))
-               if a in view.actions]
+               if a in view.actions and may(a)]
     for column, (action, label) in zip(st.columns(max(len(buttons), 1) + 3), buttons):
         column.button(label, key=f"thread_{action}", on_click=send, args=(action, view.thread_id))
 
@@ -187,8 +188,10 @@ if error := st.session_state.pop("thread_error", None):
     st.error(error)
 header(view)
 actions(view)
-if view.awaiting_approval:
+if view.awaiting_approval and may("approve"):
     approval_panel(view)
+elif view.awaiting_approval:
+    st.info("Waiting for a decision by an approver. Your account may read this thread but not decide.")
 st.selectbox("Show a step in full", ["", *view.steps], key="step_detail", format_func=lambda s: s or "none")
 live(view.thread_id, moment(view))
 plan_and_review(view)

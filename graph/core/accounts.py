@@ -1,0 +1,94 @@
+"""Operator accounts and what each role may do: the one owner of that policy, for the
+dashboard now and the HTTP API later. Passwords are kept only as Argon2id hashes in the
+settings file and checked with argon2-cffi (the reference binding of the password-hashing
+competition's winner): no crypto of ours. Every signed-in account reads; the operator role
+starts, cancels, resumes, retries and forks; the approver role decides at the gate. An
+account may hold both."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import BaseModel, Field, field_validator
+
+Role = Literal["viewer", "operator", "approver"]
+Action = Literal["start", "cancel", "resume", "retry", "fork", "approve", "reject"]
+
+NEEDS: dict[Action, Role] = {
+    "start": "operator", "cancel": "operator", "resume": "operator", "retry": "operator", "fork": "operator",
+    "approve": "approver", "reject": "approver",
+}
+
+_HASHER = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so a wrong name costs as long as a wrong password
+    and the time of an answer does not tell which names exist. Made on first use: hashing
+    takes 0.1 s, which no command that never signs anyone in should pay."""
+    return _HASHER.hash("no such account")
+
+
+class Account(BaseModel):
+    """One ``[accounts.NAME]`` table of the settings file."""
+
+    name: str = Field(min_length=1, max_length=64)
+    roles: frozenset[Role] = Field(description="viewer, operator and/or approver.")
+    password_hash: str = Field(description="An Argon2id hash: `prolight hash-password` prints one.")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        if not value.startswith("$argon2"):
+            raise ValueError("is not an Argon2 hash (make one with `prolight hash-password`)")
+        return value
+
+    def may(self, action: Action) -> bool:
+        return NEEDS[action] in self.roles
+
+    @property
+    def role_label(self) -> str:
+        return ", ".join(sorted(self.roles)) or "viewer"
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify(accounts: dict[str, Account], name: str, password: str) -> Account | None:
+    """The account if the password is its own, else None (no hint which part was wrong)."""
+    account = accounts.get(name.strip())
+    try:
+        _HASHER.verify(account.password_hash if account else _dummy_hash(), password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return account
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a listening address is reachable from this machine only. An empty address
+    is Streamlit's default: every interface."""
+    if not address:
+        return False
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def exposure_problem(address: str | None, accounts: dict[str, Account], open_anyway: bool) -> str | None:
+    """Why the dashboard must not serve as started, or None. Without accounts anyone who
+    reaches the port can approve, so beyond loopback it takes accounts or the explicit
+    ``dashboard_open`` setting."""
+    if accounts or open_anyway or is_loopback(address):
+        return None
+    return (f"the dashboard listens on {address or 'every interface'} with no operator accounts, so anyone "
+            "who reaches it could approve: add [accounts.NAME] tables to the settings file, listen on "
+            "127.0.0.1, or set dashboard_open = true")
