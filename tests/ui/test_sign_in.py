@@ -5,6 +5,7 @@ serve beyond loopback with no accounts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,28 @@ def test_an_unusable_settings_file_is_a_visible_message(ops: Operations, home: P
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert any("The settings are not usable: bad setting accounts.ana" in e.value for e in at.error), texts(at)
+
+
+def _request_as_otto(thread_id: str) -> None:
+    """A script run signed in as otto (operator, not approver) that sends requests directly,
+    as a page would if it drew a button the account may not use."""
+    import streamlit as st
+
+    from ui.dashboard import session
+    from ui.dashboard.sign_in import ACCOUNT_KEY
+
+    st.session_state[ACCOUNT_KEY] = "otto"
+    st.text(f"approve: {session.request('approve', thread_id)}")
+    st.text(f"cancel: {session.request('cancel', thread_id)}")
+
+
+def test_a_request_the_account_may_not_send_is_refused(ops: Operations, accounts: Path) -> None:
+    thread = ops.start("Calculate 6*7").thread_id
+    at = AppTest.from_function(_request_as_otto, args=(thread,), default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.text] == ["approve: your account may not approve", "cancel: None"]
+    deadline = time.monotonic() + 30
+    while ops.thread(thread).status != Status.CANCELLED:  # the cancel was queued for the run manager
+        assert time.monotonic() < deadline, ops.thread(thread).status
+        time.sleep(0.05)
+    assert [(d.action, d.operator) for d in ops.thread(thread).decisions] == [("cancel", "otto")]
