@@ -1,7 +1,12 @@
 """The ProLight Flow dashboard: ``streamlit run ui/app.py``. This entry script only sets up
 the navigation and the sidebar; each page is a script under ``ui/screens/`` that reads and
 commands through the operations API (``ui/dashboard/session.py``). Runs never execute in
-a script run: commands are queued and the process's run manager executes them."""
+a script run: commands are queued and the process's run manager executes them.
+
+No script run here or in a page ends with ``st.stop()``: Streamlit forgets the fragments of
+the run before only when a run finishes, so after a stopped run a live fragment of the page
+shown before (the thread page's, say) can still re-run and write into a layout that is gone,
+which blanks the browser's page. Pages return instead."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from graph.core.settings import Settings, SettingsError  # noqa: E402
 from ui.dashboard.session import operations, sidebar  # noqa: E402
 from ui.dashboard.sign_in import gate  # noqa: E402
 
-st.set_page_config(page_title="ProLight Flow", layout="wide")
+st.set_page_config(page_title="ProLight Flow", page_icon="🔆", layout="wide")
 navigation = st.navigation([
     st.Page("screens/runs.py", title="Runs", icon=":material/list:", default=True),
     st.Page("screens/approvals.py", title="Approvals", icon=":material/approval:"),
@@ -25,11 +30,12 @@ navigation = st.navigation([
     st.Page("screens/metrics.py", title="Metrics", icon=":material/monitoring:"),
 ])
 try:
-    settings = Settings.from_env()
+    settings: Settings | None = Settings.from_env()
 except SettingsError as exc:
     st.error(f"The settings are not usable: {exc}")
-    st.stop()
-operations()  # the run manager starts with the first page anyone opens
-gate(settings)  # stops here until the visitor may see pages
-sidebar()
-navigation.run()
+    settings = None
+if settings is not None:
+    operations()  # the run manager starts with the first page anyone opens
+    if gate(settings):
+        sidebar()
+        navigation.run()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, running_dashboard
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, loopback_context, running_dashboard
+
+VIEWPORT = {"width": 1400, "height": 1800}  # tall: Streamlit scrolls inside
 
 
 @pytest.fixture
@@ -40,9 +42,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})  # tall: Streamlit scrolls inside
+    context, offsite = loopback_context(browser, viewport=VIEWPORT)
     yield context.new_page()
     context.close()
+    assert not offsite, f"the page asked for a host other than 127.0.0.1, or crashed: {offsite}"
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Setup, listening_addresses
-from tests.support.browser import wait_for_tables
+from tests.e2e.conftest import VIEWPORT, Setup, listening_addresses
+from tests.support.browser import loopback_context, wait_for_tables
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -253,7 +253,8 @@ def test_refresh_mid_run_and_watch_it_finish(dashboard: str, page: Page, setup: 
 def test_two_browsers_approve_at_once_and_the_step_runs_once(dashboard: str, page: Page, setup: Setup,
                                                             server: ToolServer) -> None:
     thread = setup.run(f"Fetch {server.url('once')}")
-    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+    other_context, offsite = loopback_context(page.context.browser, viewport=VIEWPORT)
+    other = other_context.new_page()
     for browser_page, name in ((page, "ana"), (other, "bo")):
         browser_page.goto(f"{dashboard}/thread?thread_id={thread}")
         browser_page.get_by_role("textbox", name="Your name").fill(name)
@@ -271,7 +272,8 @@ def test_two_browsers_approve_at_once_and_the_step_runs_once(dashboard: str, pag
     shot(loser, setup.home, "two-browsers-loser")
     no_exception(winner)
     no_exception(loser)
-    other.context.close()
+    other_context.close()
+    assert not offsite, f"the page asked for a host other than 127.0.0.1, or crashed: {offsite}"
 
 
 def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, setup: Setup) -> None:

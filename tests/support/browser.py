@@ -12,11 +12,36 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # no name is ever looked up: a page asking for another host fails at once,
+                 # without a DNS query leaving the machine
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def loopback_context(browser, **options):
+    """A browser context whose requests go to 127.0.0.1 only: any other is aborted before
+    it is sent and listed in the returned list, which a test checks is empty (Streamlit's
+    frontend, for one, fetches a page's Material icon as the favicon from a font host
+    unless the app sets its own). The frontend's uncaught errors are listed there too: a
+    page that crashed in the browser is blank, whatever the server did."""
+    offsite: list[str] = []
+    context = browser.new_context(**options)
+    context.on("weberror", lambda error: offsite.append(f"uncaught error in the page: {error.error}"))
+
+    def guard(route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            offsite.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", guard)
+    return context, offsite
 
 
 def free_port() -> int:

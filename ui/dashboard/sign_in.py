@@ -66,15 +66,17 @@ def signed_in(settings: Settings) -> Account | None:
     return settings.accounts.get(name) if name else None
 
 
-def gate(settings: Settings) -> None:
-    """Before any page: stop the script run unless this visitor may see the dashboard."""
+def gate(settings: Settings) -> bool:
+    """Before any page: whether this visitor may see the dashboard; if not, what stands in
+    the way (the refusal, or the sign-in form) is drawn instead."""
     problem = exposure_problem(st.get_option("server.address"), settings.accounts, settings.dashboard_open)
     if problem:
         st.error(f"Not serving: {problem}.")
-        st.stop()
+        return False
     if settings.accounts and signed_in(settings) is None:
         _form(settings)
-        st.stop()
+        return False
+    return True
 
 
 def _form(settings: Settings) -> None:

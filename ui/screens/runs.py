@@ -122,6 +122,6 @@ st.title("Runs")
 if operations().status_counts().total == 0:
     st.info("No threads yet.")
     st.page_link("screens/new_run.py", label="Start a run on the New run page", icon=":material/add_circle:")
-    st.stop()
-filters()
-runs()
+else:
+    filters()
+    runs()

@@ -167,36 +167,45 @@ def pick_thread() -> None:
             open_thread(found.thread_id)
 
 
-thread_id = shown_thread_id()
-if not thread_id:
+def shown_view() -> ThreadView | None:
+    """The thread the URL names, or None with a box to paste an id (and why, if it named one)."""
+    thread_id = shown_thread_id()
+    problem = None
+    if thread_id:
+        try:
+            return operations().thread(thread_id)
+        except RequestError as exc:
+            problem = str(exc)
     st.title("Thread")
+    if problem:
+        st.error(problem)
     pick_thread()
-    st.stop()
-try:
-    view = operations().thread(thread_id)
-except RequestError as exc:
-    st.title("Thread")
-    st.error(str(exc))
-    pick_thread()
-    st.stop()
-st.query_params[THREAD_PARAM] = view.thread_id
-st.markdown(f"## Thread `{view.thread_id}`")  # our own hex id: safe as markdown
-long_text(view.goal)
-if notice := st.session_state.pop("thread_notice", None):
-    st.toast(notice)
-if error := st.session_state.pop("thread_error", None):
-    st.error(error)
-header(view)
-actions(view)
-if view.awaiting_approval and may("approve"):
-    approval_panel(view)
-elif view.awaiting_approval:
-    st.info("Waiting for a decision by an approver. Your account may read this thread but not decide.")
-st.selectbox("Show a step in full", ["", *view.steps], key="step_detail", format_func=lambda s: s or "none")
-live(view.thread_id, moment(view))
-plan_and_review(view)
-filter_kinds, filter_step = st.columns([3, 1])
-filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
-filter_step.selectbox("Step", ["", *view.steps], key="event_step", format_func=lambda s: s or "every step")
-events(view.thread_id)
-history(view)
+    return None
+
+
+def thread_page(view: ThreadView) -> None:
+    st.query_params[THREAD_PARAM] = view.thread_id
+    st.markdown(f"## Thread `{view.thread_id}`")  # our own hex id: safe as markdown
+    long_text(view.goal)
+    if notice := st.session_state.pop("thread_notice", None):
+        st.toast(notice)
+    if error := st.session_state.pop("thread_error", None):
+        st.error(error)
+    header(view)
+    actions(view)
+    if view.awaiting_approval and may("approve"):
+        approval_panel(view)
+    elif view.awaiting_approval:
+        st.info("Waiting for a decision by an approver. Your account may read this thread but not decide.")
+    st.selectbox("Show a step in full", ["", *view.steps], key="step_detail", format_func=lambda s: s or "none")
+    live(view.thread_id, moment(view))
+    plan_and_review(view)
+    filter_kinds, filter_step = st.columns([3, 1])
+    filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
+    filter_step.selectbox("Step", ["", *view.steps], key="event_step", format_func=lambda s: s or "every step")
+    events(view.thread_id)
+    history(view)
+
+
+if (shown := shown_view()) is not None:
+    thread_page(shown)
