@@ -45,7 +45,7 @@ def reset_paging() -> None:
 
 
 def filters() -> None:
-    left, middle, right, last = st.columns([3, 3, 2, 1])
+    left, middle, right, last = st.columns([3, 3, 2, 1.4])
     left.multiselect("Status", [s.value for s in Status], key="runs_statuses", on_change=reset_paging,
                      placeholder="every status")
     middle.text_input("Search", key="runs_search", on_change=reset_paging,
@@ -76,12 +76,13 @@ def runs() -> None:
         frame.style.map(lambda s: f"color: {STATUS_COLOURS.get(s, '#111827')}; font-weight: 600", subset=["status"]),
         key=TABLE, on_select=remember_selection, selection_mode=["multi-row", "single-cell"], hide_index=True,
         column_config={
-            "thread": st.column_config.TextColumn("thread", help="Click an id to open the thread", width="medium"),
-            "goal": st.column_config.TextColumn("goal", width="large"),
-            "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss z"),
-            "updated": st.column_config.DatetimeColumn("updated", format="YYYY-MM-DD HH:mm:ss z"),
+            # narrow enough that who started and who decided fit on a laptop's screen too
+            "thread": st.column_config.TextColumn("thread", help="Click an id to open the thread", width=120),
+            "goal": st.column_config.TextColumn("goal", width="medium"),
+            "created": st.column_config.DatetimeColumn("created", format="MMM D, HH:mm z"),
+            "updated": st.column_config.DatetimeColumn("updated", format="MMM D, HH:mm z"),
             "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
-            "started_by": "started by", "decided_by": "decided last by",
+            "started_by": "started by", "decided_by": "decided by",
         })
     paging(page.offset, len(page.items), page.total, page.limit)
     bulk(selected)
