@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
-ADDRESS ?=  # empty: .streamlit/config.toml's 127.0.0.1; another needs accounts (README: Operator accounts)
+ADDRESS ?= 127.0.0.1# another address needs operator accounts or dashboard_open (README: Operator accounts)
 
 .PHONY: install run test bench browser clean
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/streamlit run ui/app.py --server.port $(PORT) $(if $(strip $(ADDRESS)),--server.address $(ADDRESS))
+	$(BIN)/prolight dashboard --address $(ADDRESS) --port $(PORT)
 
 browser:
 	@bash .ci/install-chromium

@@ -21,7 +21,7 @@ from typing import Any
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 
-from graph.core.accounts import hash_password
+from graph.core.accounts import exposure_problem, hash_password
 from graph.core.events import Event
 from graph.core.logs import configure_logging
 from graph.core.schemas import UNSUCCESSFUL, Plan, Status
@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=since, help="window end (default: now)")
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
+    p = sub.add_parser("dashboard", help="start the dashboard (Streamlit) from the project folder, whose "
+                       ".streamlit/config.toml applies; beyond 127.0.0.1 only with operator accounts or dashboard_open")
+    p.add_argument("--address", default="127.0.0.1", help="listening address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8501)
     sub.add_parser("hash-password", help="print an Argon2id hash for an [accounts.NAME] table of the settings "
                    "file (the password is read from the terminal, or the first line of standard input)")
     p = command("worker", "execute queued and orphaned threads until stopped")
@@ -264,6 +268,23 @@ def wait_for_stop() -> None:
         pass
 
 
+def start_dashboard(args: argparse.Namespace) -> int:
+    """Check the address against the accounts before anything listens, then become
+    Streamlit. The dashboard checks again on every page, for a ``streamlit run`` by hand."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"prolight: error: {exc}", file=sys.stderr)
+        return 2
+    problem = exposure_problem(args.address, settings.accounts, settings.dashboard_open)
+    if problem:
+        print(f"prolight: error: {problem}", file=sys.stderr)
+        return 2
+    app = Path(__file__).with_name("app.py")
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.address,
+                              "--server.port", str(args.port)])
+
+
 def print_password_hash() -> int:
     """Needs no settings or database: it only turns a password into the line to paste."""
     if sys.stdin.isatty():
@@ -300,6 +321,8 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash-password":
         return print_password_hash()
+    if args.command == "dashboard":
+        return start_dashboard(args)
     configure_logging("INFO" if args.command == "worker" else "WARNING")
     try:
         settings = Settings.from_env()

@@ -90,3 +90,12 @@ def test_hash_password_prints_the_line_to_paste(cli: Cli) -> None:
     assert verify({"ana": account}, "ana", "correct horse battery") == account
     short = cli("hash-password", stdin="short\n")
     assert short.code == 2 and short.stderr.strip() == "prolight: error: a password needs at least 8 characters"
+
+
+def test_the_dashboard_will_not_start_beyond_loopback_without_accounts(cli: Cli) -> None:
+    refused = cli("dashboard", "--address", "0.0.0.0", "--port", "1")
+    assert refused.code == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        "prolight: error: the dashboard listens on 0.0.0.0 with no operator accounts, so anyone who reaches it "
+        "could approve: add [accounts.NAME] tables to the settings file, listen on 127.0.0.1, or set "
+        "dashboard_open = true"]
