@@ -325,9 +325,7 @@ def _main(argv: list[str] | None) -> int:
         return start_dashboard(args)
     configure_logging("INFO" if args.command == "worker" else "WARNING")
     try:
-        settings = Settings.from_env()
-        if args.db:
-            settings = settings.model_copy(update={"db": args.db})
+        settings = Settings.from_env(db=args.db)
         ops = Operations.open(settings)
         try:
             result = run_command(args, ops)

@@ -6,11 +6,12 @@ turn is here."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from graph.core.accounts import Account
 from graph.core.breaker import BreakerConfig
@@ -27,7 +28,7 @@ def _env(name: str, default: str) -> str:
 
 
 class Settings(BaseModel):
-    db: str = Field(description="SQLite file path (PROLIGHT_DB).")
+    db: str = Field(description="SQLite file path or sqlite:///PATH (PROLIGHT_DB).")
     model: str = Field(description="'offline' or 'provider:model' (PROLIGHT_MODEL).")
     workspace: Path = Field(description="Root that file tools are confined to (PROLIGHT_WORKSPACE).")
     allow_commands: frozenset[str] = Field(description="Executables run_command may start (PROLIGHT_ALLOW_COMMANDS).")
@@ -50,8 +51,27 @@ class Settings(BaseModel):
     dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
                                                     "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
 
+    @field_validator("db")
     @classmethod
-    def from_env(cls) -> "Settings":
+    def _database(cls, value: str) -> str:
+        """A file path, or a URL whose scheme names the back end. A URL is never taken as a
+        file path: ``postgresql://u@h/db`` once made a folder named ``postgresql:``."""
+        match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", value)
+        if not match:
+            return value
+        scheme = match.group(1).lower()
+        if scheme == "sqlite":
+            path = value[match.end():]
+            if not path.startswith("/") or path == "/":
+                raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+            return path[1:]
+        if scheme in ("postgresql", "postgres"):
+            raise ValueError("PostgreSQL is not supported by this version: use a SQLite file path")
+        raise ValueError(f"unknown database scheme {scheme!r}: use a SQLite file path or sqlite:///PATH")
+
+    @classmethod
+    def from_env(cls, db: str | None = None) -> "Settings":
+        """``db``: a database given on the command line, over the file and the environment."""
         values = _file_values()
         retry = dict(values.pop("retry", {}) or {})
         values["tool_retry"] = retry.pop("tools", {})
@@ -66,9 +86,10 @@ class Settings(BaseModel):
         _overlay_env(breaker, _BREAKER_ENV)
         _overlay_env(values, _SCALAR_ENV)
         allow = _env("PROLIGHT_ALLOW_COMMANDS", ",".join(values.pop("allow_commands", [])))
+        file_db = str(values.pop("db", ".prolight/prolight.db"))
         try:
             return cls(
-                db=_env("PROLIGHT_DB", values.pop("db", ".prolight/prolight.db")),
+                db=db or _env("PROLIGHT_DB", file_db),
                 model=_env("PROLIGHT_MODEL", values.pop("model", "offline")),
                 workspace=Path(_env("PROLIGHT_WORKSPACE", values.pop("workspace", ".prolight/workspace"))).resolve(),
                 allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),

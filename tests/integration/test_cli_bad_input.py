@@ -192,3 +192,23 @@ def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
     assert proc.wait(timeout=60) == 0
     stderr = proc.stderr.read()
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+@pytest.mark.parametrize("url, says", [
+    ("postgresql://ana@127.0.0.1:5432/prolight", "bad setting db: Value error, PostgreSQL is not supported"),
+    ("postgres://ana@127.0.0.1/prolight", "PostgreSQL is not supported"),
+    ("mysql://ana@127.0.0.1/prolight", "unknown database scheme 'mysql'"),
+    ("sqlite://relative.db", "a SQLite URL is sqlite:///relative/path"),
+])
+def test_a_database_url_is_never_taken_as_a_file_path(home: Path, url: str, says: str) -> None:
+    assert_refused(Cli(home, PROLIGHT_DB=url), "threads", says=says)  # from the environment
+    assert_refused(Cli(home), "--db", url, "threads", says=says)  # from the command line
+    assert sorted(p.name for p in home.iterdir()) == ["workspace"], "no stray file or folder"
+
+
+def test_a_sqlite_url_names_the_file(home: Path) -> None:
+    cli = Cli(home, PROLIGHT_DB=f"sqlite:///{home / 'by-url.db'}")  # home is absolute: sqlite:////tmp/...
+    assert cli.ok("counts")["total"] == 0
+    assert (home / "by-url.db").exists()
+    assert Cli(home, PROLIGHT_DB="sqlite:///relative.db").ok("counts")["total"] == 0
+    assert (home / "relative.db").exists(), "relative to the working directory"
