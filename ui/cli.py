@@ -21,7 +21,7 @@ from typing import Any
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 
-from graph.core.accounts import exposure_problem, hash_password
+from graph.core.accounts import exposure_problem, hash_password, is_loopback, new_token, token_digest
 from graph.core.events import Event
 from graph.core.logs import configure_logging
 from graph.core.schemas import UNSUCCESSFUL, Plan, Status
@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
                        ".streamlit/config.toml applies; beyond 127.0.0.1 only with operator accounts or dashboard_open")
     p.add_argument("--address", default="127.0.0.1", help="listening address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501)
+    p = sub.add_parser("serve", help="the HTTP API (OpenAPI at /docs); bearer tokens of operator accounts")
+    p.add_argument("--address", default="127.0.0.1", help="listening address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8600)
+    p.add_argument("--open", action="store_true",
+                   help="take every call without a token, as the account 'api' (loopback addresses only)")
+    sub.add_parser("token", help="make an API token: prints the token (give it to the client) and the "
+                   "token_hashes line for its [accounts.NAME] table")
     sub.add_parser("hash-password", help="print an Argon2id hash for an [accounts.NAME] table of the settings "
                    "file (the password is read from the terminal, or the first line of standard input)")
     p = command("worker", "execute queued and orphaned threads until stopped")
@@ -158,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace, ops: Operations) -> Any:
-    progress = None if args.json else print_event
+    progress = None if getattr(args, "json", False) else print_event
     queue = getattr(args, "detach", False)
     match args.command:
         case "run":
@@ -192,6 +199,8 @@ def run_command(args: argparse.Namespace, ops: Operations) -> Any:
             return metrics(ops, args)
         case "worker":
             return run_worker(ops, args)
+        case "serve":
+            return serve(ops, args)
         case "status":
             return ops.thread(args.thread)
         case "threads":
@@ -268,6 +277,22 @@ def wait_for_stop() -> None:
         pass
 
 
+def serve(ops: Operations, args: argparse.Namespace) -> None:
+    """The HTTP API with this process's run manager executing what it queues."""
+    import uvicorn
+
+    from ui.api.app import create_app
+
+    if args.open and not is_loopback(args.address):
+        raise UsageError(f"--open takes calls without a token: only on a loopback address, not {args.address}")
+    if not args.open and not ops.settings.accounts:
+        print("prolight: warning: no operator accounts in the settings, so every call will be refused "
+              "(add accounts with token_hashes, or start with --open on loopback)", file=sys.stderr)
+    ops.start_run_manager()
+    uvicorn.run(create_app(ops, ops.settings, open_access=args.open), host=args.address, port=args.port,
+                log_level="warning")
+
+
 def start_dashboard(args: argparse.Namespace) -> int:
     """Check the address against the accounts before anything listens, then become
     Streamlit. The dashboard checks again on every page, for a ``streamlit run`` by hand."""
@@ -321,9 +346,13 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "hash-password":
         return print_password_hash()
+    if args.command == "token":
+        token = new_token()
+        print(f"token: {token}\ntoken_hashes = [\"{token_digest(token)}\"]")
+        return 0
     if args.command == "dashboard":
         return start_dashboard(args)
-    configure_logging("INFO" if args.command == "worker" else "WARNING")
+    configure_logging("INFO" if args.command in ("worker", "serve") else "WARNING")
     try:
         settings = Settings.from_env(db=args.db)
         ops = Operations.open(settings)

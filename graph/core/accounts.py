@@ -3,11 +3,16 @@ dashboard now and the HTTP API later. Passwords are kept only as Argon2id hashes
 settings file and checked with argon2-cffi (the reference binding of the password-hashing
 competition's winner): no crypto of ours. Every signed-in account reads; the operator role
 starts, cancels, resumes, retries and forks; the approver role decides at the gate. An
-account may hold both."""
+account may hold both. API tokens (for the HTTP API) are 256 random bits each, so the file
+keeps their SHA-256 digests: a slow hash guards guessable passwords, not random tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import re
+import secrets
 from functools import cache
 from typing import Literal
 
@@ -40,6 +45,7 @@ class Account(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     roles: frozenset[Role] = Field(description="viewer, operator and/or approver.")
     password_hash: str = Field(description="An Argon2id hash: `prolight hash-password` prints one.")
+    token_hashes: frozenset[str] = Field(frozenset(), description="API tokens' digests: `prolight token` prints one.")
 
     @field_validator("password_hash")
     @classmethod
@@ -47,6 +53,14 @@ class Account(BaseModel):
         if not value.startswith("$argon2"):
             raise ValueError("is not an Argon2 hash (make one with `prolight hash-password`)")
         return value
+
+    @field_validator("token_hashes")
+    @classmethod
+    def _digests(cls, values: frozenset[str]) -> frozenset[str]:
+        for value in values:
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+                raise ValueError("each is sha256: and 64 hex digits (make one with `prolight token`)")
+        return values
 
     def may(self, action: Action) -> bool:
         return NEEDS[action] in self.roles
@@ -68,6 +82,22 @@ def verify(accounts: dict[str, Account], name: str, password: str) -> Account | 
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     return account
+
+
+def new_token() -> str:
+    return "plf_" + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def account_for_token(accounts: dict[str, Account], token: str) -> Account | None:
+    digest = token_digest(token)
+    for account in accounts.values():
+        if any(hmac.compare_digest(digest, known) for known in account.token_hashes):
+            return account
+    return None
 
 
 def is_loopback(address: str | None) -> bool:

@@ -28,5 +28,11 @@ class ThreadNotFound(RequestError):
     pass
 
 
-class PlanInputError(RequestError):
+class BadInput(RequestError):
+    """The request itself is wrong (an empty goal, a plan that does not validate), whatever
+    the thread's state; other refusals are about the moment (already decided, nothing to
+    resume). HTTP tells them apart: 422 and 409."""
+
+
+class PlanInputError(BadInput):
     """A plan that cannot be read or does not validate; names the step and field."""

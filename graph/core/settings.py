@@ -47,6 +47,7 @@ class Settings(BaseModel):
     agent_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-agent (planner, critic).")
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     breaker_overrides: dict[str, BreakerConfig] = Field(default_factory=dict, description="By breaker name.")
+    sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
     dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
                                                     "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
@@ -129,6 +130,7 @@ _SCALAR_ENV = {
     "resume_orphans": "PROLIGHT_RESUME_ORPHANS",
     "workers": "PROLIGHT_WORKERS",
     "dashboard_open": "PROLIGHT_DASHBOARD_OPEN",
+    "sse_heartbeat_s": "PROLIGHT_SSE_HEARTBEAT_S",
 }
 
 

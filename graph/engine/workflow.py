@@ -28,7 +28,7 @@ from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import Estimator
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events, append_rows, event_row
-from graph.core.errors import RequestError, ThreadNotFound
+from graph.core.errors import BadInput, PlanInputError, RequestError, ThreadNotFound
 from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
@@ -69,9 +69,9 @@ class Workflow:
             goal = goal or plan.goal
         goal = (goal or "").strip()
         if not goal:
-            raise RequestError("the goal is empty")
+            raise BadInput("the goal is empty")
         if len(goal) > MAX_GOAL_CHARS:
-            raise RequestError(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
+            raise BadInput(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
         thread_id = uuid.uuid4().hex
         inputs: dict[str, Any] = {"goal": goal}
         if plan is not None:
@@ -311,7 +311,7 @@ class Workflow:
         try:
             validate_plan(plan, self.registry)
         except InvalidPlanError as exc:
-            raise RequestError(f"invalid plan: {exc}") from None
+            raise PlanInputError(f"invalid plan: {exc}") from None
 
     def _decide(self, thread_id: str, decision: Decision, status: Status) -> None:
         self.graph.update_state(

@@ -1,0 +1,213 @@
+"""The HTTP API through a real ``prolight serve`` process on 127.0.0.1: every command, the
+tokens and roles, bad input (a 4xx with one line, nothing written), and the event stream
+(resumed with Last-Event-ID with every event exactly once; heartbeats on an idle stream)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from graph.core.accounts import hash_password, new_token, token_digest
+from tests.support.browser import free_port
+from tests.support.cli import Cli
+from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
+
+
+@dataclass
+class Api:
+    url: str
+    tokens: dict[str, str]  # account → its token
+
+    def client(self, account: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[account]}"} if account else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def wait(self, thread_id: str, *statuses: str, timeout: float = 30) -> dict:
+        """Until the thread is in one of ``statuses`` and no worker holds it."""
+        deadline = time.monotonic() + timeout
+        with self.client("vera") as http:
+            while True:
+                view = http.get(f"/threads/{thread_id}").json()
+                if view["status"] in statuses and not view["queued"] and not view["held_by"]:
+                    return view
+                assert time.monotonic() < deadline, view["status"]
+                time.sleep(0.05)
+
+
+@pytest.fixture
+def api(home: Path) -> Iterator[Api]:
+    tokens = {name: new_token() for name in ("vera", "otto", "ana")}
+    roles = {"vera": '["viewer"]', "otto": '["operator"]', "ana": '["operator", "approver"]'}
+    digest = hash_password("correct horse battery")
+    settings = home / "prolight.toml"
+    settings.write_text("".join(f'[accounts.{name}]\nroles = {roles[name]}\npassword_hash = "{digest}"\n'
+                                f'token_hashes = ["{token_digest(tokens[name])}"]\n' for name in tokens))
+    port = free_port()
+    cli = Cli(home, PROLIGHT_SETTINGS=str(settings), PROLIGHT_SSE_HEARTBEAT_S="0.3")
+    server = cli.background("serve", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.proc.poll() is None and time.monotonic() < deadline, server.report()
+        time.sleep(0.1)
+    yield Api(url, tokens)
+    server.proc.terminate()
+    server.proc.wait(timeout=15)
+    assert "Traceback" not in server.log.read_text(), server.report()
+
+
+def failing_plan(server: ToolServer, name: str) -> dict:
+    return {"goal": f"Fetch {name}", "steps": [fetch(server, name, fail_first=3)]}
+
+
+def test_every_command_through_the_api(api: Api, server: ToolServer) -> None:
+    otto, ana = api.client("otto"), api.client("ana")
+    started = otto.post("/threads", json={"goal": "Calculate 6*7"})
+    assert started.status_code == 202 and started.json()["operator"] == "otto"
+    thread = started.json()["thread_id"]
+    assert api.wait(thread, "AWAITING_APPROVAL")["plan"]["steps"]
+    assert [p["thread_id"] for p in ana.get("/approvals").json()] == [thread]
+
+    assert ana.post(f"/threads/{thread}/reject", json={"feedback": "say why"}).status_code == 202
+    api.wait(thread, "AWAITING_APPROVAL")
+    assert ana.post(f"/threads/{thread}/approve").status_code == 202
+    done = api.wait(thread, "COMPLETED")
+    assert [(d["action"], d["operator"]) for d in done["decisions"]] == [("reject", "ana"), ("approve", "ana")]
+
+    history = ana.get(f"/threads/{thread}/history").json()
+    first_gate = next(c for c in reversed(history) if c["next"] == ["human_review"])
+    state = ana.get(f"/threads/{thread}/checkpoints/{first_gate['checkpoint_id']}").json()
+    assert state["values"]["goal"] == "Calculate 6*7"
+    forked = otto.post(f"/threads/{thread}/fork", json={"checkpoint_id": first_gate["checkpoint_id"]})
+    assert forked.status_code == 202, forked.text
+    api.wait(thread, "AWAITING_APPROVAL")  # the thread goes on from there: back at the gate
+    assert len(ana.get(f"/threads/{thread}/history").json()) > len(history)
+
+    failing = otto.post("/threads", json={"plan": failing_plan(server, "flaky")}).json()["thread_id"]
+    api.wait(failing, "AWAITING_APPROVAL")
+    ana.post(f"/threads/{failing}/approve")
+    api.wait(failing, "FAILED")
+    assert otto.post(f"/threads/{failing}/retry").status_code == 202
+    assert api.wait(failing, "COMPLETED")["decisions"][-1]["action"] == "retry"
+
+    waiting = otto.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
+    api.wait(waiting, "AWAITING_APPROVAL")
+    assert otto.post(f"/threads/{waiting}/cancel").status_code == 202
+    api.wait(waiting, "CANCELLED")
+
+    page = ana.get("/threads", params={"status": ["COMPLETED", "AWAITING_APPROVAL"], "limit": 10}).json()
+    assert {item["thread_id"] for item in page["items"]} == {thread, failing}
+    assert ana.get("/threads", params={"search": thread[:8]}).json()["items"][0]["thread_id"] == thread
+    assert ana.get("/threads/counts").json()["total"] == 3
+    events = ana.get(f"/threads/{thread}/events").json()["events"]
+    assert events[0]["kind"] == "run_created" and [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert ana.get("/metrics/summary").json()["runs"]["total"] >= 3
+    assert "prolight_" in ana.get("/metrics").text
+    assert isinstance(ana.get("/breakers").json(), list)
+    assert "calculate" in {t["name"] for t in ana.get("/tools").json()}
+    schema = httpx.get(f"{api.url}/openapi.json").json()
+    assert {"/threads", "/threads/{thread_id}/approve", "/threads/{thread_id}/stream"} <= set(schema["paths"])
+
+
+def test_a_missing_unknown_or_weak_token_is_refused_and_writes_nothing(api: Api) -> None:
+    body = {"goal": "Calculate 1+1"}
+    with api.client(None) as anonymous:
+        missing = anonymous.post("/threads", json=body)
+        unknown = anonymous.post("/threads", json=body, headers={"Authorization": "Bearer plf_nope"})
+    assert missing.status_code == 401 and missing.json()["error"].startswith("a bearer token is required")
+    assert unknown.status_code == 401 and unknown.json() == {"error": "unknown token"}
+    viewer = api.client("vera").post("/threads", json=body)
+    assert viewer.status_code == 403 and viewer.json() == {"error": "account 'vera' (viewer) may not start"}
+    thread = api.client("otto").post("/threads", json=body).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    weak = api.client("otto").post(f"/threads/{thread}/approve")
+    assert weak.status_code == 403 and weak.json() == {"error": "account 'otto' (operator) may not approve"}
+    assert api.wait(thread, "AWAITING_APPROVAL")["decisions"] == []
+    assert api.client("vera").get("/threads/counts").json()["total"] == 1
+
+
+def test_bad_input_is_a_4xx_with_one_line_and_writes_nothing(api: Api) -> None:
+    ana = api.client("ana")
+    bad_json = ana.post("/threads", content=b'{"goal": ', headers={"content-type": "application/json"})
+    assert bad_json.status_code == 422 and bad_json.json() == {"error": "bad request: the body is not valid JSON"}
+    bad_plan = ana.post("/threads", json={"plan": {"goal": "x", "steps": [{"id": "a", "tool": "calculate",
+                                                                          "depends_on": ["missing"]}]}})
+    assert bad_plan.status_code == 422 and "missing" in bad_plan.json()["error"], bad_plan.text
+    wrong_type = ana.post("/threads", json={"goal": 5})
+    assert wrong_type.status_code == 422 and wrong_type.json()["error"].startswith("bad request: goal:")
+    unknown = ana.post(f"/threads/{'0' * 32}/approve")
+    assert unknown.status_code == 404 and unknown.json() == {"error": f"unknown thread {'0' * 32!r}"}
+    assert ana.get(f"/threads/{'0' * 32}/stream").status_code == 404
+    assert ana.get("/threads/counts").json()["total"] == 0, "nothing written"
+    thread = ana.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    ana.post(f"/threads/{thread}/approve")
+    api.wait(thread, "COMPLETED")
+    again = ana.post(f"/threads/{thread}/approve")
+    assert again.status_code == 409 and len(again.json()["error"].splitlines()) == 1, again.text
+
+
+def read_events(api: Api, thread: str, last_event_id: str | None = None, stop_after: int | None = None) -> list[int]:
+    """The seqs the stream sends, until it ends (or ``stop_after`` events: then cut off)."""
+    headers = {"Authorization": f"Bearer {api.tokens['vera']}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    seqs: list[int] = []
+    with httpx.Client(base_url=api.url, timeout=30) as http, \
+            connect_sse(http, "GET", f"/threads/{thread}/stream", headers=headers) as source:
+        for event in source.iter_sse():
+            seqs.append(int(event.id))
+            if stop_after is not None and len(seqs) == stop_after:
+                break
+    return seqs
+
+
+def test_a_stream_resumed_with_last_event_id_gets_every_event_exactly_once(api: Api, server: ToolServer) -> None:
+    plan = {"goal": "Fetch twice", "steps": [fetch(server, "first"), fetch(server, "held", ["first"], hold="gate")]}
+    thread = api.client("otto").post("/threads", json={"plan": plan}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    api.client("ana").post(f"/threads/{thread}/approve")
+    server.wait_started("/held")
+    before = read_events(api, thread, stop_after=5)  # cut off mid-run
+    server.release("gate")
+    after = read_events(api, thread, last_event_id=str(before[-1]))  # until the thread settles
+    stored = [e["seq"] for e in api.client("vera").get(f"/threads/{thread}/events").json()["events"]]
+    assert before + after == stored, "none lost, none twice"
+    assert api.wait(thread, "COMPLETED")
+
+
+def test_an_idle_stream_carries_heartbeats(api: Api, server: ToolServer) -> None:
+    plan = {"goal": "Fetch slowly", "steps": [fetch(server, "held", hold="gate")]}
+    thread = api.client("otto").post("/threads", json={"plan": plan}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    api.client("ana").post(f"/threads/{thread}/approve")
+    server.wait_started("/held")  # nothing more happens until the gate opens
+    headers = {"Authorization": f"Bearer {api.tokens['vera']}"}
+    pings = 0
+    with httpx.stream("GET", f"{api.url}/threads/{thread}/stream", headers=headers, timeout=30) as response:
+        for line in response.iter_lines():
+            if line.startswith(":"):  # a comment: the heartbeat (0.3 s here)
+                pings += 1
+                if pings == 2:
+                    break
+    server.release("gate")
+    assert pings == 2
+    api.wait(thread, "COMPLETED")
+
+
+def test_an_open_server_listens_on_loopback_only(cli: Cli) -> None:
+    refused = cli("serve", "--open", "--address", "0.0.0.0", "--port", "1")
+    assert refused.code == 2 and refused.stderr.splitlines() == [
+        "prolight: error: --open takes calls without a token: only on a loopback address, not 0.0.0.0"]

@@ -1,0 +1,1 @@
+"""The HTTP API (``prolight serve``): the operations API over HTTP, for other systems."""

@@ -1,0 +1,53 @@
+"""Who is calling the HTTP API: a bearer token of an operator account (its digest in the
+settings file), checked against the action's role by the one policy in
+``graph.core.accounts``. A server started open (``prolight serve --open``) takes every call
+as the account "api" with every role, and says so when it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+
+from graph.core.accounts import Action, account_for_token
+from graph.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    roles: frozenset[str]
+
+
+OPEN_CALLER = Caller("api", frozenset({"viewer", "operator", "approver"}))
+
+
+def caller(request: Request, action: Action | None = None) -> Caller:
+    """The calling account, or 401 (no or unknown token) / 403 (a role it lacks)."""
+    settings: Settings = request.app.state.settings
+    if request.app.state.open_access:
+        return OPEN_CALLER
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN; `prolight token` "
+                                 "makes one)", headers={"WWW-Authenticate": "Bearer"})
+    account = account_for_token(settings.accounts, token.strip())
+    if account is None:
+        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    if action is not None and not account.may(action):
+        raise HTTPException(403, f"account {account.name!r} ({account.role_label}) may not {action}")
+    return Caller(account.name, account.roles)
+
+
+def _reader(request: Request) -> Caller:
+    return caller(request)
+
+
+READ = Depends(_reader)  # any account may read
+
+
+def may(action: Action):
+    """A dependency: the caller, who must hold the role ``action`` needs."""
+    def check(request: Request) -> Caller:
+        return caller(request, action)
+    return Depends(check)
