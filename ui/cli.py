@@ -22,15 +22,17 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel
 
 from graph.core.accounts import exposure_problem, hash_password, is_loopback, new_token, token_digest
-from graph.core.events import Event
+from graph.core.events import Event, StoredEvent
 from graph.core.logs import configure_logging
 from graph.core.schemas import UNSUCCESSFUL, Plan, Status
 from graph.core.settings import Settings, SettingsError
 from graph.operations import Operations, RequestError, parse_plan, read_plan_file
 from graph.operations.models import ThreadQuery
 from ui import render
+from ui.remote import RemoteOperations
 
 EXECUTING_COMMANDS = {"run", "approve", "reject", "resume", "retry", "fork"}
+LOCAL_COMMANDS = {"worker", "serve"}  # they need the database itself
 
 
 class UsageError(Exception):
@@ -73,6 +75,9 @@ def since(value: str) -> datetime:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prolight", description="Human-approved agent plans.")
     parser.add_argument("--db", help="SQLite file (default: PROLIGHT_DB or .prolight/prolight.db)")
+    parser.add_argument("--url", default=os.environ.get("PROLIGHT_URL") or None,
+                        help="drive a remote `prolight serve` instead of a database (default: PROLIGHT_URL); "
+                             "its token comes from PROLIGHT_TOKEN")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -164,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_command(args: argparse.Namespace, ops: Operations) -> Any:
+def run_command(args: argparse.Namespace, ops: Operations | RemoteOperations) -> Any:
     progress = None if getattr(args, "json", False) else print_event
     queue = getattr(args, "detach", False)
     match args.command:
@@ -223,20 +228,29 @@ def run_command(args: argparse.Namespace, ops: Operations) -> Any:
     raise UsageError(f"unknown command {args.command}")
 
 
-def follow_events(ops: Operations, thread_id: str, follow: bool, as_json: bool) -> None:
-    """Print events as they are stored; with ``follow``, until the thread settles."""
+def follow_events(ops: Operations | RemoteOperations, thread_id: str, follow: bool, as_json: bool) -> None:
+    """Print events as they are stored; with ``follow``, until the thread settles (from a
+    remote server: its event stream, reconnected and resumed if it drops)."""
+    def show(event: StoredEvent) -> None:
+        print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
+
+    if follow and isinstance(ops, RemoteOperations):
+        ops.follow(thread_id, 0, show)  # an unknown thread: exit 2 before printing anything
+        return None
     seq = 0
     while True:
         page = ops.events(thread_id, seq)  # an unknown thread: exit 2 before printing anything
         for event in page.events:
-            print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
+            show(event)
         seq = page.last_seq
         if not follow or (not page.events and ops.is_settled(thread_id)):
             return None
         time.sleep(0.2)
 
 
-def metrics(ops: Operations, args: argparse.Namespace) -> Any:
+def metrics(ops: Operations | RemoteOperations, args: argparse.Namespace) -> Any:
+    if args.serve is not None and isinstance(ops, RemoteOperations):
+        raise UsageError("metrics --serve reads the database: it takes no --url (the server has /metrics)")
     if args.serve is not None:
         from prometheus_client import start_http_server
 
@@ -246,7 +260,9 @@ def metrics(ops: Operations, args: argparse.Namespace) -> Any:
         server.shutdown()
         return None
     if args.prometheus:
-        print(generate_latest(ops.prometheus_registry()).decode(), end="")
+        text = ops.prometheus_text() if isinstance(ops, RemoteOperations) else \
+            generate_latest(ops.prometheus_registry()).decode()
+        print(text, end="")
         return None
     return ops.metrics(args.since, args.until)
 
@@ -291,6 +307,19 @@ def serve(ops: Operations, args: argparse.Namespace) -> None:
     ops.start_run_manager()
     uvicorn.run(create_app(ops, ops.settings, open_access=args.open), host=args.address, port=args.port,
                 log_level="warning")
+
+
+def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
+    """The database's operations API, or with ``--url`` a remote server's."""
+    if not args.url:
+        return Operations.open(Settings.from_env(db=args.db))
+    if args.command in LOCAL_COMMANDS:
+        raise UsageError(f"{args.command} runs where the database is: it takes no --url")
+    if args.db:
+        raise UsageError("give --db or --url, not both")
+    if not re.match(r"https?://", args.url):
+        raise UsageError(f"--url {args.url!r} is not an http:// or https:// URL")
+    return RemoteOperations(args.url, os.environ.get("PROLIGHT_TOKEN", "").strip() or None)
 
 
 def start_dashboard(args: argparse.Namespace) -> int:
@@ -354,8 +383,7 @@ def _main(argv: list[str] | None) -> int:
         return start_dashboard(args)
     configure_logging("INFO" if args.command in ("worker", "serve") else "WARNING")
     try:
-        settings = Settings.from_env(db=args.db)
-        ops = Operations.open(settings)
+        ops = open_operations(args)
         try:
             result = run_command(args, ops)
         finally:

@@ -128,6 +128,12 @@ def call_within(fn: Callable[[], T], limits: CallLimits) -> T:
     return box["value"]
 
 
+def backoff(retry: RetryConfig) -> wait_exponential_jitter:
+    """The one back-off: exponential from initial_delay_s, capped, with jitter."""
+    return wait_exponential_jitter(multiplier=retry.initial_delay_s, max=retry.max_delay_s,
+                                   exp_base=retry.exponential_base, jitter=retry.initial_delay_s if retry.jitter else 0)
+
+
 def resilient_call(
     fn: Callable[[float | None], T],
     *,
@@ -186,9 +192,7 @@ def resilient_call(
 
     retrying = Retrying(
         stop=stop_after_attempt(retry.max_attempts) | out_of_time,
-        wait=wait_exponential_jitter(multiplier=retry.initial_delay_s, max=retry.max_delay_s,
-                                     exp_base=retry.exponential_base,
-                                     jitter=retry.initial_delay_s if retry.jitter else 0),
+        wait=backoff(retry),
         retry=retry_if_exception(lambda e: classify(e) in retry.retry_on),
         before_sleep=before_sleep,
         sleep=sleep,

@@ -4,68 +4,13 @@ tokens and roles, bad input (a 4xx with one line, nothing written), and the even
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import httpx
-import pytest
 from httpx_sse import connect_sse
 
-from graph.core.accounts import hash_password, new_token, token_digest
-from tests.support.browser import free_port
+from tests.support.api_server import Api, api  # noqa: F401  (the fixture)
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
-
-
-@dataclass
-class Api:
-    url: str
-    tokens: dict[str, str]  # account → its token
-
-    def client(self, account: str | None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.tokens[account]}"} if account else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def wait(self, thread_id: str, *statuses: str, timeout: float = 30) -> dict:
-        """Until the thread is in one of ``statuses`` and no worker holds it."""
-        deadline = time.monotonic() + timeout
-        with self.client("vera") as http:
-            while True:
-                view = http.get(f"/threads/{thread_id}").json()
-                if view["status"] in statuses and not view["queued"] and not view["held_by"]:
-                    return view
-                assert time.monotonic() < deadline, view["status"]
-                time.sleep(0.05)
-
-
-@pytest.fixture
-def api(home: Path) -> Iterator[Api]:
-    tokens = {name: new_token() for name in ("vera", "otto", "ana")}
-    roles = {"vera": '["viewer"]', "otto": '["operator"]', "ana": '["operator", "approver"]'}
-    digest = hash_password("correct horse battery")
-    settings = home / "prolight.toml"
-    settings.write_text("".join(f'[accounts.{name}]\nroles = {roles[name]}\npassword_hash = "{digest}"\n'
-                                f'token_hashes = ["{token_digest(tokens[name])}"]\n' for name in tokens))
-    port = free_port()
-    cli = Cli(home, PROLIGHT_SETTINGS=str(settings), PROLIGHT_SSE_HEARTBEAT_S="0.3")
-    server = cli.background("serve", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.proc.poll() is None and time.monotonic() < deadline, server.report()
-        time.sleep(0.1)
-    yield Api(url, tokens)
-    server.proc.terminate()
-    server.proc.wait(timeout=15)
-    assert "Traceback" not in server.log.read_text(), server.report()
 
 
 def failing_plan(server: ToolServer, name: str) -> dict:

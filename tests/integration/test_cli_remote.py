@@ -1,0 +1,95 @@
+"""The CLI driving a remote ``prolight serve`` (``--url`` / ``PROLIGHT_URL``, the token in
+``PROLIGHT_TOKEN``): the same commands and answers as against a database, and ``events
+--follow`` surviving the server's death: it reconnects with back-off and resumes after the
+last event it printed, so every event is printed exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.support.api_server import Api, api, serve, write_accounts  # noqa: F401  (the fixture)
+from tests.support.browser import free_port
+from tests.support.cli import Cli
+from tests.support.http_server import ToolServer
+from tests.support.plans import fetch
+
+
+def remote(home: Path, api: Api, account: str | None = "ana") -> Cli:
+    env = {"PROLIGHT_URL": api.url, "PROLIGHT_TOKEN": api.tokens[account] if account else ""}
+    return Cli(home / "elsewhere", **env)  # no database here: everything goes through the server
+
+
+def test_the_cli_drives_a_remote_server(home: Path, api: Api) -> None:
+    (home / "elsewhere").mkdir()
+    cli = remote(home, api)
+    waiting = cli.ok("run", "Calculate 6*7")  # followed to the gate over the event stream
+    assert waiting["status"] == "AWAITING_APPROVAL" and waiting["operator"] == "ana"
+    thread = waiting["thread_id"]
+    done = cli.ok("approve", thread)
+    assert done["status"] == "COMPLETED" and done["decisions"][-1]["operator"] == "ana"
+    assert cli.ok("status", thread)["status"] == "COMPLETED"
+    assert cli.ok("threads", "--search", thread[:8])["items"][0]["thread_id"] == thread
+    assert cli.ok("counts")["total"] == 1
+    history = cli.ok("history", thread)
+    state = cli.ok("state", thread, "--checkpoint", history[-1]["checkpoint_id"])
+    assert state["checkpoint"]["checkpoint_id"] == history[-1]["checkpoint_id"]
+    printed = cli("events", thread, "--json")
+    assert printed.code == 0 and json.loads(printed.stdout.splitlines()[0])["kind"] == "run_created"
+    assert cli.ok("metrics")["runs"]["total"] == 1
+    assert "prolight_" in cli("metrics", "--prometheus").stdout
+    assert "calculate" in {t["name"] for t in cli.ok("tools")}
+    queued = cli.ok("run", "--detach", "Calculate 1+1")
+    assert queued["queued"] is True
+    api.wait(queued["thread_id"], "AWAITING_APPROVAL")
+    assert cli.ok("inbox")[0]["thread_id"] == queued["thread_id"]
+    cli.ok("cancel", queued["thread_id"])
+    api.wait(queued["thread_id"], "CANCELLED")
+
+    unknown = cli("status", "0" * 32)
+    assert unknown.code == 2 and unknown.stderr.strip() == f"prolight: error: unknown thread {'0' * 32!r}"
+    unknown_follow = cli("events", "0" * 32, "--follow")
+    assert unknown_follow.code == 2 and unknown_follow.stderr.strip() == f"prolight: error: unknown thread {'0' * 32!r}"
+    anonymous = remote(home, api, None)("counts")
+    assert anonymous.code == 2 and "a bearer token is required" in anonymous.stderr
+    weak = remote(home, api, "vera")("approve", thread)
+    assert weak.code == 2 and weak.stderr.strip() == "prolight: error: account 'vera' (viewer) may not approve"
+    local_only = cli("worker", "--once")
+    assert local_only.code == 2 and "worker runs where the database is" in local_only.stderr
+    assert not (home / "elsewhere" / ".prolight").exists(), "no database was opened here"
+
+
+def test_events_follow_outlives_the_server_and_prints_every_event_once(home: Path, server: ToolServer) -> None:
+    settings, tokens = write_accounts(home)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    lease = {"PROLIGHT_LEASE_S": "1"}  # the second server takes the orphaned thread over quickly
+    first = serve(home, settings, port, **lease)
+    api = Api(url, tokens)
+    plan = {"goal": "Fetch twice", "steps": [fetch(server, "first"), fetch(server, "held", ["first"], hold="gate")]}
+    thread = api.client("otto").post("/threads", json={"plan": plan}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    api.client("ana").post(f"/threads/{thread}/approve")
+    server.wait_started("/held")
+    (home / "elsewhere").mkdir()
+    follower = remote(home, api).background("events", thread, "--follow", "--json")
+    deadline = time.monotonic() + 30
+    while not follower.log.read_text().startswith("{"):  # it is streaming: events are printed
+        assert follower.proc.poll() is None and time.monotonic() < deadline, follower.report()
+        time.sleep(0.05)
+
+    os.kill(first.proc.pid, signal.SIGKILL)  # the server dies mid-run, the follower's stream with it
+    first.proc.wait()
+    second = serve(home, settings, port, **lease)  # the same address, the same database
+    server.wait_started("/held", count=2)  # the new server resumed the orphaned thread
+    server.release("gate")
+    assert follower.proc.wait(timeout=60) == 0, follower.report()
+    printed = [json.loads(line)["seq"] for line in follower.log.read_text().splitlines() if line.startswith("{")]
+    stored = [e["seq"] for e in api.client("vera").get(f"/threads/{thread}/events").json()["events"]]
+    assert printed == stored, "every event printed once, in order, across the reconnect"
+    assert api.wait(thread, "COMPLETED")
+    second.proc.terminate()
+    second.proc.wait(timeout=15)

@@ -1,0 +1,151 @@
+"""The operations API of a remote ``prolight serve``, for the CLI's ``--url``: the methods
+the CLI calls, with the same answers (the API's pydantic models) and the same refusals
+(``RequestError`` with the server's one line). The server queues every command; a command
+the CLI runs to its end (no ``--detach``) follows the thread's event stream until it
+settles, printing progress as a local run would. A dropped stream is reconnected with
+the one back-off (exponential, with jitter) and resumes after the last event received."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import connect_sse
+from pydantic import TypeAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from graph.core.errors import BadInput, RequestError, ThreadNotFound
+from graph.core.events import StoredEvent
+from graph.core.resilience import backoff
+from graph.core.schemas import Plan, RetryConfig
+from graph.operations.models import (BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
+                                     PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
+
+T = TypeVar("T")
+RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)
+
+
+class RemoteOperations:
+    def __init__(self, url: str, token: str | None, reconnect: RetryConfig = RECONNECT) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60)
+        self.reconnect = reconnect
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, answer: type[T] | Any, method: str, path: str, **kwargs: Any) -> T:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RequestError(f"cannot reach {self.http.base_url}: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = f"HTTP {response.status_code} from {self.http.base_url}"
+            kind = {404: ThreadNotFound, 422: BadInput}.get(response.status_code, RequestError)
+            raise kind(message)
+        return TypeAdapter(answer).validate_python(response.json())
+
+    def _command(self, path: str, body: dict[str, Any] | None, queue: bool, on_event) -> ThreadView:
+        thread_id = path.split("/")[2] if path.count("/") > 1 else None
+        seen = self.events(thread_id, 0, 100_000).last_seq if thread_id else 0
+        view = self._call(ThreadView, "POST", path, json=body)
+        if queue:
+            return view
+        self.follow(view.thread_id, seen, on_event)
+        return self.thread(view.thread_id)
+
+    def follow(self, thread_id: str, after: int, on_event) -> int:
+        """Pass each event after ``after`` to ``on_event`` until the thread settles; the
+        last seq received. Reconnects resume with Last-Event-ID."""
+        last = [after]
+
+        def read() -> None:
+            headers = {"Last-Event-ID": str(last[0])}
+            with connect_sse(self.http, "GET", f"/threads/{thread_id}/stream", headers=headers,
+                             timeout=httpx.Timeout(60, read=None)) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    raise RequestError(source.response.json().get("error", "the stream was refused"))
+                for message in source.iter_sse():
+                    event = StoredEvent.model_validate_json(message.data)
+                    last[0] = event.seq
+                    if on_event is not None:
+                        on_event(event)
+
+        for attempt in Retrying(stop=stop_after_attempt(self.reconnect.max_attempts),
+                                wait=backoff(self.reconnect), reraise=True,
+                                retry=retry_if_exception_type((httpx.TransportError, httpx.StreamError))):
+            with attempt:
+                read()
+        return last[0]
+
+    def start(self, goal: str | None, plan: Plan | None = None, operator: str = "", queue: bool = False,
+              on_event=None) -> ThreadView:
+        body = {"goal": goal, "plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
+        return self._command("/threads", body, queue, on_event)
+
+    def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "", queue: bool = False,
+                on_event=None) -> ThreadView:
+        body = {"plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
+        return self._command(f"/threads/{thread_id}/approve", body, queue, on_event)
+
+    def reject(self, thread_id: str, feedback: str | None = None, final: bool = False, operator: str = "",
+               queue: bool = False, on_event=None) -> ThreadView:
+        return self._command(f"/threads/{thread_id}/reject", {"feedback": feedback, "final": final}, queue, on_event)
+
+    def resume(self, thread_id: str, operator: str = "", queue: bool = False, on_event=None) -> ThreadView:
+        return self._command(f"/threads/{thread_id}/resume", None, queue, on_event)
+
+    def retry(self, thread_id: str, operator: str = "", queue: bool = False, on_event=None) -> ThreadView:
+        return self._command(f"/threads/{thread_id}/retry", None, queue, on_event)
+
+    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "",
+             queue: bool = False, on_event=None) -> ThreadView:
+        body = {"checkpoint_id": checkpoint_id,
+                "plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
+        return self._command(f"/threads/{thread_id}/fork", body, queue, on_event)
+
+    def cancel(self, thread_id: str, operator: str = "", wait_s: float = 10.0) -> ThreadView:
+        return self._command(f"/threads/{thread_id}/cancel", None, True, None)
+
+    def thread(self, thread_id: str) -> ThreadView:
+        return self._call(ThreadView, "GET", f"/threads/{thread_id}")
+
+    def threads(self, query: ThreadQuery) -> ThreadPage:
+        params = {"status": [s.value for s in query.statuses], "search": query.search, "sort": query.sort,
+                  "descending": query.descending, "offset": query.offset, "limit": query.limit}
+        return self._call(ThreadPage, "GET", "/threads", params={k: v for k, v in params.items() if v is not None})
+
+    def status_counts(self) -> StatusCounts:
+        return self._call(StatusCounts, "GET", "/threads/counts")
+
+    def awaiting_approval(self) -> list[PendingApproval]:
+        return self._call(list[PendingApproval], "GET", "/approvals")
+
+    def checkpoints(self, thread_id: str) -> list[CheckpointView]:
+        return self._call(list[CheckpointView], "GET", f"/threads/{thread_id}/history")
+
+    def checkpoint_state(self, thread_id: str, checkpoint_id: str) -> CheckpointState:
+        return self._call(CheckpointState, "GET", f"/threads/{thread_id}/checkpoints/{checkpoint_id}")
+
+    def events(self, thread_id: str, after_seq: int = 0, limit: int = 1000) -> EventPage:
+        return self._call(EventPage, "GET", f"/threads/{thread_id}/events", params={"after": after_seq, "limit": limit})
+
+    def metrics(self, since=None, until=None) -> Metrics:
+        params = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v is not None}
+        return self._call(Metrics, "GET", "/metrics/summary", params=params)
+
+    def prometheus_text(self) -> str:
+        try:
+            return self.http.get("/metrics").raise_for_status().text
+        except httpx.HTTPError as exc:
+            raise RequestError(f"metrics from {self.http.base_url}: {exc}") from None
+
+    def breakers(self) -> list[BreakerView]:
+        return self._call(list[BreakerView], "GET", "/breakers")
+
+    def tools(self) -> list[ToolView]:
+        return self._call(list[ToolView], "GET", "/tools")
