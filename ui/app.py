@@ -31,11 +31,11 @@ navigation = st.navigation([
 ])
 try:
     settings: Settings | None = Settings.from_env()
-except SettingsError as exc:
+    operations()  # the run manager starts with the first page anyone opens
+except SettingsError as exc:  # the model setting's errors too
     st.error(f"The settings are not usable: {exc}")
     settings = None
 if settings is not None:
-    operations()  # the run manager starts with the first page anyone opens
     if gate(settings):
         sidebar()
         navigation.run()

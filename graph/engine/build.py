@@ -55,7 +55,7 @@ def build_graph(
 
     builder.add_conditional_edges(START, route_start, ["planner", "critic"])
     builder.add_conditional_edges("planner", route_after_planner, ["critic", END])
-    builder.add_conditional_edges("critic", route_after_critic, ["planner", APPROVAL_NODE])
+    builder.add_conditional_edges("critic", route_after_critic, ["planner", APPROVAL_NODE, END])
     builder.add_edge(APPROVAL_NODE, REVIEW_NODE)
     builder.add_conditional_edges(REVIEW_NODE, route_after_review, ["executor", "planner", APPROVAL_NODE, END])
     builder.add_edge("executor", "reporter")

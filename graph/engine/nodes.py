@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
+from pydantic import ValidationError
 
 from agents.critic import critique
 from agents.models import ModelConfigError
@@ -23,6 +24,7 @@ from agents.planner import draft_plan
 from agents.structured import ModelCallError, ModelOutputError, provider_name
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
+
 from graph.core.events import emit
 from graph.engine.executor import execute_plan
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
@@ -52,7 +54,17 @@ class Nodes:
                 "steps": {RESET: True}, "feedback": None, "error": None}
 
     def critic(self, state: WorkflowState) -> dict[str, Any]:
-        plan = Plan.model_validate(state["plan"])
+        """Also the graph's entry for a plan given as input, which may come from a client of
+        LangGraph's own API (the Agent Server) unchecked: a plan without its goal takes the
+        thread's, and one that does not validate ends the run FAILED with the reason."""
+        try:
+            plan = Plan.model_validate({"goal": state.get("goal", ""), **(state.get("plan") or {})})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            error = f"invalid plan: {where}: {first['msg']}"
+            emit("run_failed", node="critic", payload={"error": error, "status": Status.FAILED.value})
+            return {"status": Status.FAILED.value, "error": error}
         reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
         with agent_span("critic", provider_name(self.model)) as span:
             try:
@@ -65,7 +77,7 @@ class Nodes:
         revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
                   and state.get("plan_source", "operator") == "planner")
         emit("critique", node="critic", payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
-        update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value}
+        update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
         if revise:
             update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
         return update
@@ -163,6 +175,8 @@ def route_after_planner(state: WorkflowState) -> str:
 
 
 def route_after_critic(state: WorkflowState) -> str:
+    if state.get("status") == Status.FAILED.value:
+        return END
     return "planner" if state.get("feedback") else "request_approval"
 
 
