@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python -m bench.dag
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.ui
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

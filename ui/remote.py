@@ -70,6 +70,8 @@ class RemoteOperations:
                     source.response.read()
                     raise RequestError(source.response.json().get("error", "the stream was refused"))
                 for message in source.iter_sse():
+                    if not message.data:
+                        continue  # a heartbeat: httpx-sse hands it over as an empty message once an id was seen
                     event = StoredEvent.model_validate_json(message.data)
                     last[0] = event.seq
                     if on_event is not None:

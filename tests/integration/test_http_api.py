@@ -113,6 +113,8 @@ def read_events(api: Api, thread: str, last_event_id: str | None = None, stop_af
     with httpx.Client(base_url=api.url, timeout=30) as http, \
             connect_sse(http, "GET", f"/threads/{thread}/stream", headers=headers) as source:
         for event in source.iter_sse():
+            if not event.data:
+                continue  # a heartbeat
             seqs.append(int(event.id))
             if stop_after is not None and len(seqs) == stop_after:
                 break
