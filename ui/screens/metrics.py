@@ -36,7 +36,7 @@ cells[5].metric("Approval wait p50", seconds(metrics.approval_wait_s.p50))
 
 st.subheader(f"Runs by status, per {metrics.bucket} created")
 if metrics.runs_over_time:
-    st.altair_chart(charts.runs_over_time(runs_over_time_frame(metrics), metrics.bucket), use_container_width=True)
+    st.altair_chart(charts.runs_over_time(runs_over_time_frame(metrics), metrics.bucket), width="stretch")
 else:
     st.info("No runs were created in this window.")
 

@@ -80,7 +80,7 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
                 step_detail(picked)
         timeline = timeline_frame(steps, datetime.now(timezone.utc))
         if len(timeline):
-            st.altair_chart(charts.gantt(timeline), use_container_width=True)
+            st.altair_chart(charts.gantt(timeline), width="stretch")
     if view.report:
         st.markdown("**Report**")
         long_text(view.report)
