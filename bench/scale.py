@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from httpx_sse import connect_sse
 
+from bench.stats import p95
 from graph.core.events import Event
 from graph.core.schemas import Plan
 from graph.operations import Operations
@@ -89,11 +90,6 @@ def stream_latencies(home: Path, events: int) -> list[float]:
         server.wait(15)
         ops.close()
         tools.stop()
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(int(0.95 * len(ordered) + 0.999) - 1, 0)]
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from bench.stats import p95
 from graph.core.events import Event
 from graph.core.schemas import utc_now
 from graph.operations import Operations
@@ -86,11 +87,6 @@ def event_latencies(browser, root: Path, events: int) -> list[float]:
             spent.append(time.perf_counter() - written)
     ops.close()
     return spent
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(int(0.95 * len(ordered) + 0.999) - 1, 0)]
 
 
 def main() -> None:

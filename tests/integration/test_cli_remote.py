@@ -98,10 +98,8 @@ def test_events_follow_outlives_the_server_and_prints_every_event_once(home: Pat
 def test_the_follower_skips_heartbeats_between_events() -> None:
     """httpx-sse hands a heartbeat that follows an event with an id over as an empty
     message; the follower must skip it, not parse it."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from graph.core.events import StoredEvent
+    from tests.support.http_server import LoopbackServer, respond
     from ui.remote import RemoteOperations
 
     def event(seq: int) -> str:
@@ -110,24 +108,11 @@ def test_the_follower_skips_heartbeats_between_events() -> None:
     body = (f"id: 1\r\nevent: progress\r\ndata: {event(1)}\r\n\r\n: ping\r\n\r\n"
             f"id: 2\r\nevent: progress\r\ndata: {event(2)}\r\n\r\n: ping\r\n\r\n").encode()
 
-    class Stream(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Stream)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    server = LoopbackServer(lambda request: respond(request, body, "text/event-stream")).start()
     try:
         seen: list[int] = []
-        remote = RemoteOperations(f"http://127.0.0.1:{httpd.server_address[1]}", None)
+        remote = RemoteOperations(server.base, None)
         assert remote.follow("t", 0, lambda e: seen.append(e.seq)) == 2
         assert seen == [1, 2]
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        server.stop()

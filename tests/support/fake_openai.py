@@ -6,11 +6,12 @@ request so a test can see what the provider package sent."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http_server import LoopbackServer, respond
 
 
 class FakeOpenAI:
@@ -18,37 +19,23 @@ class FakeOpenAI:
         """``answers``: schema name → the object to answer with, given the request."""
         self.answers = answers
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        fake = self
+        self.server = LoopbackServer(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-                fake.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                reply = json.dumps(fake.reply(body)).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def _answer(self, request: BaseHTTPRequestHandler) -> None:
+        body = json.loads(request.rfile.read(int(request.headers.get("content-length", 0))))
+        self.requests.append(({k.lower(): v for k, v in request.headers.items()}, body))
+        respond(request, json.dumps(self.reply(body)).encode(), "application/json")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"{self.server.base}/v1"
 
     def start(self) -> "FakeOpenAI":
-        self.thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
     def reply(self, body: dict[str, Any]) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": None}

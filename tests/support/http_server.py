@@ -12,21 +12,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
-class ToolServer:
-    def __init__(self) -> None:
-        self.hits: Counter[str] = Counter()
-        self.started: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.gates: dict[str, threading.Event] = {}
-        server = self
+class LoopbackServer:
+    """A threaded HTTP server on a free 127.0.0.1 port that hands every GET and POST to
+    ``handle``: the one scaffold of the tests' own servers."""
 
+    def __init__(self, handle: Callable[[BaseHTTPRequestHandler], None]) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                server.handle(self)
+                handle(self)
 
             do_POST = do_GET
 
@@ -40,6 +38,35 @@ class ToolServer:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self) -> "LoopbackServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def respond(request: BaseHTTPRequestHandler, body: bytes, content_type: str, status: int = 200) -> None:
+    request.send_response(status)
+    request.send_header("content-type", content_type)
+    request.send_header("content-length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+class ToolServer:
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.started: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.gates: dict[str, threading.Event] = {}
+        self.server = LoopbackServer(self.handle)
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
     def url(self, path: str, **query: object) -> str:
         qs = "&".join(f"{k}={v}" for k, v in query.items())
@@ -84,12 +111,11 @@ class ToolServer:
         return sum(n for path, n in list(self.started.items()) if path.startswith(prefix))
 
     def start(self) -> "ToolServer":
-        self.thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
     def wait_started(self, path: str, count: int = 1, timeout: float = 30.0) -> None:
         self._wait(lambda: self.started[path] >= count, timeout,
