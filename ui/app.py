@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 import streamlit as st  # noqa: E402
 
 from graph.core.settings import Settings, SettingsError  # noqa: E402
-from ui.dashboard.session import operations, sidebar  # noqa: E402
+from ui.dashboard.session import operations, read_settings, sidebar  # noqa: E402
 from ui.dashboard.sign_in import gate  # noqa: E402
 
 st.set_page_config(page_title="ProLight Flow", page_icon="🔆", layout="wide")
@@ -30,7 +30,7 @@ navigation = st.navigation([
     st.Page("screens/metrics.py", title="Metrics", icon=":material/monitoring:"),
 ])
 try:
-    settings: Settings | None = Settings.from_env()
+    settings: Settings | None = read_settings()
     operations()  # the run manager starts with the first page anyone opens
 except SettingsError as exc:  # the model setting's errors too
     st.error(f"The settings are not usable: {exc}")

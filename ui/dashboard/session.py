@@ -17,6 +17,7 @@ from ui.dashboard import sign_in
 
 THREAD_PAGE = "screens/thread.py"
 THREAD_PARAM = "thread_id"
+SETTINGS_KEY = "run_settings"
 LIVE_REFRESH_S = 0.7  # a thread page redraws its live parts: an event shows within about a second
 
 
@@ -35,24 +36,35 @@ def _operations(db: str) -> Operations:
     return ops
 
 
+def read_settings() -> Settings:
+    """Read the settings once per script run (the entry script does), so an edited settings
+    file takes effect with the next click, and keep them for the rest of the run."""
+    st.session_state[SETTINGS_KEY] = Settings.from_env()
+    return st.session_state[SETTINGS_KEY]
+
+
+def settings() -> Settings:
+    return st.session_state.get(SETTINGS_KEY) or read_settings()
+
+
 def operations() -> Operations:
-    return _operations(Settings.from_env().db)
+    return _operations(settings().db)
 
 
 def operator() -> str:
     """The name decisions and new runs are recorded under: the signed-in account's, or with
     no accounts configured the display name typed in the sidebar."""
-    account = sign_in.signed_in(Settings.from_env())
+    account = sign_in.signed_in(settings())
     return account.name if account else st.session_state.get("operator_name") or "operator"
 
 
 def may(action: Action) -> bool:
     """Whether this visitor may send ``action``; pages show only the buttons it may use.
     With no accounts configured everyone may (the sidebar says so)."""
-    settings = Settings.from_env()
-    if not settings.accounts:
+    accounts = settings().accounts
+    if not accounts:
         return True
-    account = sign_in.signed_in(settings)
+    account = sign_in.signed_in(settings())
     return account is not None and account.may(action)
 
 
@@ -88,9 +100,8 @@ def find_thread(text: str) -> ThreadView | str:
 
 def sidebar() -> None:
     """On every page: who is operating, and a box that opens a thread by its id."""
-    settings = Settings.from_env()
     with st.sidebar:
-        account = sign_in.signed_in(settings)
+        account = sign_in.signed_in(settings())
         if account is not None:
             st.text(f"Signed in as {account.name} ({account.role_label})")
             st.button("Sign out", key="sign_out", on_click=sign_in.sign_out)
