@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both create .venv and install
 # the project into it first; nothing outside the repository is assumed but Python >= 3.11
-# (and, for the browser tests, Debian's chromium, which .ci/install-chromium installs).
+# (and, for the browser tests, Debian's chromium, which .ci/install-chromium installs; for the
+# PostgreSQL tests, Debian's postgresql, which .ci/install-postgresql installs).
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1# another address needs operator accounts or dashboard_open (README: Operator accounts)
 
-.PHONY: install run test bench browser clean
+.PHONY: install run test bench browser postgres clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: Python >= 3.11 is required" >&2; exit 1; }
@@ -27,7 +28,10 @@ run: install
 browser:
 	@bash .ci/install-chromium
 
-test: install browser
+postgres:
+	@bash .ci/install-postgresql
+
+test: install browser postgres
 	$(BIN)/python -m pytest
 
 bench: install

@@ -23,7 +23,7 @@ from langgraph.types import Send
 
 from agents.tools.http import http_request
 from graph.core.dag import critical_path_seconds
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from graph.operations import Operations

@@ -37,7 +37,7 @@ from graph.core import tracing
 from graph.engine.build import APPROVAL_NODE, build_graph
 from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.operations import Operations

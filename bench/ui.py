@@ -25,7 +25,7 @@ from bench.stats import p95
 from graph.core.events import Event
 from graph.core.schemas import utc_now
 from graph.operations import Operations
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.store.event_log import append_events
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wait_for_tables
 from ui.dashboard.session import LIVE_REFRESH_S

@@ -1,10 +1,15 @@
 """Shared fixtures: a temporary home with its own database and workspace, the real CLI
-against it, and a real HTTP server on 127.0.0.1."""
+against it, and a real HTTP server on 127.0.0.1.
+
+A test marked ``both_backends`` runs twice: on a SQLite file and on a database of its own
+in a real PostgreSQL server (one throw-away cluster per session, started on first use)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+
+import os
 
 import pytest
 
@@ -12,12 +17,38 @@ from graph.core.breaker import BOARD
 
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
+from tests.support.postgres import PostgresServer, server_binaries
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if marked and not metafunc.definition.get_closest_marker("sqlite_only") and "db_url" in metafunc.fixturenames:
+        metafunc.parametrize("db_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    if server_binaries() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL's server is not installed here (.ci/run installs it)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database: a SQLite file by default, or a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return request.getfixturevalue("postgres").new_database()
+    return str(tmp_path / "prolight.db")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
     (tmp_path / "workspace").mkdir()
-    monkeypatch.setenv("PROLIGHT_DB", str(tmp_path / "prolight.db"))
+    monkeypatch.setenv("PROLIGHT_DB", db_url)
     monkeypatch.setenv("PROLIGHT_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.setenv("PROLIGHT_MODEL", "offline")
     monkeypatch.setenv("PROLIGHT_RETRY_INITIAL_DELAY_S", "0.01")

@@ -5,6 +5,7 @@ turn is here."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import tomllib
@@ -22,13 +23,24 @@ class SettingsError(ValueError):
     """The settings file or an environment variable is not usable."""
 
 
+class DatabaseUnavailable(SettingsError):
+    """The database the settings name cannot be reached (a server down, a wrong password)."""
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
 
 
 class Settings(BaseModel):
-    db: str = Field(description="SQLite file path or sqlite:///PATH (PROLIGHT_DB).")
+    db: str = Field(description="SQLite file path, sqlite:///PATH or postgresql://... (PROLIGHT_DB).")
     model: str = Field(description="'offline' or 'provider:model' (PROLIGHT_MODEL).")
     workspace: Path = Field(description="Root that file tools are confined to (PROLIGHT_WORKSPACE).")
     allow_commands: frozenset[str] = Field(description="Executables run_command may start (PROLIGHT_ALLOW_COMMANDS).")
@@ -67,8 +79,13 @@ class Settings(BaseModel):
                 raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
             return path[1:]
         if scheme in ("postgresql", "postgres"):
-            raise ValueError("PostgreSQL is not supported by this version: use a SQLite file path")
-        raise ValueError(f"unknown database scheme {scheme!r}: use a SQLite file path or sqlite:///PATH")
+            missing = [m for m in ("psycopg", "psycopg_pool", "langgraph.checkpoint.postgres") if not _importable(m)]
+            if missing:
+                raise ValueError(f"PostgreSQL needs the postgres extra ({', '.join(missing)} not installed): "
+                                 "pip install 'prolight-flow[postgres]'")
+            return "postgresql" + value[len(scheme):]
+        raise ValueError(f"unknown database scheme {scheme!r}: use a SQLite file path, sqlite:///PATH "
+                         "or postgresql://...")
 
     @classmethod
     def from_env(cls, db: str | None = None) -> "Settings":

@@ -27,7 +27,8 @@ from graph.operations import views
 from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, RunSummary,
                                      StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
-from graph.store.database import Database, RunRow, open_database
+from graph.store.connect import open_database
+from graph.store.database import Database, RunRow
 from graph.store.event_log import current_execution, read_events
 from graph.store.metrics import Metrics, compute_metrics, prometheus_registry
 

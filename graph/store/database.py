@@ -1,73 +1,61 @@
-"""The one place that opens the database: one SQLite file in WAL mode with a busy timeout,
-one connection (``check_same_thread=False``) shared by LangGraph's ``SqliteSaver`` and the
-project's own tables (``runs``, ``events``, ``breakers``). Our statements take the saver's
-lock, so the connection never interleaves two transactions. The ``runs`` rows and their
-claims live here; the event log's queries are in ``event_log``."""
+"""The project's own tables (``runs``, ``events``, ``breakers``) and the checkpointer beside
+them, on either back end. ``Database`` owns the ``runs`` rows and their claims in SQL both
+back ends speak; what differs (connecting, the schema, placeholders, a few functions) is a
+``Dialect`` and a subclass: ``graph.store.sqlite`` (the zero-setup default) and
+``graph.store.postgres`` (several workers). ``graph.store.connect`` is the one place that
+opens one. The event log's queries are in ``event_log``, the metrics' in ``metrics``."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from graph.core.schemas import ACTIVE, utc_now
 
-BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    thread_id  TEXT PRIMARY KEY,
-    goal       TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    model      TEXT NOT NULL,
-    operator   TEXT NOT NULL,
-    error      TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
-CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
-CREATE TABLE IF NOT EXISTS events (
-    thread_id TEXT NOT NULL,
-    seq       INTEGER NOT NULL,
-    ts        TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    node      TEXT,
-    step_id   TEXT,
-    attempt   INTEGER,
-    payload   TEXT NOT NULL,
-    PRIMARY KEY (thread_id, seq)
-);
-CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
-CREATE TABLE IF NOT EXISTS breakers (
-    name       TEXT PRIMARY KEY,
-    state      TEXT NOT NULL,
-    failures   INTEGER NOT NULL,
-    opened_at  REAL,
-    cooldown_s REAL NOT NULL,
-    last_error TEXT,
-    updated_at TEXT NOT NULL
-);
-"""
-# Columns added after the first release; added in place to older databases.
-_RUN_COLUMNS = {
-    "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
-    "lease_until": "REAL",             # epoch seconds; a claim lapses unless renewed
-    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
-    "queued": "INTEGER NOT NULL DEFAULT 0",  # a detached request waits for a worker
-    "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
-    "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
-    "decided_at": "TEXT",
-    "cancel_by": "TEXT",               # who asked for the pending cancel
-}
 ACTIVE_STATUSES = tuple(sorted(ACTIVE))
+
+
+class Cursor(Protocol):
+    """What our queries use of a DB-API cursor; placeholders are ``?`` on every back end."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Any = ...) -> "Cursor": ...
+    def executemany(self, sql: str, params: Any) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The SQL that differs between SQLite and PostgreSQL, as fragments our queries splice in.
+    Timestamps are ISO-8601 UTC text on both, so they compare in time order as strings."""
+
+    name: str
+    like: str                       # case-insensitive LIKE
+    greatest: str                   # scalar maximum of two values
+    json_field: str                 # payload JSON -> a field as text, "{column}" and "{key}"
+    number: str                     # text -> a float, "{value}"
+    seconds: str                    # "{later}" - "{earlier}" ISO timestamps, in seconds
+    buckets: dict[str, str]         # "hour"/"day" -> the bucket start of "{column}" as ISO text
+
+    def json_text(self, column: str, key: str) -> str:
+        return self.json_field.format(column=column, key=key)
+
+    def json_number(self, column: str, key: str) -> str:
+        return self.number.format(value=self.json_text(column, key))
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        return self.seconds.format(later=later, earlier=earlier)
+
+    def bucket_start(self, bucket: str, column: str) -> str:
+        return self.buckets[bucket].format(column=column)
 
 
 _RUN_FIELDS = ("thread_id, goal, status, model, operator, error, created_at, updated_at, queued, "
@@ -97,36 +85,22 @@ class RunRow:
 
 
 class Database:
-    def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-        self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        _enable_wal(self.conn)
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.saver = SqliteSaver(self.conn)
-        with self.saver.lock:
-            _create_schema(self.conn)
-            self.saver.setup()
+    """The runs table and the checkpointer of one database. Subclasses connect, create the
+    schema and provide ``cursor``: one transaction, committed on success."""
 
-    @contextmanager
-    def cursor(self) -> Iterator[sqlite3.Cursor]:
-        """A cursor under the saver's lock, committed on success and rolled back on error."""
-        with self.saver.lock:
-            self.saver.setup()
-            cur = self.conn.cursor()
-            try:
-                yield cur
-                self.conn.commit()
-            except BaseException:
-                self.conn.rollback()
-                raise
-            finally:
-                cur.close()
+    dialect: Dialect
+    saver: BaseCheckpointSaver
+    url: str
+
+    def cursor(self) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def lock_events(self, cur: Cursor, thread_id: str) -> None:
+        """Serialise appends to one thread's events until the transaction ends, so two
+        writers never take the same ``seq`` (SQLite's write lock already does)."""
 
     def close(self) -> None:
-        self.conn.close()
+        raise NotImplementedError
 
     def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,
                    graph_input: dict | None = None, queued: bool = False, owner: str | None = None,
@@ -200,7 +174,7 @@ class Database:
         """Flag the thread: whoever executes it stops it. ``queue``: also ask a worker to
         stop it if nobody is executing it (a request from the dashboard)."""
         with self.cursor() as cur:
-            cur.execute("UPDATE runs SET cancel_requested = 1, cancel_by = ?, queued = MAX(queued, ?) "
+            cur.execute(f"UPDATE runs SET cancel_requested = 1, cancel_by = ?, queued = {self.dialect.greatest}(queued, ?) "
                         "WHERE thread_id = ?", (by, int(queue), thread_id))
 
     def clear_cancel(self, thread_id: str) -> None:
@@ -236,7 +210,7 @@ class Database:
         words = (search or "").split()
         if words:
             prefix = words[0] if len(words) == 1 else None
-            goal = " AND ".join("goal LIKE ? ESCAPE '\\'" for _ in words)
+            goal = " AND ".join(f"goal {self.dialect.like} ? ESCAPE '\\'" for _ in words)
             likes = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
             if prefix:
                 where.append(f"(thread_id >= ? AND thread_id < ? OR ({goal}))")
@@ -272,40 +246,3 @@ class Database:
     def _set_run_column(self, thread_id: str, column: str, value: Any) -> None:
         with self.cursor() as cur:
             cur.execute(f"UPDATE runs SET {column} = ? WHERE thread_id = ?", (value, thread_id))
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    """Switching a new file to WAL needs a lock SQLite does not wait for (the busy timeout
-    does not apply), so a dashboard and a worker opening a fresh database together would
-    see "database is locked". Retry until the timeout instead."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    """Tables and added columns in one write transaction, so processes opening the same
-    file at once take turns: the second sees the first's columns instead of adding them
-    twice ("duplicate column name")."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            conn.execute(statement)
-        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for column, kind in _RUN_COLUMNS.items():
-            if column not in have:
-                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-
-
-def open_database(path: str) -> Database:
-    return Database(path)

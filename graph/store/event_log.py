@@ -42,6 +42,7 @@ def append_rows(db: Database, thread_id: str, rows: list[EventRow],
     if not rows and not status:
         return
     with db.cursor() as cur:
+        db.lock_events(cur, thread_id)
         cur.executemany(_INSERT, [(thread_id, thread_id, *row) for row in rows])
         if status:
             cur.execute("UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE thread_id = ?",
@@ -75,9 +76,10 @@ def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
 def step_durations_after(db: Database, after_ts: str, limit: int) -> list[tuple[str, object, object]]:
     """(ts, tool, seconds) of the newest ``limit`` successful steps stamped after ``after_ts``,
     newest first, read in SQL (no row parsing); the (kind, ts) index finds them."""
+    d = db.dialect
     with db.cursor() as cur:
         return cur.execute(
-            "SELECT ts, json_extract(payload, '$.tool'), json_extract(payload, '$.seconds') FROM events "
+            f"SELECT ts, {d.json_text('payload', 'tool')}, {d.json_number('payload', 'seconds')} FROM events "
             "WHERE kind = 'step_succeeded' AND ts > ? ORDER BY ts DESC LIMIT ?", (after_ts, limit)).fetchall()
 
 

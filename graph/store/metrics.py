@@ -113,38 +113,39 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
                               *created.params))
         awaiting = rows("SELECT count(*) FROM runs WHERE status = ?", Status.AWAITING_APPROVAL.value)[0][0]
         bucket = _bucket(since, until)
-        over_time = rows(f"SELECT strftime(?, created_at), status, count(*) FROM runs WHERE 1 = 1{created.sql} "
-                         "GROUP BY 1, 2 ORDER BY 1, 2", BUCKET_FORMATS[bucket], *created.params)
+        d = db.dialect
+        status, seconds, tool = (d.json_text("payload", "status"), d.json_number("payload", "seconds"),
+                                 d.json_text("payload", "tool"))
+        over_time = rows(f"SELECT {d.bucket_start(bucket, 'created_at')}, status, count(*) FROM runs "
+                         f"WHERE 1 = 1{created.sql} GROUP BY 1, 2 ORDER BY 1, 2", *created.params)
+        ended = d.seconds_between("max(CASE WHEN kind IN (?, ?, ?) THEN ts END)",
+                                  "min(CASE WHEN kind = 'run_created' THEN ts END)")
         durations = rows(
-            "SELECT (julianday(max(CASE WHEN kind IN (?, ?, ?) THEN ts END)) "
-            "        - julianday(min(CASE WHEN kind = 'run_created' THEN ts END))) * 86400.0 "
-            f"FROM events WHERE kind IN ('run_created', ?, ?, ?){events.sql} GROUP BY thread_id",
+            f"SELECT {ended} FROM events WHERE kind IN ('run_created', ?, ?, ?){events.sql} GROUP BY thread_id",
             *TERMINAL, *TERMINAL, *events.params)
         agents = rows(
-            "SELECT node, json_extract(payload, '$.seconds'), "
-            "       (json_extract(payload, '$.error') IS NOT NULL OR json_extract(payload, '$.status') = 'FAILED') "
+            f"SELECT node, {seconds}, ({d.json_text('payload', 'error')} IS NOT NULL OR {status} = 'FAILED') "
             f"FROM events WHERE kind = 'node_finished' AND node IN (?, ?){events.sql}", *AGENTS, *events.params)
         tools = rows(
-            "SELECT json_extract(payload, '$.tool'), kind, json_extract(payload, '$.seconds') FROM events "
+            f"SELECT {tool}, kind, {seconds} FROM events "
             f"WHERE kind IN ('step_succeeded', 'step_failed', 'step_retry'){events.sql}", *events.params)
         transitions = rows(
             "SELECT previous || '->' || status, count(*) FROM ("
-            "  SELECT json_extract(payload, '$.status') AS status, "
-            "         lag(json_extract(payload, '$.status')) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
-            f"  FROM events WHERE json_extract(payload, '$.status') IS NOT NULL{events.sql}) "
+            f"  SELECT {status} AS status, lag({status}) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
+            f"  FROM events WHERE {status} IS NOT NULL{events.sql}) AS t "
             "WHERE previous IS NOT NULL AND previous != status GROUP BY 1 ORDER BY 1", *events.params)
         waits = rows(
-            "SELECT (julianday(ts) - julianday(previous_ts)) * 86400.0 FROM ("
+            f"SELECT {d.seconds_between('ts', 'previous_ts')} FROM ("
             "  SELECT kind, ts, lag(kind) OVER w AS previous_kind, lag(ts) OVER w AS previous_ts "
             f"  FROM events WHERE kind IN ('awaiting_approval', 'decision'){events.sql} "
-            "  WINDOW w AS (PARTITION BY thread_id ORDER BY seq)) "
+            "  WINDOW w AS (PARTITION BY thread_id ORDER BY seq)) AS t "
             "WHERE kind = 'decision' AND previous_kind = 'awaiting_approval'", *events.params)
     executed = sum(by_status.get(s, 0) for s in EXECUTED)
     return Metrics(
         since=since, until=until,
         runs=RunMetrics(by_status=by_status, total=sum(by_status.values()),
                         success_rate=by_status.get(Status.COMPLETED, 0) / executed if executed else None,
-                        duration_s=summary([d for (d,) in durations if d is not None])),
+                        duration_s=summary([s for (s,) in durations if s is not None])),
         bucket=bucket,
         runs_over_time=[RunCount(start=start, status=status, count=n) for start, status, n in over_time],
         agents=_agents(agents),
@@ -154,9 +155,6 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         awaiting_approval=awaiting,
         breakers={b.name: b.state for b in breaker_views(db)},
     )
-
-
-BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00:00+00:00", "day": "%Y-%m-%dT00:00:00+00:00"}
 
 
 def _bucket(since: datetime | None, until: datetime | None) -> Literal["hour", "day"]:

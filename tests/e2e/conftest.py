@@ -74,7 +74,7 @@ class Setup:
 
     def __init__(self, home: Path) -> None:
         from tests.support.ops import JsonOps
-        from graph.store.database import open_database
+        from graph.store.connect import open_database
 
         self.home = home
         self.ops = JsonOps(open_database(str(home / "prolight.db")))

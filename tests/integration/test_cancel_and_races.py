@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
@@ -43,6 +45,7 @@ def test_cancel_at_the_approval_gate_ends_the_thread(cli: Cli, server: ToolServe
     assert server.started["/x"] == 0
 
 
+@pytest.mark.both_backends
 def test_two_racing_approvals_exactly_one_wins(cli: Cli, server: ToolServer) -> None:
     plan = {"steps": [fetch(server, "work", delay=1)]}
     for attempt in range(3):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import free_port
+
 from tests.support.cli import Cli
 
 
@@ -178,7 +180,7 @@ def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
     buffer so the write really meets the closed pipe."""
     import subprocess
 
-    from graph.store.database import open_database
+    from graph.store.connect import open_database
 
     db = open_database(str(cli.home / "prolight.db"))
     with db.cursor() as cur:  # 3,000 rows straight into the index: only the listing is tested
@@ -195,15 +197,25 @@ def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("url, says", [
-    ("postgresql://ana@127.0.0.1:5432/prolight", "bad setting db: Value error, PostgreSQL is not supported"),
-    ("postgres://ana@127.0.0.1/prolight", "PostgreSQL is not supported"),
+    (f"postgresql://ana:secret@127.0.0.1:{free_port()}/prolight", "cannot connect to PostgreSQL (host 127.0.0.1"),
+    (f"postgres://ana@127.0.0.1:{free_port()}/prolight", "cannot connect to PostgreSQL"),
     ("mysql://ana@127.0.0.1/prolight", "unknown database scheme 'mysql'"),
     ("sqlite://relative.db", "a SQLite URL is sqlite:///relative/path"),
 ])
 def test_a_database_url_is_never_taken_as_a_file_path(home: Path, url: str, says: str) -> None:
     assert_refused(Cli(home, PROLIGHT_DB=url), "threads", says=says)  # from the environment
-    assert_refused(Cli(home), "--db", url, "threads", says=says)  # from the command line
+    line = assert_refused(Cli(home), "--db", url, "threads", says=says)  # from the command line
+    assert "secret" not in line, "a password in the URL is never printed"
     assert sorted(p.name for p in home.iterdir()) == ["workspace"], "no stray file or folder"
+
+
+def test_postgresql_without_its_extra_is_one_line(home: Path, tmp_path: Path) -> None:
+    """psycopg hidden from the CLI's interpreter: the line names the extra to install."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "sitecustomize.py").write_text("import sys\nsys.modules['psycopg'] = None\n")  # as if absent
+    cli = Cli(home, PROLIGHT_DB="postgresql://ana@127.0.0.1/prolight", PYTHONPATH=str(shadow))
+    assert_refused(cli, "threads", says="PostgreSQL needs the postgres extra")
 
 
 def test_a_sqlite_url_names_the_file(home: Path) -> None:

@@ -3,8 +3,12 @@ reject and replan, failure and resume, time travel, and the read-only views."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
+
+pytestmark = pytest.mark.both_backends
 
 
 def fetch(step_id: str, url: str, deps: list[str] | None = None) -> dict:
@@ -145,6 +149,7 @@ def test_status_object_has_the_documented_fields(cli: Cli) -> None:
     assert cli.ok("status", thread) == done
 
 
+@pytest.mark.sqlite_only  # paging on PostgreSQL: test_operations
 def test_threads_lists_newest_first_with_filter_and_limit(cli: Cli) -> None:
     first = cli.ok("run", "Calculate 1+1")["thread_id"]
     second = cli.ok("run", "Calculate 2+2")["thread_id"]

@@ -3,9 +3,12 @@ step that had finished ran exactly once (counted by the HTTP server), and the re
 
 from __future__ import annotations
 
+import pytest
+
 import signal
 import time
 
+from tests.support.checkpoints import persisted_outputs
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 
@@ -21,6 +24,7 @@ def _plan(server: ToolServer) -> dict:
     ]}
 
 
+@pytest.mark.both_backends
 def test_resume_after_kill_runs_only_unfinished_steps(cli: Cli, server: ToolServer) -> None:
     started = cli.ok("run", "--plan", cli.write_plan("plan.json", _plan(server)))
     thread = started["thread_id"]
@@ -62,22 +66,6 @@ RANDOM_DAG = {  # step: (delay seconds, dependencies)
 LAST = "f"  # depends on the whole left side; held by the server until the kill has landed
 
 
-def persisted_outputs(db_path: str, thread: str) -> set[str]:
-    """Step outputs that were durable at the kill: in the state, or pending task writes."""
-    from graph.store.database import open_database
-
-    db = open_database(db_path)
-    try:
-        saved = db.saver.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": ""}})
-        outputs = {r["output"] for r in (saved.checkpoint["channel_values"].get("steps") or {}).values()
-                   if r.get("output")}
-        outputs |= {value["output"] for _, channel, value in saved.pending_writes
-                    if channel == "__return__" and isinstance(value, dict) and value.get("output")}
-        return outputs
-    finally:
-        db.close()
-
-
 def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: ToolServer) -> None:
     """20 trials; the killed process is a real `prolight approve`, the rest runs in-process.
 
@@ -88,7 +76,7 @@ def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: T
 
     from graph.core.schemas import Plan
     from tests.support.ops import JsonOps
-    from graph.store.database import open_database
+    from graph.store.connect import open_database
 
     flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
     for trial in range(20):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from tests.support.ops import JsonOps

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from tests.support.ops import JsonOps

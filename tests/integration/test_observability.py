@@ -3,6 +3,7 @@ each checked against runs whose outcome is known."""
 
 from __future__ import annotations
 
+import os
 import json
 import subprocess
 import sys
@@ -21,16 +22,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from graph.core import tracing
 from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics, prometheus_registry
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from tests.support.ops import JsonOps
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
+pytestmark = pytest.mark.both_backends
+
 
 def flow_at(home: Path) -> JsonOps:
-    return JsonOps(open_database(str(home / "prolight.db")))
+    return JsonOps(open_database(os.environ["PROLIGHT_DB"]))
 
 
 def plan(*steps: dict) -> Plan:

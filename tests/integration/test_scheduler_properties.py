@@ -15,7 +15,7 @@ from langchain_core.tools import tool
 
 from agents.tools import ToolRegistry
 from graph.core.errors import ToolError
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from tests.support.ops import JsonOps

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.operations.models import ThreadQuery
 from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer

@@ -38,7 +38,8 @@ class Cli:
         self.home = home
         self.env = {
             **os.environ,
-            "PROLIGHT_DB": str(home / "prolight.db"),
+            # The ``home`` fixture's database (SQLite or PostgreSQL) unless told otherwise.
+            "PROLIGHT_DB": os.environ.get("PROLIGHT_DB") or str(home / "prolight.db"),
             "PROLIGHT_WORKSPACE": str(home / "workspace"),
             "PROLIGHT_MODEL": "offline",
             "PROLIGHT_RETRY_INITIAL_DELAY_S": "0.01",

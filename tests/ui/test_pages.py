@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from graph.core.schemas import Plan, Status
 from graph.operations import Operations
-from graph.store.database import open_database
+from graph.store.connect import open_database
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 

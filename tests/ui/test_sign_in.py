@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from graph.core.accounts import hash_password
 from graph.core.schemas import Status
 from graph.operations import Operations
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from tests.ui.test_pages import APP, settle, texts
 
 PASSWORD = "correct horse battery"

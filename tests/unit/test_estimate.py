@@ -11,7 +11,7 @@ import pytest
 from graph.core.events import Event
 from graph.core.schemas import Plan, utc_now
 from graph.store import estimate
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.store.estimate import DEFAULT_S, Estimator
 from graph.store.event_log import append_events
 

@@ -23,7 +23,7 @@ from graph.core.settings import Settings
 from graph.core.threads import DaemonThreads
 from graph.engine.build import build_graph
 from graph.engine.executor import SPARE_THREADS, StepRun, threads_needed
-from graph.store.database import open_database
+from graph.store.connect import open_database
 
 
 def test_a_freed_slot_goes_to_the_first_ready_step_in_execution_order() -> None:

@@ -15,7 +15,7 @@ from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
 from agents.structured import ModelOutputError
 from agents.tools import default_registry
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.core.settings import Settings
 from tests.support.ops import JsonOps
 from tests.support.fake_models import FakeToolModel, fake_model, tool_call

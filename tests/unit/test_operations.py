@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,14 +13,16 @@ import pytest
 from graph.core.schemas import Plan, Status, StepStatus
 from graph.operations import Operations, PlanInputError, RequestError, parse_plan
 from graph.operations.models import ThreadQuery
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
 def ops(home: Path):
-    api = Operations(open_database(str(home / "prolight.db")))
+    api = Operations(open_database(os.environ["PROLIGHT_DB"]))
     yield api
     api.close()
 

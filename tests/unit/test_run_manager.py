@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graph.store.database import open_database
+from graph.store.connect import open_database
 from graph.engine.run_manager import MAX_RETRY_AFTER_S, retry_after
 from graph.operations import Operations
 

@@ -1,0 +1,19 @@
+"""The one place that opens the database: a PostgreSQL URL opens the PostgreSQL back end,
+anything else is a SQLite file (``Settings`` has already turned ``sqlite:///`` URLs into
+paths and refused unknown schemes)."""
+
+from __future__ import annotations
+
+from graph.store.database import Database
+from graph.store.postgres import PostgresDatabase
+from graph.store.sqlite import SqliteDatabase
+
+
+def is_postgres_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def open_database(target: str) -> Database:
+    if is_postgres_url(target):
+        return PostgresDatabase(target)
+    return SqliteDatabase(target)
