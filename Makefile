@@ -31,8 +31,10 @@ browser:
 postgres:
 	@bash .ci/install-postgresql
 
+# Two pytest workers: a CLI call is a second of imports on one core, so one worker leaves
+# the other core idle. worksteal balances the long browser and worker-process tests.
 test: install browser postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 bench: install
 	$(BIN)/python -m bench.dag

@@ -5,7 +5,9 @@ model's review is added on top and may ask for a revision."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
+from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, ValidationError
 
@@ -60,14 +62,9 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
     if step.tool not in registry:
         error(f"step {step.id!r} uses unknown tool {step.tool!r} (known: {', '.join(registry.names())})")
         return issues
-    tool = registry.get(step.tool)
-    if tool.args_schema is not None:
-        try:
-            tool.args_schema.model_validate(step.args)  # type: ignore[union-attr]
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "args"
-            error(f"step {step.id!r}: args do not fit tool {step.tool!r}: {where}: {first['msg']}")
+    problem = args_problem(registry.get(step.tool).args_schema, step.args)
+    if problem:
+        error(f"step {step.id!r}: args do not fit tool {step.tool!r}: {problem}")
     if registry.is_risky(step.tool):
         issues.append(CritiqueIssue(severity="warning", step_id=step.id,
                                     message=f"step {step.id!r} uses risky tool {step.tool!r}"))
@@ -75,6 +72,24 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
         issues.append(CritiqueIssue(severity="warning", step_id=step.id,
                                     message=f"step {step.id!r} sends a {step.args['method']} request"))
     return issues
+
+
+def args_problem(schema: type[BaseModel] | dict[str, Any] | None, args: dict[str, Any]) -> str | None:
+    """The first way ``args`` break the tool's schema ("where: what"), or None. A tool's
+    schema is a pydantic model (ours, ``@tool`` functions) or JSON Schema (MCP servers')."""
+    if schema is None:
+        return None
+    if isinstance(schema, dict):
+        error = next(iter(sorted(Draft202012Validator(schema).iter_errors(args), key=lambda e: list(e.path))), None)
+        if error is None:
+            return None
+        return f"{'.'.join(str(p) for p in error.path) or 'args'}: {error.message}"
+    try:
+        schema.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'args'}: {first['msg']}"
+    return None
 
 
 def assess_risk(issues: list[CritiqueIssue], plan: Plan, registry: ToolRegistry) -> str:

@@ -1,10 +1,12 @@
 """The tool registry: the built-in tools plus the user's own. A user tool is any LangChain
 tool, registered in code (``registry.register``), through the ``prolight.tools`` entry
-point group, or named in ``PROLIGHT_TOOLS`` as ``module:attribute`` (comma-separated)."""
+point group, or named in ``PROLIGHT_TOOLS`` as ``module:attribute`` (comma-separated).
+The tools of the settings' MCP servers join them in ``registry_for(settings)``."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +19,9 @@ from agents.tools.calling import ToolCall, tool_caller
 from agents.tools.command import run_command
 from agents.tools.files import list_files, read_file, search_files, write_file
 from agents.tools.http import http_request
+from agents.tools.mcp import load_all
 from agents.tools.summarize import summarize
+from graph.core.settings import McpServer, Settings
 
 
 class UnknownToolError(KeyError):
@@ -70,6 +74,11 @@ class ToolRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._tools
 
+    def copy(self) -> "ToolRegistry":
+        other = ToolRegistry()
+        other._tools = dict(self._tools)
+        return other
+
     def names(self) -> list[str]:
         return list(self._tools)
 
@@ -106,4 +115,22 @@ def default_registry() -> ToolRegistry:
     registry.register(run_command, risky=True)
     registry.register(summarize)
     _load_user_tools(registry)
+    return registry
+
+
+def registry_for(settings: Settings) -> ToolRegistry:
+    """The default registry, plus the tools of the settings' MCP servers (listed once per
+    process and set of servers: each listing starts a stdio server or calls an HTTP one)."""
+    if not settings.mcp:
+        return default_registry()
+    return _with_mcp(json.dumps({name: server.model_dump(mode="json") for name, server in settings.mcp.items()},
+                                sort_keys=True))
+
+
+@lru_cache(maxsize=8)
+def _with_mcp(servers_json: str) -> ToolRegistry:
+    registry = default_registry().copy()
+    servers = {name: McpServer.model_validate(value) for name, value in json.loads(servers_json).items()}
+    for tool, risky in load_all(servers):
+        registry.register(tool, risky=risky)
     return registry

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graph.core.accounts import Account
 from graph.core.breaker import BreakerConfig
@@ -39,6 +39,30 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+class McpServer(BaseModel):
+    """One ``[mcp.NAME]`` table: an MCP server whose tools plans may use, named
+    ``NAME_TOOL``. A ``command`` is started over stdio for each call; a ``url`` is reached
+    over streamable HTTP."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: tuple[str, ...] | None = Field(None, description="argv of a stdio server.")
+    url: str | None = Field(None, description="http(s) URL of a streamable-HTTP server.")
+    cwd: str | None = Field(None, description="Working directory of a stdio server.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment of a stdio server.")
+    risky: bool = Field(True, description="Its tools do things we cannot see: flagged in every plan unless false.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> "McpServer":
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give either command (a stdio server) or url (an HTTP server)")
+        if self.command is not None and not self.command:
+            raise ValueError("command is empty")
+        if self.url is not None and not re.match(r"https?://", self.url):
+            raise ValueError("url must be http:// or https://")
+        return self
+
+
 class Settings(BaseModel):
     db: str = Field(description="SQLite file path, sqlite:///PATH or postgresql://... (PROLIGHT_DB).")
     model: str = Field(description="'offline' or 'provider:model' (PROLIGHT_MODEL).")
@@ -61,6 +85,7 @@ class Settings(BaseModel):
     breaker_overrides: dict[str, BreakerConfig] = Field(default_factory=dict, description="By breaker name.")
     sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
+    mcp: dict[str, McpServer] = Field(default_factory=dict, description="MCP servers, [mcp.NAME] tables.")
     dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
                                                     "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
 
@@ -86,6 +111,17 @@ class Settings(BaseModel):
             return "postgresql" + value[len(scheme):]
         raise ValueError(f"unknown database scheme {scheme!r}: use a SQLite file path, sqlite:///PATH "
                          "or postgresql://...")
+
+    @field_validator("mcp")
+    @classmethod
+    def _server_names(cls, servers: dict[str, McpServer]) -> dict[str, McpServer]:
+        for name in servers:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+                raise ValueError(f"server name {name!r}: lower-case letters, digits and _, starting with a letter")
+        if servers and not _importable("langchain_mcp_adapters"):
+            raise ValueError("MCP servers need the mcp extra (langchain-mcp-adapters not installed): "
+                             "pip install 'prolight-flow[mcp]'")
+        return servers
 
     @classmethod
     def from_env(cls, db: str | None = None) -> "Settings":

@@ -23,7 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.models import chat_model
-from agents.tools import ToolRegistry, default_registry
+from agents.tools import ToolRegistry, registry_for
 from graph.engine.nodes import Nodes, observed, route_after_critic, route_after_planner, route_after_review, route_start
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
@@ -43,7 +43,7 @@ def build_graph(
     estimator: Callable[[Plan], dict[str, Any]] | None = None,
 ) -> CompiledStateGraph:
     settings = settings or Settings.from_env()
-    nodes = Nodes(model=model or chat_model(settings.model), registry=registry or default_registry(),
+    nodes = Nodes(model=model or chat_model(settings.model), registry=registry or registry_for(settings),
                   settings=settings, cancel_requested=cancel_requested, estimator=estimator)
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
     builder.add_node("planner", observed("planner", nodes.planner))

@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from agents.critic import InvalidPlanError, validate_plan
-from agents.tools import ToolRegistry, default_registry
+from agents.tools import ToolRegistry, registry_for
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.engine.build import APPROVAL_NODE, REVIEW_NODE, build_graph
 from graph.engine.executor import threads_needed
@@ -47,7 +47,7 @@ class Workflow:
                  model: BaseChatModel | None = None, registry: ToolRegistry | None = None) -> None:
         self.db = db
         self.settings = settings or Settings.from_env()
-        self.registry = registry or default_registry()
+        self.registry = registry or registry_for(self.settings)
         self.owner = new_owner()
         self.graph = build_graph(db.saver, model=model, registry=self.registry, settings=self.settings,
                                  cancel_requested=db.cancel_requested,

@@ -125,12 +125,14 @@ class Database:
 
     def candidates(self, limit: int, include_orphans: bool) -> list[tuple[str, str | None, float | None]]:
         """Threads a worker might execute: queued ones, and (optionally) active ones whose
-        owner may be gone. Rows: (thread_id, owner, lease_until); the caller decides."""
+        owner may be gone. Rows: (thread_id, owner, lease_until); the caller decides.
+        Unowned rows come first: with several workers, the threads the others are executing
+        are active too, and must not fill the ``limit`` ahead of queued requests."""
         marks = ",".join("?" * len(ACTIVE_STATUSES))
         query = "SELECT thread_id, owner, lease_until FROM runs WHERE queued = 1"
         if include_orphans:
             query += f" OR status IN ({marks})"
-        query += " ORDER BY updated_at LIMIT ?"
+        query += " ORDER BY owner IS NOT NULL, updated_at LIMIT ?"
         params = (*ACTIVE_STATUSES, limit) if include_orphans else (limit,)
         with self.cursor() as cur:
             return cur.execute(query, params).fetchall()

@@ -197,12 +197,13 @@ def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("url, says", [
-    (f"postgresql://ana:secret@127.0.0.1:{free_port()}/prolight", "cannot connect to PostgreSQL (host 127.0.0.1"),
-    (f"postgres://ana@127.0.0.1:{free_port()}/prolight", "cannot connect to PostgreSQL"),
+    ("postgresql://ana:secret@127.0.0.1:{port}/prolight", "cannot connect to PostgreSQL (host 127.0.0.1"),
+    ("postgres://ana@127.0.0.1:{port}/prolight", "cannot connect to PostgreSQL"),
     ("mysql://ana@127.0.0.1/prolight", "unknown database scheme 'mysql'"),
     ("sqlite://relative.db", "a SQLite URL is sqlite:///relative/path"),
 ])
 def test_a_database_url_is_never_taken_as_a_file_path(home: Path, url: str, says: str) -> None:
+    url = url.format(port=free_port())  # nobody listens there: the server is down
     assert_refused(Cli(home, PROLIGHT_DB=url), "threads", says=says)  # from the environment
     line = assert_refused(Cli(home), "--db", url, "threads", says=says)  # from the command line
     assert "secret" not in line, "a password in the URL is never printed"

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from graph.core.schemas import Plan
+from graph.store.connect import open_database
 from tests.support.cli import Background, Cli
+from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -73,17 +76,21 @@ def test_a_killed_worker_is_replaced_and_finished_steps_do_not_run_again(cli: Cl
 
 
 def test_two_workers_never_execute_the_same_thread(cli: Cli, server: ToolServer, worker: list[Background]) -> None:
+    """The threads are made and approved in-process (a CLI call is a second of imports);
+    the two workers are real `prolight worker` processes."""
+    flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
     threads = []
     for i in range(8):
-        plan = {"steps": [fetch(server, f"r{i}x", delay=0.2), fetch(server, f"r{i}y", [f"r{i}x"])]}
-        threads.append(cli.ok("run", "--plan", cli.write_plan(f"p{i}.json", plan))["thread_id"])
+        plan = {"goal": f"race {i}", "steps": [fetch(server, f"r{i}x", delay=0.2), fetch(server, f"r{i}y", [f"r{i}x"])]}
+        threads.append(flow.start(plan=Plan.model_validate(plan))["thread_id"])
     for thread in threads:
-        cli.ok("approve", "--detach", thread)
+        assert flow.approve(thread, queue=True)["queued"]
     worker.extend([cli.background("worker", "--workers", "3"), cli.background("worker", "--workers", "3")])
     for thread in threads:
         wait_status(cli, thread, "COMPLETED", worker)
     assert set(server.started.values()) == {1}, server.started
     assert len(server.started) == 16
     for thread in threads:
-        starts = [line for line in cli("events", thread).stdout.splitlines() if "node_started      executor" in line]
+        starts = [e for e in flow.events(thread)["events"] if e["kind"] == "node_started" and e["node"] == "executor"]
         assert len(starts) == 1, thread
+    flow.api.close()

@@ -48,3 +48,18 @@ def test_a_new_request_ends_the_back_off(home: Path) -> None:
     ops.resume(thread, queue=True)
     assert manager.needing_work(10) == [thread]
     ops.close()
+
+
+def test_threads_other_workers_hold_never_hide_queued_ones(home: Path) -> None:
+    """Found by bench/scale.py: with several workers, the threads the others were executing
+    (active, older) filled the candidates' limit, and a free worker saw no queued thread
+    until its next poll. Two processes ran 1.65x one; 1.87x with unowned rows first."""
+    ops = Operations(open_database(str(home / "prolight.db")))
+    busy = [ops.workflow.create(f"Calculate {i}+1", queued=False) for i in range(3)]
+    for thread in busy:  # executing elsewhere: active, held by a live owner, older than the request
+        assert ops.db.claim(thread, "4242@another-host:cafe", lease_s=60)
+        ops.db.set_queued(thread, False)
+    waiting = ops.workflow.create("Calculate 9+9", queued=True)
+    manager = ops.start_run_manager(workers=1, poll_s=60, background=False)
+    assert manager.needing_work(1) == [waiting]
+    ops.close()

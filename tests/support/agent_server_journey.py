@@ -1,0 +1,81 @@
+"""Drives LangGraph's own Agent Server (``langgraph dev``, in-memory) with ``langgraph-sdk``:
+``python -m tests.support.agent_server_journey PORT``. The test runs it inside a network
+namespace of its own with only loopback up, so whatever the server or the CLI would send
+elsewhere (analytics, tracing) cannot leave the machine; it fails at once instead.
+
+The journey: the natural input (a goal beside a plan that does not repeat it) runs to the
+``human_review`` interrupt; an approval written with ``threads.update_state`` as the
+``request_approval`` node continues it to COMPLETED. Prints one JSON line of what it saw."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_ready(url: str, server: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"langgraph dev exited {server.returncode}")
+        try:
+            if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"langgraph dev did not answer within {timeout}s")
+
+
+def journey(url: str) -> dict:
+    from langgraph_sdk import get_sync_client
+
+    from graph.core.schemas import Decision, Status, dump
+
+    client = get_sync_client(url=url, api_key=None)
+    thread = client.threads.create()
+    plan = {"steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40 + 2"}}]}
+    client.runs.wait(thread["thread_id"], "prolight", input={"goal": "Add two numbers", "plan": plan})
+    gate = client.threads.get_state(thread["thread_id"])
+    decision = dump(Decision(action="approve", operator="sdk"))
+    client.threads.update_state(thread["thread_id"], {"decision": decision, "decisions": [decision],
+                                                      "status": Status.APPROVED.value}, as_node="request_approval")
+    client.runs.wait(thread["thread_id"], "prolight", input=None)
+    done = client.threads.get_state(thread["thread_id"])
+    return {"gate_next": gate["next"], "gate_status": gate["values"].get("status"),
+            "gate_goal": (gate["values"].get("plan") or {}).get("goal"),
+            "status": done["values"].get("status"), "next": done["next"],
+            "output": done["values"]["steps"]["add"]["output"]}
+
+
+def main(port: int) -> int:
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
+           "LANGCHAIN_TRACING_V2": "false", "PROLIGHT_MODEL": "offline"}
+    env.pop("LANGSMITH_API_KEY", None)
+    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
+    server = subprocess.Popen([cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser",
+                               "--no-reload"], cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
+    try:
+        wait_ready(url, server)
+        print(json.dumps(journey(url)))
+        return 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1])))
