@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import VIEWPORT, Setup, listening_addresses
@@ -43,23 +44,26 @@ def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Pag
     no_exception(page)
 
 
-def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, setup: Setup) -> None:
+@pytest.mark.both_backends  # on PostgreSQL: the dashboard is one more process on the shared database
+def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, setup: Setup,
+                                                             db_url: str) -> None:
+    suffix = "-postgres" if db_url.startswith("postgresql") else ""
     page.goto(f"{dashboard}/new_run")
     page.get_by_label("Goal").fill("Calculate 6*7 then summarize it")
-    shot(page, setup.home, "new-run")
+    shot(page, setup.home, f"new-run{suffix}")
     page.get_by_role("button", name="Start").click()
     expect(page).to_have_url(re.compile(r"/thread\?thread_id=[0-9a-f]{32}$"), timeout=WAIT_MS)
     thread = page.url.rsplit("=", 1)[1]
     approve = page.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the run manager planned it in the background
-    shot(page, setup.home, "thread-awaiting")
+    shot(page, setup.home, f"thread-awaiting{suffix}")
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
     assert setup.status(thread)["status"] == "COMPLETED"
     assert setup.status(thread)["decisions"][-1]["action"] == "approve"
     wait_for_tables(page, 3)
     no_exception(page)
-    shot(page, setup.home, "thread-completed")
+    shot(page, setup.home, f"thread-completed{suffix}")
 
 
 def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, page: Page, setup: Setup) -> None:
