@@ -96,21 +96,30 @@ def test_events_of_a_cancelled_run(home: Path, server: ToolServer) -> None:
 
 
 def test_events_follow_shows_a_slow_step_while_it_is_still_running(cli: Cli, server: ToolServer) -> None:
+    """Placed by progress: the follower starts once the step is in flight (a follower that
+    starts first sees a thread settled at the gate and rightly ends), and the tool server
+    holds the step until the follower has shown it started."""
     thread = cli.ok("run", "--plan", cli.write_plan("slow.json", {
-        "goal": "wait", "steps": [fetch(server, "slow", delay=4)]}))["thread_id"]
+        "goal": "wait", "steps": [fetch(server, "slow", hold="slow")]}))["thread_id"]
     approver = cli.popen("approve", thread, "--json")
-    follower = cli.popen("events", thread, "--follow", "--json")
     try:
-        seen: list[dict] = []
-        while not (seen and seen[-1]["kind"] == "step_started"):
-            line = follower.stdout.readline()
-            assert line, f"follow ended before the step started: {follower.stderr.read()}"
-            seen.append(json.loads(line))
-        assert server.hits["/slow"] == 0 and approver.poll() is None, "seen while the step is in flight"
-        assert approver.wait(timeout=60) == 0
-        out, _ = follower.communicate(timeout=30)
+        server.wait_started("/slow", timeout=60)
+        follower = cli.popen("events", thread, "--follow", "--json")
+        try:
+            seen: list[dict] = []
+            while not (seen and seen[-1]["kind"] == "step_started"):
+                line = follower.stdout.readline()
+                assert line, f"follow ended before the step started: {follower.stderr.read()}"
+                seen.append(json.loads(line))
+            assert server.hits["/slow"] == 0 and approver.poll() is None, "seen while the step is in flight"
+            server.release("slow")
+            assert approver.wait(timeout=60) == 0
+            out, _ = follower.communicate(timeout=30)
+        finally:
+            follower.kill()
     finally:
-        approver.kill(), follower.kill()
+        server.release("slow")
+        approver.kill()
     seen += [json.loads(line) for line in out.splitlines()]
     assert follower.returncode == 0, "follow stops by itself once the thread settles"
     assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
