@@ -8,7 +8,6 @@ import json
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,16 +25,6 @@ from tests.support.plans import fetch
 def pg_cli(home, postgres, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PROLIGHT_DB", postgres.new_database())
     return Cli(home, PROLIGHT_LOG_FORMAT="json")
-
-
-@pytest.fixture
-def workers(pg_cli: Cli) -> Iterator[list[Background]]:
-    started: list[Background] = []
-    yield started
-    for w in started:
-        if w.proc.poll() is None:
-            w.proc.terminate()
-            w.proc.wait(timeout=15)
 
 
 def executor_drives(worker: Background) -> Counter[str]:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from graph.core.schemas import Plan
 from graph.store.connect import open_database
@@ -29,33 +26,23 @@ def wait_status(cli: Cli, thread: str, wanted: str, workers: list[Background], t
                          + "\n".join(w.report() for w in workers))
 
 
-@pytest.fixture
-def worker(cli: Cli) -> Iterator[list[Background]]:
-    started: list[Background] = []
-    yield started
-    for w in started:
-        if w.proc.poll() is None:
-            w.proc.terminate()
-            w.proc.wait(timeout=15)
-
-
 def test_a_detached_run_goes_on_after_the_process_that_started_it_returns(cli: Cli, server: ToolServer,
-                                                                          worker: list[Background]) -> None:
-    worker.append(cli.background("worker"))
+                                                                          workers: list[Background]) -> None:
+    workers.append(cli.background("worker"))
     queued = cli.ok("run", "--detach", f"Fetch {server.url('page')} then summarize it")
     assert queued["status"] == "CREATED" and queued["queued"]
     thread = queued["thread_id"]
-    gate = wait_status(cli, thread, "AWAITING_APPROVAL", worker)
+    gate = wait_status(cli, thread, "AWAITING_APPROVAL", workers)
     assert gate["estimate"]["critical_path_s"] > 0
     approved = cli.ok("approve", "--detach", thread)
     assert approved["status"] == "APPROVED" and approved["queued"] and not approved["awaiting_approval"]
-    done = wait_status(cli, thread, "COMPLETED", worker)
+    done = wait_status(cli, thread, "COMPLETED", workers)
     assert done["steps"]["summarize"]["output"] == "ok /page call 1"
     assert server.hits["/page"] == 1
 
 
 def test_a_killed_worker_is_replaced_and_finished_steps_do_not_run_again(cli: Cli, server: ToolServer,
-                                                                         worker: list[Background]) -> None:
+                                                                         workers: list[Background]) -> None:
     plan = {"steps": [fetch(server, "a"), fetch(server, "b"), fetch(server, "slow", delay_first=30),
                       fetch(server, "c", ["a"]), fetch(server, "after", ["slow"])]}
     thread = cli.ok("run", "--plan", cli.write_plan("p.json", plan))["thread_id"]
@@ -68,14 +55,14 @@ def test_a_killed_worker_is_replaced_and_finished_steps_do_not_run_again(cli: Cl
     first.proc.wait(timeout=10)
     assert cli.ok("status", thread)["status"] == "EXECUTING"
 
-    worker.append(cli.background("worker"))
-    done = wait_status(cli, thread, "COMPLETED", worker)
+    workers.append(cli.background("worker"))
+    done = wait_status(cli, thread, "COMPLETED", workers)
     assert all(r["status"] == "SUCCEEDED" for r in done["steps"].values())
     assert (server.hits["/a"], server.hits["/b"], server.hits["/c"], server.hits["/after"]) == (1, 1, 1, 1)
     assert server.started["/slow"] == 2
 
 
-def test_two_workers_never_execute_the_same_thread(cli: Cli, server: ToolServer, worker: list[Background]) -> None:
+def test_two_workers_never_execute_the_same_thread(cli: Cli, server: ToolServer, workers: list[Background]) -> None:
     """The threads are made and approved in-process (a CLI call is a second of imports);
     the two workers are real `prolight worker` processes."""
     flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
@@ -85,9 +72,9 @@ def test_two_workers_never_execute_the_same_thread(cli: Cli, server: ToolServer,
         threads.append(flow.start(plan=Plan.model_validate(plan))["thread_id"])
     for thread in threads:
         assert flow.approve(thread, queue=True)["queued"]
-    worker.extend([cli.background("worker", "--workers", "3"), cli.background("worker", "--workers", "3")])
+    workers.extend([cli.background("worker", "--workers", "3"), cli.background("worker", "--workers", "3")])
     for thread in threads:
-        wait_status(cli, thread, "COMPLETED", worker)
+        wait_status(cli, thread, "COMPLETED", workers)
     assert set(server.started.values()) == {1}, server.started
     assert len(server.started) == 16
     for thread in threads:
