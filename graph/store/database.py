@@ -20,6 +20,55 @@ from graph.core.schemas import ACTIVE, utc_now
 
 ACTIVE_STATUSES = tuple(sorted(ACTIVE))
 
+# The tables of both back ends, one definition (INSERT INTO breakers VALUES relies on its
+# column order). ``{key}``: a thread id column's type; ``{real}``: a float's.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    thread_id  {key} PRIMARY KEY,
+    goal       TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    operator   TEXT NOT NULL,
+    error      TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
+CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
+CREATE TABLE IF NOT EXISTS events (
+    thread_id {key} NOT NULL,
+    seq       INTEGER NOT NULL,
+    ts        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    node      TEXT,
+    step_id   TEXT,
+    attempt   INTEGER,
+    payload   TEXT NOT NULL,
+    PRIMARY KEY (thread_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
+CREATE TABLE IF NOT EXISTS breakers (
+    name       TEXT PRIMARY KEY,
+    state      TEXT NOT NULL,
+    failures   INTEGER NOT NULL,
+    opened_at  {real},
+    cooldown_s {real} NOT NULL,
+    last_error TEXT,
+    updated_at TEXT NOT NULL
+);
+"""
+# Columns added after the first release; added in place to older databases.
+_RUN_COLUMNS = {
+    "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
+    "lease_until": "{real}",           # epoch seconds; a claim lapses unless renewed
+    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
+    "queued": "INTEGER NOT NULL DEFAULT 0",  # a detached request waits for a worker
+    "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
+    "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
+    "decided_at": "TEXT",
+    "cancel_by": "TEXT",               # who asked for the pending cancel
+}
+
 
 class Cursor(Protocol):
     """What our queries use of a DB-API cursor; placeholders are ``?`` on every back end."""
@@ -37,13 +86,23 @@ class Dialect:
     """The SQL that differs between SQLite and PostgreSQL, as fragments our queries splice in.
     Timestamps are ISO-8601 UTC text on both, so they compare in time order as strings."""
 
-    name: str
+    key_type: str                   # a thread id column's type
+    real_type: str                  # a floating-point column's type
     like: str                       # case-insensitive LIKE
     greatest: str                   # scalar maximum of two values
     json_field: str                 # payload JSON -> a field as text, "{column}" and "{key}"
     number: str                     # text -> a float, "{value}"
     seconds: str                    # "{later}" - "{earlier}" ISO timestamps, in seconds
     buckets: dict[str, str]         # "hour"/"day" -> the bucket start of "{column}" as ISO text
+
+    def schema(self) -> list[str]:
+        """The statements that create the tables (each ``IF NOT EXISTS``)."""
+        sql = _SCHEMA.format(key=self.key_type, real=self.real_type)
+        return [statement for statement in sql.split(";") if statement.strip()]
+
+    def run_columns(self) -> dict[str, str]:
+        """``runs`` columns added after the first release, by name, with their types."""
+        return {name: kind.format(real=self.real_type) for name, kind in _RUN_COLUMNS.items()}
 
     def json_text(self, column: str, key: str) -> str:
         return self.json_field.format(column=column, key=key)

@@ -25,7 +25,8 @@ POOL_MIN, POOL_MAX = 1, 12  # run-manager workers, event flushes, claim renewals
 _SCHEMA_LOCK = 7_202_611    # advisory lock key: processes creating the schema take turns
 
 POSTGRES = Dialect(
-    name="postgresql",
+    key_type='TEXT COLLATE "C"',  # an id-prefix range means what it does on SQLite, whatever the locale
+    real_type="DOUBLE PRECISION",
     like="ILIKE",
     greatest="GREATEST",
     json_field="(({column})::jsonb ->> '{key}')",
@@ -34,54 +35,6 @@ POSTGRES = Dialect(
     buckets={"hour": """to_char(({column})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00:00+00:00"')""",
              "day": """to_char(({column})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T00:00:00+00:00"')"""},
 )
-
-# Thread ids use the "C" collation so that the id-prefix search (a range on the key) means
-# the same as on SQLite whatever the database's locale.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    thread_id        TEXT COLLATE "C" PRIMARY KEY,
-    goal             TEXT NOT NULL,
-    status           TEXT NOT NULL,
-    model            TEXT NOT NULL,
-    operator         TEXT NOT NULL,
-    error            TEXT,
-    created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL,
-    owner            TEXT,
-    lease_until      DOUBLE PRECISION,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    queued           INTEGER NOT NULL DEFAULT 0,
-    input            TEXT,
-    decided_by       TEXT,
-    decided_at       TEXT,
-    cancel_by        TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
-CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
-CREATE INDEX IF NOT EXISTS runs_queued ON runs (updated_at) WHERE queued = 1;
-CREATE TABLE IF NOT EXISTS events (
-    thread_id TEXT COLLATE "C" NOT NULL,
-    seq       INTEGER NOT NULL,
-    ts        TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    node      TEXT,
-    step_id   TEXT,
-    attempt   INTEGER,
-    payload   TEXT NOT NULL,
-    PRIMARY KEY (thread_id, seq)
-);
-CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
-CREATE TABLE IF NOT EXISTS breakers (
-    name       TEXT PRIMARY KEY,
-    state      TEXT NOT NULL,
-    failures   INTEGER NOT NULL,
-    opened_at  DOUBLE PRECISION,
-    cooldown_s DOUBLE PRECISION NOT NULL,
-    last_error TEXT,
-    updated_at TEXT NOT NULL
-)
-"""
-
 
 @functools.lru_cache(maxsize=512)
 def _paramstyle(sql: str) -> str:
@@ -153,8 +106,10 @@ class PostgresDatabase(Database):
                 time.sleep(0.05)
             try:
                 with conn.transaction():
-                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                    for statement in self.dialect.schema():
                         conn.execute(statement)
+                    for column, kind in self.dialect.run_columns().items():
+                        conn.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} {kind}")
                 self.saver.setup()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))

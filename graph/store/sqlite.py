@@ -18,7 +18,8 @@ from graph.store.database import Database, Dialect
 BUSY_TIMEOUT_S = 30.0
 
 SQLITE = Dialect(
-    name="sqlite",
+    key_type="TEXT",
+    real_type="REAL",
     like="LIKE",  # ASCII case-insensitive already
     greatest="MAX",
     json_field="json_extract({column}, '$.{key}')",
@@ -27,54 +28,6 @@ SQLITE = Dialect(
     buckets={"hour": "strftime('%Y-%m-%dT%H:00:00+00:00', {column})",
              "day": "strftime('%Y-%m-%dT00:00:00+00:00', {column})"},
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    thread_id  TEXT PRIMARY KEY,
-    goal       TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    model      TEXT NOT NULL,
-    operator   TEXT NOT NULL,
-    error      TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated_at);
-CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated_at);
-CREATE TABLE IF NOT EXISTS events (
-    thread_id TEXT NOT NULL,
-    seq       INTEGER NOT NULL,
-    ts        TEXT NOT NULL,
-    kind      TEXT NOT NULL,
-    node      TEXT,
-    step_id   TEXT,
-    attempt   INTEGER,
-    payload   TEXT NOT NULL,
-    PRIMARY KEY (thread_id, seq)
-);
-CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
-CREATE TABLE IF NOT EXISTS breakers (
-    name       TEXT PRIMARY KEY,
-    state      TEXT NOT NULL,
-    failures   INTEGER NOT NULL,
-    opened_at  REAL,
-    cooldown_s REAL NOT NULL,
-    last_error TEXT,
-    updated_at TEXT NOT NULL
-);
-"""
-# Columns added after the first release; added in place to older databases.
-_RUN_COLUMNS = {
-    "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
-    "lease_until": "REAL",             # epoch seconds; a claim lapses unless renewed
-    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
-    "queued": "INTEGER NOT NULL DEFAULT 0",  # a detached request waits for a worker
-    "input": "TEXT",                   # the graph input (JSON) until the first checkpoint
-    "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
-    "decided_at": "TEXT",
-    "cancel_by": "TEXT",               # who asked for the pending cancel
-}
-
 
 class SqliteDatabase(Database):
     dialect = SQLITE
@@ -89,7 +42,7 @@ class SqliteDatabase(Database):
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.saver = SqliteSaver(self.conn)
         with self.saver.lock:
-            _create_schema(self.conn)
+            _create_schema(self.conn, self.dialect)
             self.saver.setup()
 
     @contextmanager
@@ -126,16 +79,16 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.02)
 
 
-def _create_schema(conn: sqlite3.Connection) -> None:
+def _create_schema(conn: sqlite3.Connection, dialect: Dialect) -> None:
     """Tables and added columns in one write transaction, so processes opening the same
     file at once take turns: the second sees the first's columns instead of adding them
     twice ("duplicate column name")."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in filter(str.strip, _SCHEMA.split(";")):
+        for statement in dialect.schema():
             conn.execute(statement)
         have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for column, kind in _RUN_COLUMNS.items():
+        for column, kind in dialect.run_columns().items():
             if column not in have:
                 conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
         conn.commit()
