@@ -5,13 +5,12 @@ or the variable to set, not the provider library's traceback."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 from langchain_core.language_models import BaseChatModel
 
 from agents.offline_model import OfflineChatModel
-from graph.core.settings import Settings, SettingsError
+from graph.core.settings import Settings, SettingsError, importable
 
 # provider (as init_chat_model names it) → (its package's module, our extra, the key it needs)
 PROVIDERS: dict[str, tuple[str, str, str | None]] = {
@@ -43,7 +42,7 @@ def chat_model(name: str | None = None) -> BaseChatModel:
         known = ", ".join(sorted([*PROVIDERS, *ALIASES]))
         raise ModelConfigError(f"PROLIGHT_MODEL={name!r}: unknown provider {provider!r} (known: {known})")
     module, extra, key = PROVIDERS[provider]
-    if importlib.util.find_spec(module) is None:
+    if not importable(module):
         raise ModelConfigError(f"PROLIGHT_MODEL={name!r} needs the {extra} extra: pip install -e '.[{extra}]'")
     if key and not os.environ.get(key, "").strip():
         raise ModelConfigError(f"PROLIGHT_MODEL={name!r} needs {key}: set it in the environment")

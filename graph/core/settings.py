@@ -27,7 +27,8 @@ class DatabaseUnavailable(SettingsError):
     """The database the settings name cannot be reached (a server down, a wrong password)."""
 
 
-def _importable(module: str) -> bool:
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (a missing parent package too)."""
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # a parent package is missing
@@ -104,7 +105,7 @@ class Settings(BaseModel):
                 raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
             return path[1:]
         if scheme in ("postgresql", "postgres"):
-            missing = [m for m in ("psycopg", "psycopg_pool", "langgraph.checkpoint.postgres") if not _importable(m)]
+            missing = [m for m in ("psycopg", "psycopg_pool", "langgraph.checkpoint.postgres") if not importable(m)]
             if missing:
                 raise ValueError(f"PostgreSQL needs the postgres extra ({', '.join(missing)} not installed): "
                                  "pip install 'prolight-flow[postgres]'")
@@ -118,7 +119,7 @@ class Settings(BaseModel):
         for name in servers:
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
                 raise ValueError(f"server name {name!r}: lower-case letters, digits and _, starting with a letter")
-        if servers and not _importable("langchain_mcp_adapters"):
+        if servers and not importable("langchain_mcp_adapters"):
             raise ValueError("MCP servers need the mcp extra (langchain-mcp-adapters not installed): "
                              "pip install 'prolight-flow[mcp]'")
         return servers
