@@ -21,6 +21,10 @@ from tests.support.postgres import PostgresServer, server_binaries
 
 BACKENDS = ("sqlite", "postgres")
 
+# The tests' tool servers listen on 127.0.0.1, which the egress policy refuses by default:
+# allow it explicitly, for this process and every one it starts. tests/security clears it.
+os.environ["PROLIGHT_EGRESS_ALLOW"] = "127.0.0.1"
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker("both_backends")

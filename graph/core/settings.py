@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from graph.core.accounts import Account
 from graph.core.breaker import BreakerConfig
+from graph.core.egress import EgressPolicy
 from graph.core.schemas import RetryConfig, RetryOverride
 
 
@@ -72,7 +73,8 @@ class Settings(BaseModel):
     max_revisions: int = Field(2, description="Planner/critic revision rounds before the human sees it.")
     step_concurrency: int = Field(8, description="Steps of one run that execute tools at once.")
     max_task_threads: int = Field(512, description="Thread cap of one executor run (fewer than it needs: still finishes, less greedily).")
-    http_max_bytes: int = Field(1_000_000, description="Response size cap of http_request.")
+    http_max_bytes: int = Field(1_000_000, gt=0, description="Response size cap of http_request (after decompression).")
+    egress: EgressPolicy = Field(default_factory=EgressPolicy, description="Where HTTP tools may connect, [egress].")
     step_timeout_s: float = Field(60.0, gt=0, description="A step's wall-clock limit when the plan sets none.")
     model_timeout_s: float = Field(60.0, gt=0, description="Limit for one model call.")
     cancel_grace_s: float = Field(2.0, ge=0, description="How long a running tool may finish after a cancel.")
@@ -140,6 +142,12 @@ class Settings(BaseModel):
         _overlay_env(retry, _RETRY_ENV)
         _overlay_env(breaker, _BREAKER_ENV)
         _overlay_env(values, _SCALAR_ENV)
+        egress = values.pop("egress", {}) or {}
+        if not isinstance(egress, dict):
+            raise SettingsError("bad setting egress: it is an [egress] table")
+        for key, env in (("allow", "PROLIGHT_EGRESS_ALLOW"), ("ports", "PROLIGHT_EGRESS_PORTS")):
+            if os.environ.get(env, "").strip():
+                egress[key] = [item.strip() for item in os.environ[env].split(",") if item.strip()]
         allow = _env("PROLIGHT_ALLOW_COMMANDS", ",".join(values.pop("allow_commands", [])))
         file_db = str(values.pop("db", ".prolight/prolight.db"))
         try:
@@ -150,6 +158,7 @@ class Settings(BaseModel):
                 allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),
                 retry=retry,
                 breaker=breaker,
+                egress=egress,
                 **values,
             )
         except ValidationError as exc:
