@@ -191,7 +191,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         flow = Operations(open_database(str(tmp / "ours.db")))
         bare_db = open_database(str(tmp / "bare.db"))
-        bare = build_graph(bare_db.saver, settings=Settings.from_env())
+        settings = Settings.from_env()
+        bare = build_graph(bare_db.saver, settings=settings, audit_key=settings.audit_secret(bare_db.url))
         run_ours(flow, text), run_bare(bare, text)  # warm-up
         ours, base = [], []
         for _ in range(args.runs):

@@ -157,6 +157,7 @@ def throughput(runs: int) -> list[tuple[str, float]]:
     try:
         with tempfile.TemporaryDirectory() as tmp_name:
             home = Path(tmp_name)
+            os.environ["PROLIGHT_AUDIT_KEY_FILE"] = str(home / "audit.key")  # shared by the workers on PostgreSQL
             figures = [("SQLite, 1 process", runs_per_second(str(home / "scale.db"), home, tools, 1, runs, "sqlite"))]
             for processes in (1, 2, 4):
                 figures.append((f"PostgreSQL, {processes} process{'es' if processes > 1 else ''}",

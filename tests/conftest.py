@@ -42,9 +42,11 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The test's database: a SQLite file by default, or a fresh PostgreSQL database."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's database: a SQLite file by default, or a fresh PostgreSQL database (whose
+    processes share the audit key through a file the settings name)."""
     if getattr(request, "param", "sqlite") == "postgres":
+        monkeypatch.setenv("PROLIGHT_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
         return request.getfixturevalue("postgres").new_database()
     return str(tmp_path / "prolight.db")
 

@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("inbox", "threads awaiting approval, oldest first")
     p = command("history", "a thread's checkpoints, newest first")
     p.add_argument("thread")
+    p = command("audit", "verify a thread's decisions (a hash chain of seals); exit 1 where it breaks")
+    p.add_argument("thread")
     p = command("state", "the state at one checkpoint and what changed from the one before")
     p.add_argument("thread")
     p.add_argument("--checkpoint", required=True)
@@ -219,6 +221,8 @@ def run_command(args: argparse.Namespace, ops: Operations | RemoteOperations) ->
             return ops.awaiting_approval()
         case "history":
             return ops.checkpoints(args.thread)
+        case "audit":
+            return ops.audit(args.thread)
         case "state":
             return ops.checkpoint_state(args.thread, args.checkpoint)
         case "breakers":
@@ -396,6 +400,8 @@ def _main(argv: list[str] | None) -> int:
     data = jsonable(result)
     print(json.dumps(data, indent=2) if args.json else render.readable(args.command, data))
     if args.command in EXECUTING_COMMANDS and getattr(result, "status", None) in UNSUCCESSFUL:
+        return 1
+    if args.command == "audit" and not result.verified:
         return 1
     return 0
 

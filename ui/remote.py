@@ -18,7 +18,7 @@ from graph.core.errors import BadInput, RequestError, ThreadNotFound
 from graph.core.events import StoredEvent
 from graph.core.resilience import backoff
 from graph.core.schemas import Plan, RetryConfig
-from graph.operations.models import (BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
+from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 
 T = TypeVar("T")
@@ -129,6 +129,9 @@ class RemoteOperations:
 
     def checkpoints(self, thread_id: str) -> list[CheckpointView]:
         return self._call(list[CheckpointView], "GET", f"/threads/{thread_id}/history")
+
+    def audit(self, thread_id: str) -> AuditReport:
+        return self._call(AuditReport, "GET", f"/threads/{thread_id}/audit")
 
     def checkpoint_state(self, thread_id: str, checkpoint_id: str) -> CheckpointState:
         return self._call(CheckpointState, "GET", f"/threads/{thread_id}/checkpoints/{checkpoint_id}")

@@ -52,6 +52,8 @@ def readable(command: str, result: Any) -> str:
             for h in result)
     if command == "metrics":
         return _metrics_text(result)
+    if command == "audit":
+        return _audit_text(result)
     if command in ("run", "approve", "resume", "retry", "reject", "fork") and result.get("queued"):
         return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"
     if command == "breakers":
@@ -61,6 +63,16 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(f"{t['name']}({', '.join(t['args'])}){' [risky]' if t['risky'] else ''}: {t['description']}"
                          for t in result)
     return thread_status(result)
+
+
+def _audit_text(report: dict[str, Any]) -> str:
+    lines = [f"{'ok ' if e['verified'] else 'BAD'} {e['index']:>3}  {e['at'][:19]}  {e['action']:<7} {e['operator']:<16} "
+             f"{e['plan_digest'] or ''}".rstrip() for e in report["entries"]]
+    if report["verified"]:
+        lines.append(f"verified: {report['decisions']} decisions, each sealed and linked to the one before")
+    else:
+        lines.append(f"BROKEN at decision {report['broken_at']}: {report['reason']}")
+    return "\n".join(lines)
 
 
 def thread_status(status: dict[str, Any]) -> str:

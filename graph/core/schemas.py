@@ -177,6 +177,9 @@ class Decision(BaseModel):
     final: bool = False
     operator: str = "operator"
     at: datetime = Field(default_factory=utc_now)
+    plan_digest: str | None = None  # approve and edit: the exact plan approved (graph/core/audit.py)
+    prev: str | None = None  # the previous decision's seal ("" for the first)
+    seal: str | None = None  # HMAC of this decision, its plan digest and prev, under the audit key
 
 
 class Attempt(BaseModel):

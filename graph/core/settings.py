@@ -12,9 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from graph.core.accounts import Account
+from graph.core.audit import audit_key
 from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
 from graph.core.schemas import RetryConfig, RetryOverride
@@ -89,6 +90,9 @@ class Settings(BaseModel):
     sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
     mcp: dict[str, McpServer] = Field(default_factory=dict, description="MCP servers, [mcp.NAME] tables.")
+    audit_key: SecretStr | None = Field(None, description="Key that seals the decisions (PROLIGHT_AUDIT_KEY).")
+    audit_key_file: Path | None = Field(None, description="File holding that key (PROLIGHT_AUDIT_KEY_FILE); "
+                                                          "for SQLite, by default a file beside the database.")
     dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
                                                     "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
 
@@ -114,6 +118,15 @@ class Settings(BaseModel):
             return "postgresql" + value[len(scheme):]
         raise ValueError(f"unknown database scheme {scheme!r}: use a SQLite file path, sqlite:///PATH "
                          "or postgresql://...")
+
+    def audit_secret(self, db_url: str | None = None) -> bytes:
+        """The key decisions are sealed with (made beside a SQLite database on first use).
+        ``db_url``: the database actually opened, when the caller was handed one."""
+        try:
+            return audit_key(db_url or self.db, self.audit_key.get_secret_value() if self.audit_key else None,
+                             self.audit_key_file)
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"audit key: {exc}") from None
 
     @field_validator("mcp")
     @classmethod
@@ -164,7 +177,8 @@ class Settings(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise SettingsError(f"bad setting {where}: {first['msg']}") from None
+            message = first["msg"]
+            raise SettingsError(f"bad setting {where}: {message}" if where else f"bad settings: {message}") from None
 
     def retry_for_tool(self, tool: str, step_override: RetryOverride | None = None) -> RetryConfig:
         return self.retry.merged(self.tool_retry.get(tool)).merged(step_override)
@@ -194,6 +208,8 @@ _SCALAR_ENV = {
     "workers": "PROLIGHT_WORKERS",
     "dashboard_open": "PROLIGHT_DASHBOARD_OPEN",
     "sse_heartbeat_s": "PROLIGHT_SSE_HEARTBEAT_S",
+    "audit_key": "PROLIGHT_AUDIT_KEY",
+    "audit_key_file": "PROLIGHT_AUDIT_KEY_FILE",
 }
 
 

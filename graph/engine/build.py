@@ -41,10 +41,14 @@ def build_graph(
     settings: Settings | None = None,
     cancel_requested: Callable[[str], bool] | None = None,
     estimator: Callable[[Plan], dict[str, Any]] | None = None,
+    audit_key: bytes | None = None,
 ) -> CompiledStateGraph:
+    """``audit_key``: the key of the database the checkpointer writes to (default: the
+    settings' database's)."""
     settings = settings or Settings.from_env()
     nodes = Nodes(model=model or chat_model(settings.model), registry=registry or registry_for(settings),
-                  settings=settings, cancel_requested=cancel_requested, estimator=estimator)
+                  settings=settings, cancel_requested=cancel_requested, estimator=estimator,
+                  audit_key=audit_key if audit_key is not None else settings.audit_secret())
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
     builder.add_node("planner", observed("planner", nodes.planner))
     builder.add_node("critic", observed("critic", nodes.critic))

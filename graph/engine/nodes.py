@@ -25,6 +25,7 @@ from agents.structured import ModelCallError, ModelOutputError, provider_name
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 
+from graph.core.audit import execution_refusal, plan_digest, seal
 from graph.core.events import emit
 from graph.engine.executor import execute_plan
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
@@ -40,6 +41,7 @@ class Nodes:
     settings: Settings
     cancel_requested: Callable[[str], bool] | None = None  # thread id -> has a cancel been asked for
     estimator: Callable[[Plan], dict[str, Any]] | None = None  # plan -> time estimate from history
+    audit_key: bytes = b""  # seals decisions; see graph/core/audit.py
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
         with agent_span("planner", provider_name(self.model)) as span:
@@ -90,10 +92,29 @@ class Nodes:
         emit("awaiting_approval", node="request_approval", payload={"status": Status.AWAITING_APPROVAL.value})
         return update
 
-    def human_review(self, state: WorkflowState) -> dict[str, Any]:
-        """Applies the decision the operator wrote with update_state (already validated there;
-        checked again here because the graph may be driven by other clients)."""
-        decision = Decision.model_validate(state["decision"])
+    def human_review(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
+        """Applies the decision written with update_state. The front ends record it sealed in
+        the audit trail as they write it; a decision written by a client of LangGraph's own
+        API (the Agent Server) is not, and is sealed here, with the digest of the plan it
+        approves. A sealed decision that is not the trail's last is refused."""
+        thread_id = config["configurable"].get("thread_id", "")
+        raw = state["decision"]
+        decision = Decision.model_validate(raw)
+        trail = state.get("decisions") or []
+        recorded: list[dict[str, Any]] = []
+        if not raw.get("seal"):
+            digest = decision.plan_digest
+            if digest is None and decision.action in ("approve", "edit"):
+                digest = plan_digest(dump(decision.plan) if decision.plan is not None else state.get("plan") or {})
+            recorded = [seal(self.audit_key, thread_id, dump(decision.model_copy(update={"plan_digest": digest})),
+                             trail)]
+        elif not trail or trail[-1].get("seal") != raw["seal"]:
+            error = "refused: the decision at the gate is not the last one in the audit trail"
+            emit("run_failed", node="human_review", payload={"error": error, "status": Status.FAILED.value})
+            return {"status": Status.FAILED.value, "error": error}
+        return self._apply(decision, state) | ({"decisions": recorded} if recorded else {})
+
+    def _apply(self, decision: Decision, state: WorkflowState) -> dict[str, Any]:
         if decision.action == "cancel":
             emit("run_cancelled", node="human_review", payload={"status": Status.CANCELLED.value})
             return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
@@ -113,7 +134,12 @@ class Nodes:
         return {"status": Status.EXECUTING.value, "error": None}
 
     def executor(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
+        """Runs the plan only if it is exactly the one the last approval sealed, whatever
+        wrote the state since (an update through LangGraph's API, an edited checkpoint)."""
         thread_id = config["configurable"].get("thread_id", "")
+        refusal = execution_refusal(self.audit_key, thread_id, state)
+        if refusal is not None:
+            return {"status": Status.FAILED.value, "error": refusal}
         check = self.cancel_requested
         return execute_plan(state, self.registry, ToolContext(self.settings, self.model),
                             (lambda: check(thread_id)) if check else None)
@@ -184,7 +210,7 @@ def route_after_review(state: WorkflowState) -> str:
     status = state.get("status")
     if status == Status.EXECUTING.value:
         return "executor"
-    if status in (Status.REJECTED.value, Status.CANCELLED.value):
+    if status in (Status.REJECTED.value, Status.CANCELLED.value, Status.FAILED.value):
         return END
     if status == Status.AWAITING_APPROVAL.value:
         return "request_approval"

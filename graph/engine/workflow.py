@@ -28,6 +28,7 @@ from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import Estimator
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events, append_rows, event_row
+from graph.core.audit import plan_digest, seal
 from graph.core.errors import BadInput, PlanInputError, RequestError, ThreadNotFound
 from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
@@ -49,9 +50,10 @@ class Workflow:
         self.settings = settings or Settings.from_env()
         self.registry = registry or registry_for(self.settings)
         self.owner = new_owner()
+        self.audit_key = self.settings.audit_secret(db.url)
         self.graph = build_graph(db.saver, model=model, registry=self.registry, settings=self.settings,
                                  cancel_requested=db.cancel_requested,
-                                 estimator=Estimator(db))
+                                 estimator=Estimator(db), audit_key=self.audit_key)
         BOARD.configure(self.settings.breaker, self.settings.breaker_overrides)
         BOARD.listen("database", self._save_breaker)
         configure_from_env()
@@ -115,16 +117,18 @@ class Workflow:
         with self._claimed(thread_id, deciding=True):
             snapshot = self._awaiting(thread_id)
             if plan is not None:
-                decision = Decision(action="edit", plan=plan.model_copy(update={"goal": snapshot.values["goal"]}),
+                edited = plan.model_copy(update={"goal": snapshot.values["goal"]})
+                decision = Decision(action="edit", plan=edited, plan_digest=plan_digest(dump(edited)),
                                     operator=operator)
             else:
                 blocking = [i for i in (snapshot.values.get("critique") or {}).get("issues", [])
                             if i["severity"] == "error"]
                 if blocking:
                     raise RequestError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
-                decision = Decision(action="approve", operator=operator)
+                decision = Decision(action="approve", plan_digest=plan_digest(snapshot.values["plan"]),
+                                    operator=operator)
             self.db.clear_cancel(thread_id)
-            self._decide(thread_id, decision, Status.APPROVED)
+            self._decide(thread_id, snapshot, decision, Status.APPROVED)
             self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan
                            else snapshot.values)
         return thread_id
@@ -135,8 +139,9 @@ class Workflow:
         if not final and not feedback:
             raise RequestError("a reject without --final needs --feedback for the planner")
         with self._claimed(thread_id, deciding=True):
-            self._awaiting(thread_id)
-            self._decide(thread_id, Decision(action="reject", feedback=feedback, final=final, operator=operator),
+            snapshot = self._awaiting(thread_id)
+            self._decide(thread_id, snapshot,
+                         Decision(action="reject", feedback=feedback, final=final, operator=operator),
                          Status.REJECTED if final else Status.CRITIQUED)
             self._continue(thread_id, on_event, execute or final)
         return thread_id
@@ -159,8 +164,9 @@ class Workflow:
                 pass  # continue from the checkpoint
             elif status in (Status.FAILED.value, Status.CANCELLED.value) and snapshot.values.get("steps"):
                 decision = Decision(action="retry" if only_failed else "resume", operator=operator)
+                sealed = self._seal(thread_id, snapshot, decision)
                 self.graph.update_state(self._config(thread_id),
-                                        {"decision": dump(decision), "decisions": [dump(decision)],
+                                        {"decision": sealed, "decisions": [sealed],
                                          "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
                 self._record(thread_id, [_decision_event(decision, Status.EXECUTING)])
                 self._sync_run(thread_id)
@@ -201,7 +207,7 @@ class Workflow:
         """End a thread nobody else is executing as CANCELLED (under our claim)."""
         decision = Decision(action="cancel", operator=operator)
         if is_awaiting(snapshot):
-            self._decide(thread_id, decision, Status.CANCELLED)
+            self._decide(thread_id, snapshot, decision, Status.CANCELLED)
             self._drive(thread_id, None, None)
         elif "executor" in snapshot.next:
             self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
@@ -211,7 +217,7 @@ class Workflow:
                 config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
             self.graph.update_state(config, {
                 "status": Status.CANCELLED.value, "error": "cancelled by the operator",
-                "decisions": [dump(decision)]}, as_node="reporter")
+                "decisions": [self._seal(thread_id, snapshot, decision)]}, as_node="reporter")
             self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
                                      Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
             self._sync_run(thread_id)
@@ -313,10 +319,16 @@ class Workflow:
         except InvalidPlanError as exc:
             raise PlanInputError(f"invalid plan: {exc}") from None
 
-    def _decide(self, thread_id: str, decision: Decision, status: Status) -> None:
+    def _seal(self, thread_id: str, snapshot: StateSnapshot, decision: Decision) -> dict[str, Any]:
+        """The decision as the audit trail records it, linked to the trail in ``snapshot``
+        (read under the thread's claim, so nothing is appended in between)."""
+        return seal(self.audit_key, thread_id, dump(decision), snapshot.values.get("decisions") or [])
+
+    def _decide(self, thread_id: str, snapshot: StateSnapshot, decision: Decision, status: Status) -> None:
+        sealed = self._seal(thread_id, snapshot, decision)
         self.graph.update_state(
             self._config(thread_id),
-            {"decision": dump(decision), "decisions": [dump(decision)], "status": status.value},
+            {"decision": sealed, "decisions": [sealed], "status": status.value},
             as_node=APPROVAL_NODE,
         )
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from agents.critic import check_plan
 from agents.tools import ToolRegistry
+from graph.core.audit import AuditReport, verify
 from graph.core.events import Event
 from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
 from graph.core.settings import Settings
@@ -131,7 +132,15 @@ class Operations:
         row = self._row(thread_id)
         snapshot = self.workflow.snapshot(thread_id)
         live = current_execution(self.db, thread_id) if views.is_executing(snapshot) else None
-        return views.thread_view(snapshot, row, live)
+        return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values))
+
+    def audit(self, thread_id: str) -> AuditReport:
+        """The thread's decisions with their seals checked: where the trail breaks, if it does."""
+        self._row(thread_id)
+        return self._audit(thread_id, self.workflow.snapshot(thread_id).values)
+
+    def _audit(self, thread_id: str, values: dict) -> AuditReport:
+        return verify(self.workflow.audit_key, thread_id, values.get("decisions") or [])
 
     def threads(self, query: ThreadQuery | None = None) -> ThreadPage:
         query = query or ThreadQuery()

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.core.audit import AuditReport
 from graph.core.events import StoredEvent
 from graph.core.schemas import Attempt, Critique, Decision, Plan, Status, StepStatus
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
@@ -72,6 +73,7 @@ class ThreadView(_View):
     critique: Critique | None = None
     estimate: Estimate | None = None
     decisions: list[Decision] = Field(default_factory=list)
+    audit: AuditReport | None = None  # the decisions' seals checked
     error: str | None = None
     report: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what an operator may do now

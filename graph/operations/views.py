@@ -15,6 +15,7 @@ from typing import Any
 
 from langgraph.types import StateSnapshot
 
+from graph.core.audit import AuditReport
 from graph.core.events import StoredEvent
 from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepStatus
 from graph.engine.snapshots import is_awaiting
@@ -32,7 +33,8 @@ def run_summary(row: RunRow) -> RunSummary:
                       decided_at=row.decided_at)
 
 
-def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | None = None) -> ThreadView:
+def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | None = None,
+                audit: AuditReport | None = None) -> ThreadView:
     """``live``: the current execution's step events; pass them only while the executor runs."""
     values = snapshot.values
     status = Status(values.get("status", row.status))
@@ -47,7 +49,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         plan=plan, plan_source=values.get("plan_source"), steps=steps,
         critique=Critique.model_validate(values["critique"]) if values.get("critique") else None,
         estimate=Estimate.model_validate(values["estimate"]) if values.get("estimate") else None,
-        decisions=[Decision.model_validate(d) for d in values.get("decisions") or []],
+        decisions=[Decision.model_validate(d) for d in values.get("decisions") or []], audit=audit,
         error=values.get("error", row.error), report=values.get("report"),
         actions=actions(status, snapshot, awaiting, bool(held_by or row.queued)),
     )

@@ -304,3 +304,25 @@ def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: st
     page.get_by_test_id("stDataFrame").first.click(position={"x": 30 + 100, "y": 35 + 17})  # newest first: its id
     expect(page).to_have_url(re.compile(f"thread_id={newest}$"), timeout=WAIT_MS)
     no_exception(page)
+
+
+def test_markup_from_goals_and_tools_is_shown_as_text(dashboard: str, page: Page, setup: Setup) -> None:
+    """A hostile goal, tool output and step error: the characters are on the page, nothing
+    is drawn from them, and no request leaves 127.0.0.1 (the page fixture fails the test on
+    any). The thread's audit mark is shown beside its status."""
+    markup = "**bold** <img src=http://203.0.113.9/i.png> ![x](http://203.0.113.9/t.png)"
+    (setup.home / "workspace" / "page.txt").write_text(markup)
+    thread = setup.run(plan={"goal": markup, "steps": [
+        {"id": "read", "tool": "read_file", "args": {"path": "page.txt"}},
+        {"id": "missing", "tool": "read_file", "args": {"path": "![y](http://203.0.113.9/e.png)"}}]})
+    assert setup.approve(thread)["status"] == "FAILED"
+    thread_page(page, dashboard, thread)
+    expect(page.get_by_text("Audit trail verified: 1 decision(s)")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text(markup, exact=True).first).to_be_visible()
+    expect(page.get_by_text("no file '![y](http://203.0.113.9/e.png)' in the workspace")).to_be_visible()
+    links = page.locator("a[href*='203.0.113.9']")
+    assert page.locator("img[src*='203.0.113.9']").count() == 0 and links.count() == 0, [
+        links.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(links.count())]
+    wait_for_tables(page, 3)
+    no_exception(page)
+    shot(page, setup.home, "thread-markup-as-text")

@@ -40,4 +40,7 @@ def test_langgraph_dev_runs_a_thread_through_the_gate_driven_by_the_sdk(tmp_path
     assert seen["gate_next"] == ["human_review"] and seen["gate_status"] == "AWAITING_APPROVAL"
     assert seen["gate_goal"] == "Add two numbers", "the plan took the thread's goal"
     assert seen["status"] == "COMPLETED" and seen["next"] == [] and seen["output"] == 42
+    [approval] = seen["trail"]  # recorded and sealed by human_review, with the plan's digest
+    assert approval["action"] == "approve" and approval["operator"] == "sdk"
+    assert approval["plan_digest"].startswith("sha256:") and len(approval["seal"]) == 64
     assert not (ROOT / ".langgraph_api").exists() or ".langgraph_api/" in (ROOT / ".gitignore").read_text()

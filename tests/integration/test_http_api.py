@@ -46,6 +46,9 @@ def test_every_command_through_the_api(api: Api, server: ToolServer) -> None:
     api.wait(failing, "FAILED")
     assert otto.post(f"/threads/{failing}/retry").status_code == 202
     assert api.wait(failing, "COMPLETED")["decisions"][-1]["action"] == "retry"
+    audit = ana.get(f"/threads/{failing}/audit").json()
+    assert audit["verified"] and [e["action"] for e in audit["entries"]] == ["approve", "retry"]
+    assert ana.get(f"/threads/{'0' * 32}/audit").status_code == 404
 
     waiting = otto.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
     api.wait(waiting, "AWAITING_APPROVAL")

@@ -7,7 +7,16 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def server_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph is built as the Agent Server builds it, from the environment: give it the
+    server's key, or it makes a key file beside the default database, in the project folder."""
+    monkeypatch.setenv("PROLIGHT_AUDIT_KEY", "k" * 32)
 
 
 def test_langgraph_json_graph_loads_as_a_compiled_graph() -> None:
@@ -24,25 +33,35 @@ def test_langgraph_json_graph_loads_as_a_compiled_graph() -> None:
 
 def test_a_plan_without_its_goal_runs_through_the_gate_as_langgraphs_api_sends_it() -> None:
     """The Agent Server's natural input: the goal beside the plan, not in it. An approval
-    written with update_state (as the SDK's threads.update_state does) continues the run."""
+    written with update_state (as the SDK's threads.update_state does) continues the run,
+    and human_review seals it into the audit trail; one written into the trail by hand is
+    not sealed, and the executor refuses to run after it."""
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from graph.core.audit import plan_digest, verify
     from graph.core.schemas import Decision, Status, dump
     from graph.engine.build import APPROVAL_NODE, build_graph
 
     graph = build_graph(InMemorySaver())
-    config = {"configurable": {"thread_id": "agent-server-like"}}
     plan = {"steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40 + 2"}}]}
-    graph.invoke({"goal": "Add two numbers", "plan": plan}, config)
-    waiting = graph.get_state(config)
-    assert waiting.next == ("human_review",) and waiting.values["status"] == Status.AWAITING_APPROVAL.value
-    assert waiting.values["plan"]["goal"] == "Add two numbers"
     decision = dump(Decision(action="approve", operator="sdk"))
-    graph.update_state(config, {"decision": decision, "decisions": [decision], "status": Status.APPROVED.value},
-                       as_node=APPROVAL_NODE)
-    graph.invoke(None, config)
-    done = graph.get_state(config).values
+    for thread_id, written in (("by-the-sdk", {"decision": decision}),
+                               ("by-hand", {"decision": decision, "decisions": [decision]})):
+        config = {"configurable": {"thread_id": thread_id}}
+        graph.invoke({"goal": "Add two numbers", "plan": plan}, config)
+        waiting = graph.get_state(config)
+        assert waiting.next == ("human_review",) and waiting.values["status"] == Status.AWAITING_APPROVAL.value
+        assert waiting.values["plan"]["goal"] == "Add two numbers"
+        graph.update_state(config, {**written, "status": Status.APPROVED.value}, as_node=APPROVAL_NODE)
+        graph.invoke(None, config)
+    done = graph.get_state({"configurable": {"thread_id": "by-the-sdk"}}).values
     assert done["status"] == Status.COMPLETED.value and done["steps"]["add"]["output"] == 42
+    assert done["decisions"][0]["plan_digest"] == plan_digest(done["plan"])
+    assert verify(b"k" * 32, "by-the-sdk", done["decisions"]).verified
+    refused = graph.get_state({"configurable": {"thread_id": "by-hand"}}).values
+    assert refused["status"] == Status.FAILED.value and not refused.get("steps")
+    assert refused["error"] == ("refused to execute: the audit trail is broken at decision 1 (approve by sdk) is "
+                                "not sealed: it was not recorded by ProLight Flow")
 
 
 def test_a_plan_that_does_not_validate_ends_the_run_failed_with_the_reason() -> None:

@@ -24,6 +24,7 @@ from tests.support.plans import fetch
 @pytest.fixture
 def pg_cli(home, postgres, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PROLIGHT_DB", postgres.new_database())
+    monkeypatch.setenv("PROLIGHT_AUDIT_KEY_FILE", str(home / "audit.key"))
     return Cli(home, PROLIGHT_LOG_FORMAT="json")
 
 

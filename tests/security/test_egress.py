@@ -147,3 +147,23 @@ def test_compressed_bomb_is_refused_without_inflating_it(hostile, make_context) 
         tracemalloc.stop()
     assert peak < 8_000_000, f"peak {peak} bytes while reading a bomb"
     assert call(context, hostile.url("/bomb?size=1000")) == "\0" * 1000  # a small gzip answer is read
+
+
+def test_the_refusal_is_the_steps_error_and_is_not_retried(home, hostile) -> None:
+    """Through the executor, on the default policy: the step FAILED at its first attempt
+    with the reason, the thread FAILED, the server never reached."""
+    from graph.core.schemas import Plan, Status
+    from graph.operations import Operations
+
+    ops = Operations.open(Settings.from_env())
+    try:
+        plan = Plan.model_validate({"goal": "fetch", "steps": [
+            {"id": "page", "tool": "http_request", "args": {"url": f"http://localhost:{hostile.port}/page"}}]})
+        view = ops.approve(ops.start(None, plan).thread_id)
+    finally:
+        ops.close()
+    step = view.steps["page"]
+    assert view.status == Status.FAILED and step.attempts == 1
+    assert step.error.startswith("EgressRefused: egress refused: localhost (")
+    assert "is a loopback address; allow it in the settings' [egress] allow list" in step.error
+    assert hostile.total == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -47,20 +48,23 @@ def journey(url: str) -> dict:
     client.runs.wait(thread["thread_id"], "prolight", input={"goal": "Add two numbers", "plan": plan})
     gate = client.threads.get_state(thread["thread_id"])
     decision = dump(Decision(action="approve", operator="sdk"))
-    client.threads.update_state(thread["thread_id"], {"decision": decision, "decisions": [decision],
-                                                      "status": Status.APPROVED.value}, as_node="request_approval")
+    client.threads.update_state(thread["thread_id"], {"decision": decision, "status": Status.APPROVED.value},
+                                as_node="request_approval")
     client.runs.wait(thread["thread_id"], "prolight", input=None)
     done = client.threads.get_state(thread["thread_id"])
     return {"gate_next": gate["next"], "gate_status": gate["values"].get("status"),
             "gate_goal": (gate["values"].get("plan") or {}).get("goal"),
             "status": done["values"].get("status"), "next": done["next"],
-            "output": done["values"]["steps"]["add"]["output"]}
+            "output": done["values"]["steps"]["add"]["output"],
+            "trail": [{k: d.get(k) for k in ("action", "operator", "plan_digest", "seal")}
+                      for d in done["values"].get("decisions") or []]}
 
 
 def main(port: int) -> int:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
-           "LANGCHAIN_TRACING_V2": "false", "PROLIGHT_MODEL": "offline"}
+           "LANGCHAIN_TRACING_V2": "false", "PROLIGHT_MODEL": "offline",
+           "PROLIGHT_AUDIT_KEY": secrets.token_hex(32)}  # the server's own: no key file in the project folder
     env.pop("LANGSMITH_API_KEY", None)
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
     server = subprocess.Popen([cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser",

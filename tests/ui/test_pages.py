@@ -4,6 +4,7 @@ what the pages queue."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,8 +41,11 @@ def app(page: str | None = None, **query: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([*(e.value for e in at.text), *(e.value for e in at.markdown), *(e.value for e in at.info),
-                      *(e.value for e in at.error), *(e.value for e in at.caption)])
+    """What the page says, as a person reads it: the code spans that keep quoted text plain
+    inside markdown elements (ui/dashboard/plain.py) show their content only."""
+    shown = "\n".join([*(e.value for e in at.text), *(e.value for e in at.markdown), *(e.value for e in at.info),
+                       *(e.value for e in at.error), *(e.value for e in at.caption), *(e.value for e in at.success)])
+    return re.sub(r"(`+) (.*?) \1", r"\2", shown)
 
 
 def settle(ops: Operations, thread_id: str, status: Status, timeout: float = 30) -> None:

@@ -155,7 +155,8 @@ def test_daemon_threads_are_reused_and_a_stuck_job_blocks_no_other() -> None:
 
 def test_a_plain_langgraph_client_gets_the_events_through_the_custom_stream(tmp_path) -> None:
     db = open_database(str(tmp_path / "plain.db"))
-    graph = build_graph(db.saver, settings=Settings.from_env())
+    settings = Settings.from_env()
+    graph = build_graph(db.saver, settings=settings, audit_key=settings.audit_secret(db.url))
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     plan = {"goal": "g", "steps": [{"id": "a", "tool": "calculate", "args": {"expression": "1+1"}}]}
     chunks = list(graph.stream({"goal": "g", "plan": plan}, config, stream_mode="custom"))

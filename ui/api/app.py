@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from graph.core.schemas import Plan, Status
 from graph.core.settings import Settings
 from graph.operations import BadInput, Operations, RequestError, ThreadNotFound, parse_plan
-from graph.operations.models import (BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
+from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery, ThreadView,
                                      ToolView)
 from ui.api.access import READ, Caller, may
@@ -129,6 +129,10 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     @app.get("/threads/{thread_id}/history", response_model=list[CheckpointView])
     def history(thread_id: str, _: Caller = READ) -> list[CheckpointView]:
         return ops.checkpoints(thread_id)
+
+    @app.get("/threads/{thread_id}/audit", response_model=AuditReport)
+    def audit(thread_id: str, _: Caller = READ) -> AuditReport:
+        return ops.audit(thread_id)
 
     @app.get("/threads/{thread_id}/checkpoints/{checkpoint_id}", response_model=CheckpointState)
     def state(thread_id: str, checkpoint_id: str, _: Caller = READ) -> CheckpointState:

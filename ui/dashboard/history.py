@@ -13,6 +13,7 @@ from graph.operations import RequestError, parse_plan
 from graph.operations.models import ThreadView
 from ui.dashboard.session import may, operations, operator
 from ui.dashboard.tables import changes_frame, checkpoints_frame
+from ui.dashboard.plain import plain
 
 TABLE = "history_table"
 
@@ -32,7 +33,7 @@ def history(view: ThreadView) -> None:
     try:
         state = operations().checkpoint_state(view.thread_id, checkpoint_id)
     except RequestError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     changed, whole = st.columns(2)
     with changed:

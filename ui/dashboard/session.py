@@ -14,6 +14,7 @@ from graph.core.settings import Settings
 from graph.operations import Operations, RequestError
 from graph.operations.models import ThreadQuery, ThreadView
 from ui.dashboard import sign_in
+from ui.dashboard.plain import plain
 
 THREAD_PAGE = "screens/thread.py"
 THREAD_PARAM = "thread_id"
@@ -118,7 +119,7 @@ def sidebar() -> None:
             if st.form_submit_button("Open"):
                 found = find_thread(pasted)
                 if isinstance(found, str):
-                    st.error(found)
+                    st.error(plain(found))
                 else:
                     open_thread(found.thread_id)
 

@@ -12,6 +12,7 @@ from graph.core.schemas import Status
 from graph.operations.models import SortKey, ThreadQuery
 from ui.dashboard.session import may, open_thread, operations, request
 from ui.dashboard.tables import STATUS_COLOURS, runs_frame
+from ui.dashboard.plain import plain
 
 REFRESH_S = 3
 PAGE_SIZES = (25, 50, 100)
@@ -116,7 +117,7 @@ def bulk(selected: list[str]) -> None:
             if len(refused) < len(answers):
                 st.toast(f"{action} requested for {len(answers) - len(refused)} thread(s)")
             for message in refused:
-                st.error(message)
+                st.error(plain(message))
 
 
 st.title("Runs")

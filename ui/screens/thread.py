@@ -23,6 +23,7 @@ from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may
                                   shown_thread_id)
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
+from ui.dashboard.plain import plain
 
 TEXT_CHARS = 2_000
 
@@ -57,7 +58,7 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
     try:
         view = operations().thread(thread_id)
     except RequestError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     if moment(view) != shown:
         st.rerun()
@@ -112,8 +113,21 @@ def header(view: ThreadView) -> None:
         last = view.decisions[-1]
         st.text(f"Last decision: {last.action}{' (final)' if last.final else ''} by {last.operator} "
                 f"at {last.at:%Y-%m-%d %H:%M:%S %Z}")
+    audit_mark(view)
     if view.error:
-        st.error(view.error[:TEXT_CHARS])
+        st.error(plain(view.error[:TEXT_CHARS]))
+
+
+def audit_mark(view: ThreadView) -> None:
+    """The decisions' seals, checked at every draw, so an altered trail shows at once."""
+    audit = view.audit
+    if audit is None or not audit.decisions:
+        return
+    if audit.verified:
+        st.success(f"Audit trail verified: {audit.decisions} decision(s), each sealed and linked to the one before",
+                   icon=":material/verified:")
+    else:
+        st.error(plain(f"Audit trail broken at decision {audit.broken_at}: {audit.reason}"), icon=":material/gpp_bad:")
 
 
 def _colour(view: ThreadView) -> str:
@@ -162,7 +176,7 @@ def pick_thread() -> None:
     if pasted:
         found = find_thread(pasted)
         if isinstance(found, str):
-            st.error(found)
+            st.error(plain(found))
         else:
             open_thread(found.thread_id)
 
@@ -178,7 +192,7 @@ def shown_view() -> ThreadView | None:
             problem = str(exc)
     st.title("Thread")
     if problem:
-        st.error(problem)
+        st.error(plain(problem))
     pick_thread()
     return None
 
@@ -190,7 +204,7 @@ def thread_page(view: ThreadView) -> None:
     if notice := st.session_state.pop("thread_notice", None):
         st.toast(notice)
     if error := st.session_state.pop("thread_error", None):
-        st.error(error)
+        st.error(plain(error))
     header(view)
     actions(view)
     if view.awaiting_approval and may("approve"):
