@@ -90,8 +90,8 @@ class RemoteOperations:
         return self._command("/threads", body, queue, on_event)
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "", queue: bool = False,
-                on_event=None) -> ThreadView:
-        body = {"plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
+                on_event=None, seen_digest: str | None = None) -> ThreadView:
+        body = {"plan": plan.model_dump(mode="json", exclude_none=True) if plan else None, "plan_digest": seen_digest}
         return self._command(f"/threads/{thread_id}/approve", body, queue, on_event)
 
     def reject(self, thread_id: str, feedback: str | None = None, final: bool = False, operator: str = "",

@@ -111,11 +111,17 @@ class Workflow:
         return thread_id
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                on_event: EventSink | None = None, execute: bool = True) -> str:
+                on_event: EventSink | None = None, execute: bool = True, seen_digest: str | None = None) -> str:
+        """``seen_digest``: the digest of the plan the operator was shown (and edited); the
+        approval is refused if the plan at the gate is another one by now."""
         if plan is not None:
             self._validate(plan)
         with self._claimed(thread_id, deciding=True):
             snapshot = self._awaiting(thread_id)
+            at_gate = plan_digest(snapshot.values["plan"])
+            if seen_digest is not None and seen_digest != at_gate:
+                raise RequestError(f"the plan at the gate is not the one you were shown (it is {at_gate[:19]}…, "
+                                   f"you saw {seen_digest[:19]}…): look at it again before approving")
             if plan is not None:
                 edited = plan.model_copy(update={"goal": snapshot.values["goal"]})
                 decision = Decision(action="edit", plan=edited, plan_digest=plan_digest(dump(edited)),
@@ -125,8 +131,7 @@ class Workflow:
                             if i["severity"] == "error"]
                 if blocking:
                     raise RequestError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
-                decision = Decision(action="approve", plan_digest=plan_digest(snapshot.values["plan"]),
-                                    operator=operator)
+                decision = Decision(action="approve", plan_digest=at_gate, operator=operator)
             self.db.clear_cancel(thread_id)
             self._decide(thread_id, snapshot, decision, Status.APPROVED)
             self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan

@@ -89,9 +89,12 @@ class Operations:
         return self._answer(self.workflow.start(goal, plan, operator, on_event, execute=not queue), queue)
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
-        """Approve the plan at the gate, or approve an edited ``plan`` (re-validated first)."""
-        return self._answer(self.workflow.approve(thread_id, plan, operator, on_event, execute=not queue), queue)
+                queue: bool = False, on_event: EventSink | None = None, seen_digest: str | None = None) -> ThreadView:
+        """Approve the plan at the gate, or approve an edited ``plan`` (re-validated first).
+        ``seen_digest``: the ``plan_digest`` of the view the operator decided on; refused if
+        the plan at the gate has changed since."""
+        return self._answer(self.workflow.approve(thread_id, plan, operator, on_event, execute=not queue,
+                                                  seen_digest=seen_digest), queue)
 
     def reject(self, thread_id: str, feedback: str | None = None, final: bool = False,
                operator: str = "operator", queue: bool = False, on_event: EventSink | None = None) -> ThreadView:

@@ -68,6 +68,7 @@ class ThreadView(_View):
     queued: bool = False  # a request waits for a run manager
     held_by: str | None = None  # the process executing it now
     plan: Plan | None = None
+    plan_digest: str | None = None  # of the plan as stored: what an approval of this view approves
     plan_source: str | None = None
     steps: dict[str, StepView] = Field(default_factory=dict)  # plan order
     critique: Critique | None = None

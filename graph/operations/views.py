@@ -15,7 +15,7 @@ from typing import Any
 
 from langgraph.types import StateSnapshot
 
-from graph.core.audit import AuditReport
+from graph.core.audit import AuditReport, plan_digest
 from graph.core.events import StoredEvent
 from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepStatus
 from graph.engine.snapshots import is_awaiting
@@ -46,7 +46,8 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         thread_id=row.thread_id, status=status, awaiting_approval=awaiting,
         goal=values.get("goal", row.goal), operator=row.operator, model=row.model,
         created_at=row.created_at, updated_at=row.updated_at, queued=bool(row.queued), held_by=held_by,
-        plan=plan, plan_source=values.get("plan_source"), steps=steps,
+        plan=plan, plan_digest=plan_digest(values["plan"]) if plan else None,
+        plan_source=values.get("plan_source"), steps=steps,
         critique=Critique.model_validate(values["critique"]) if values.get("critique") else None,
         estimate=Estimate.model_validate(values["estimate"]) if values.get("estimate") else None,
         decisions=[Decision.model_validate(d) for d in values.get("decisions") or []], audit=audit,

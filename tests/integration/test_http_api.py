@@ -26,8 +26,10 @@ def test_every_command_through_the_api(api: Api, server: ToolServer) -> None:
     assert [p["thread_id"] for p in ana.get("/approvals").json()] == [thread]
 
     assert ana.post(f"/threads/{thread}/reject", json={"feedback": "say why"}).status_code == 202
-    api.wait(thread, "AWAITING_APPROVAL")
-    assert ana.post(f"/threads/{thread}/approve").status_code == 202
+    revised = api.wait(thread, "AWAITING_APPROVAL")
+    stale = ana.post(f"/threads/{thread}/approve", json={"plan_digest": "sha256:" + "0" * 64})
+    assert stale.status_code == 409 and "not the one you were shown" in stale.json()["error"]
+    assert ana.post(f"/threads/{thread}/approve", json={"plan_digest": revised["plan_digest"]}).status_code == 202
     done = api.wait(thread, "COMPLETED")
     assert [(d["action"], d["operator"]) for d in done["decisions"]] == [("reject", "ana"), ("approve", "ana")]
 

@@ -168,3 +168,18 @@ def test_text_from_feedback_goes_back_to_approval(ops: Operations, server: ToolS
     view = ops.reject(thread_id, hostile)
     assert view.awaiting_approval and view.status == Status.AWAITING_APPROVAL
     assert server.started_under("/") == 0 and [d.action for d in view.decisions] == ["reject"]
+
+
+def test_an_approval_of_a_plan_changed_since_it_was_shown_is_refused(ops: Operations, server: ToolServer) -> None:
+    """The approver decided on one plan; by the time the approval arrives the state holds
+    another (written through LangGraph's API). Nothing is recorded, the thread still waits."""
+    thread_id = gate(ops, server)
+    shown = ops.thread(thread_id)
+    ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server)}, as_node=APPROVAL_NODE)
+    with pytest.raises(RequestError, match=r"the plan at the gate is not the one you were shown \(it is sha256:"):
+        ops.approve(thread_id, seen_digest=shown.plan_digest)
+    view = ops.thread(thread_id)
+    assert view.awaiting_approval and view.decisions == [] and server.started_under("/") == 0
+    assert view.plan_digest != shown.plan_digest
+    assert ops.approve(thread_id, seen_digest=view.plan_digest).status == Status.COMPLETED  # seen, then approved
+    assert server.hits["/evil"] == 1

@@ -76,3 +76,18 @@ def test_the_audit_mark(ops: Operations) -> None:
     assert not at.success
     assert plain("Audit trail broken at decision 1: decision 1 (approve by **mallory**) is not sealed: it was not "
                  "recorded by ProLight Flow") in [e.value for e in at.error]
+
+
+def test_the_approve_button_approves_only_the_plan_it_showed(ops: Operations) -> None:
+    thread_id = ops.start("Calculate 6*7").thread_id
+    at = thread_page(thread_id)
+    shown = ops.thread(thread_id).plan_digest
+    assert f"Approving approves exactly this plan: {shown}" in [c.value for c in at.caption]
+    other = dump(Plan.model_validate({"goal": "Calculate 6*7", "steps": [
+        {"id": "other", "tool": "calculate", "args": {"expression": "1+1"}}]}))
+    ops.workflow.graph.update_state({"configurable": {"thread_id": thread_id}}, {"plan": other},
+                                    as_node="request_approval")
+    at.button(key="approve").click().run()
+    assert not at.exception, at.exception
+    assert any("the plan at the gate is not the one you were shown" in e.value for e in at.error)
+    assert ops.thread(thread_id).awaiting_approval and ops.thread(thread_id).decisions == []

@@ -33,6 +33,8 @@ class StartRequest(BaseModel):
 
 class ApproveRequest(BaseModel):
     plan: dict[str, Any] | None = Field(None, description="An edited plan to approve instead of the proposed one.")
+    plan_digest: str | None = Field(None, description="The plan_digest of the thread view the approver saw: "
+                                                      "refused (409) if the plan at the gate has changed since.")
 
 
 class RejectRequest(BaseModel):
@@ -101,7 +103,8 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     def approve(thread_id: str, body: ApproveRequest | None = None, who: Caller = may("approve")) -> ThreadView:
         plan = body.plan if body else None
         goal = ops.thread(thread_id).goal if plan is not None else None
-        return ops.approve(thread_id, _plan(plan, "the edited plan", goal), operator=who.name, queue=True)
+        return ops.approve(thread_id, _plan(plan, "the edited plan", goal), operator=who.name, queue=True,
+                           seen_digest=body.plan_digest if body else None)
 
     @app.post("/threads/{thread_id}/reject", response_model=ThreadView, status_code=202)
     def reject(thread_id: str, body: RejectRequest | None = None, who: Caller = may("reject")) -> ThreadView:

@@ -18,9 +18,11 @@ from ui.dashboard.tables import problems_frame
 
 def approval_panel(view: ThreadView) -> None:
     st.subheader("Waiting for your decision")
+    st.caption(f"Approving approves exactly this plan: {view.plan_digest}")  # our own hex digest
     approve, reject = st.columns(2)
     with approve:
-        st.button("Approve", type="primary", key="approve", on_click=send, args=("approve", view.thread_id))
+        st.button("Approve", type="primary", key="approve", on_click=send, args=("approve", view.thread_id),
+                  kwargs={"seen_digest": view.plan_digest})
         editing = st.toggle("Edit the plan before approving", key=f"editing_{view.thread_id}")
     with reject, st.form("reject", border=True):
         feedback = st.text_area("Feedback for the planner", key="reject_feedback",
@@ -62,7 +64,7 @@ def plan_editor(view: ThreadView, plan: Plan) -> None:
                         if i.severity == "error"]
         st.session_state[f"{key}_problems"] = problems
         if checked is not None and not problems:
-            send("approve", view.thread_id, plan=checked)
+            send("approve", view.thread_id, plan=checked, seen_digest=view.plan_digest)
             st.rerun()  # past the gate now, the panel is gone; refused, the edits are still here
     if problems:
         st.error(f"The edited plan was not sent: {len(problems)} step(s) to fix.")
