@@ -83,11 +83,19 @@ def _rule(entry: str) -> _Rule:
     return _Rule(None, text.rstrip("."), port)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _unwrapped(address: IPAddress) -> IPAddress:
-    """``::ffff:127.0.0.1`` is 127.0.0.1 on the wire: judge the IPv4 address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    """An IPv6 address that carries an IPv4 one to its destination is judged by the IPv4
+    address: mapped (``::ffff:127.0.0.1``), NAT64 (``64:ff9b::7f00:1``) and 6to4."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    return address
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour or address
 
 
 def _category(address: IPAddress) -> str | None:

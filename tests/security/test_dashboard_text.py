@@ -41,6 +41,10 @@ def thread_page(thread_id: str) -> AppTest:
     return at
 
 
+def decisions_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "sealed" in d.value.columns)
+
+
 def drawn_as_markdown(at: AppTest) -> list[str]:
     return [e.value for kind in (at.markdown, at.error, at.warning, at.info, at.success, at.caption) for e in kind]
 
@@ -67,6 +71,8 @@ def test_the_audit_mark(ops: Operations) -> None:
     at = thread_page(thread_id)
     assert [e.value for e in at.success] == ["Audit trail verified: 1 decision(s), each sealed and linked to the one "
                                              "before"]
+    assert decisions_table(at)["sealed"].tolist() == [True]
+    assert decisions_table(at)["plan_digest"].tolist() == [ops.thread(thread_id).plan_digest]
 
     forged_id = ops.start("Calculate 6*7").thread_id
     forged = dump(Decision(action="approve", operator="**mallory**"))
@@ -74,6 +80,7 @@ def test_the_audit_mark(ops: Operations) -> None:
                                     {"decisions": [forged], "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
     at = thread_page(forged_id)
     assert not at.success
+    assert decisions_table(at)["sealed"].tolist() == [False]
     assert plain("Audit trail broken at decision 1: decision 1 (approve by **mallory**) is not sealed: it was not "
                  "recorded by ProLight Flow") in [e.value for e in at.error]
 

@@ -19,7 +19,8 @@ DEFAULT = EgressPolicy()
 
 @pytest.mark.parametrize(("address", "reason"), [
     ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"),
-    ("::ffff:127.0.0.1", "loopback"),
+    ("::ffff:127.0.0.1", "loopback"), ("64:ff9b::7f00:1", "loopback"), ("2002:a00:1::1", "private"),
+    ("64:ff9b::a9fe:a9fe", "cloud metadata"),
     ("10.0.0.1", "private"), ("172.16.5.4", "private"), ("192.168.1.1", "private"), ("fd12:3456::1", "private"),
     ("169.254.169.254", "cloud metadata"), ("fd00:ec2::254", "cloud metadata"),
     ("100.100.100.200", "cloud metadata"), ("168.63.129.16", "cloud metadata"),

@@ -88,14 +88,17 @@ def timeline_frame(steps: list[StepView], now: datetime) -> pd.DataFrame:
     })
 
 
-def decisions_frame(decisions: list[Decision]) -> pd.DataFrame:
-    """The audit trail: who decided what, when, and the feedback they gave."""
+def decisions_frame(decisions: list[Decision], verified: list[bool]) -> pd.DataFrame:
+    """The audit trail: who decided what, when, the feedback they gave, the plan digest an
+    approval sealed, and whether each decision's seal checks out."""
     return pd.DataFrame({
         "when": _times(d.at for d in decisions),
         "who": pd.Series([d.operator for d in decisions], dtype="string"),
         "action": pd.Series([d.action + (" (final)" if d.final else "") for d in decisions], dtype="string"),
         "feedback": pd.Series([d.feedback for d in decisions], dtype="string"),
         "edited_plan": pd.Series([d.plan is not None for d in decisions], dtype="bool"),
+        "plan_digest": pd.Series([d.plan_digest for d in decisions], dtype="string"),
+        "sealed": pd.Series(verified, dtype="bool"),
     })
 
 

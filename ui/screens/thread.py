@@ -87,9 +87,10 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         long_text(view.report)
     if view.decisions:
         st.markdown("**Decisions**")
-        st.dataframe(decisions_frame(view.decisions), hide_index=True, column_config={
+        verified = [e.verified for e in view.audit.entries] if view.audit else [False] * len(view.decisions)
+        st.dataframe(decisions_frame(view.decisions, verified), hide_index=True, column_config={
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
-            "edited_plan": "edited the plan"})
+            "edited_plan": "edited the plan", "plan_digest": "plan approved", "sealed": "seal checks out"})
 
 
 def step_detail(step: StepView) -> None:
