@@ -151,6 +151,10 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=WAIT_MS)
     grid = page.get_by_test_id("stDataFrame").last
     expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    # Steps, decisions, events, history and the Gantt chart have drawn, so nothing above the
+    # history grows between the click's aim and the click (seen once on a busy machine).
+    wait_for_tables(page, 4)
+    expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
     grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
