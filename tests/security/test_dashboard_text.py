@@ -6,39 +6,21 @@ Chromium, where a fetch anywhere but 127.0.0.1 fails the test, is in tests/e2e."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.engine.build import REVIEW_NODE
 from graph.operations import Operations
-from graph.store.connect import open_database
+from tests.support.apptest import app, dashboard_ops  # noqa: F401  (dashboard_ops: the ops fixture)
 from ui.dashboard.plain import plain
 
-APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 MARKUP = "**bold** :red[alarm] $x$ <img src=x onerror=alert(1)> ![x](http://203.0.113.9/t.png) [link](http://203.0.113.9/)"
 
 
-@pytest.fixture
-def ops(home: Path) -> Iterator[Operations]:
-    api = Operations(open_database(str(home / "prolight.db")))
-    yield api
-    api.close()
-    st.cache_resource.clear()
-
-
 def thread_page(thread_id: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.query_params["thread_id"] = thread_id
-    at.switch_page("screens/thread.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app("screens/thread.py", thread_id=thread_id)
 
 
 def decisions_table(at: AppTest):

@@ -17,18 +17,9 @@ from streamlit.testing.v1 import AppTest
 from graph.core.accounts import hash_password
 from graph.core.schemas import Status
 from graph.operations import Operations
-from graph.store.connect import open_database
-from tests.ui.test_pages import APP, settle, texts
+from tests.support.apptest import APP, dashboard_ops, settle, texts  # noqa: F401  (dashboard_ops: the ops fixture)
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def ops(home: Path) -> Iterator[Operations]:
-    api = Operations(open_database(str(home / "prolight.db")))
-    yield api
-    api.close()
-    st.cache_resource.clear()
 
 
 @pytest.fixture
