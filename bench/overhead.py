@@ -34,7 +34,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agents.tools.calculate import evaluate
 from graph.core import tracing
-from graph.engine.build import APPROVAL_NODE, build_graph
+from graph.core.nodes import REQUEST_APPROVAL
+from graph.engine.build import build_graph
 from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics
 from graph.store.connect import open_database
@@ -65,7 +66,7 @@ def run_bare(graph, text: str) -> float:
         pass
     decision = dump(Decision(action="approve"))
     graph.update_state(config, {"decision": decision, "decisions": [decision], "status": "APPROVED"},
-                       as_node=APPROVAL_NODE)
+                       as_node=REQUEST_APPROVAL)
     for _ in graph.stream(None, config, durability="sync"):
         pass
     assert graph.get_state(config).values["status"] == Status.COMPLETED.value

@@ -5,33 +5,41 @@ run saw it end FAILED or CANCELLED, 2 a bad request (one line on stderr, nothing
 
 from __future__ import annotations
 
-import argparse
-import getpass
-import json
 import os
+
+# Pydantic looks for plugins in every installed package's entry points when it builds its
+# first model: 20-40 ms of each CLI call, for plugins we do not use. Set before any model
+# is built; an operator who does use one sets the variable to another value.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+import argparse  # noqa: E402  (after the line above, on purpose)
+import json
 import re
 import signal
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from graph.core.accounts import exposure_problem, hash_password, is_loopback, new_token, token_digest
 from graph.core.events import Event, StoredEvent
 from graph.core.logs import configure_logging
-from graph.core.schemas import UNSUCCESSFUL, Plan, Status
+from graph.core.schemas import UNSUCCESSFUL, Action, Plan, Status
 from graph.core.settings import Settings, SettingsError
 from graph.operations import Operations, RequestError, parse_plan, read_plan_file
+from graph.operations.commands import COMMANDS, Command, CommandRequest
+from graph.operations.ids import resolve_thread_id
 from graph.operations.models import ThreadQuery
+from graph.operations.protocol import OperationsApi
 from ui import render
-from ui.remote import RemoteOperations
 
-EXECUTING_COMMANDS = {"run", "approve", "reject", "resume", "retry", "fork"}
+if TYPE_CHECKING:
+    from ui.remote import RemoteOperations
+
+VERBS: dict[str, Command] = {c.verb: c for c in COMMANDS.values()}
+THREAD_READS = {"status", "history", "audit", "state", "events"}  # they take a thread id (or a prefix)
 LOCAL_COMMANDS = {"worker", "serve"}  # they need the database itself
 
 
@@ -85,37 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
 
-    p = command("run", "plan and critique a goal; stops at the approval gate")
-    p.add_argument("goal", nargs="?")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker plans it")
-    p.add_argument("--goal-file", help="read the goal from a UTF-8 file ('-': standard input)")
-    p.add_argument("--plan", help="a plan JSON file to use instead of the planner")
-    p.add_argument("--operator", default="operator")
-    p = command("approve", "approve (or edit) a plan and execute it")
-    p.add_argument("thread")
-    p.add_argument("--plan", help="an edited plan JSON file")
-    p.add_argument("--operator", default="operator")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
-    p = command("reject", "reject a plan: replan with feedback, or end it with --final")
-    p.add_argument("thread")
-    p.add_argument("--feedback")
-    p.add_argument("--final", action="store_true")
-    p.add_argument("--operator", default="operator")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker replans it")
-    p = command("resume", "continue a thread that stopped (crash, failure, cancel)")
-    p.add_argument("thread")
-    p.add_argument("--operator", default="operator")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
-    p = command("retry", "run the failed and skipped steps of a FAILED thread again")
-    p.add_argument("thread")
-    p.add_argument("--operator", default="operator")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
-    p = command("cancel", "stop a thread: no new step starts, running steps get a grace period")
-    p.add_argument("thread")
-    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the executing process")
-    p.add_argument("--operator", default="operator")
+    for verb, spec in VERBS.items():
+        add_command_arguments(command(verb, spec.help), spec)
     p = command("status", "show a thread")
-    p.add_argument("thread")
+    p.add_argument("thread", help="its id, or 4 or more of its first characters")
     p = command("threads", "list threads, newest first")
     p.add_argument("--status", choices=[s.value for s in Status], action="append",
                    help="only this status (repeat for several)")
@@ -133,12 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("state", "the state at one checkpoint and what changed from the one before")
     p.add_argument("thread")
     p.add_argument("--checkpoint", required=True)
-    p = command("fork", "time travel: continue a thread from an earlier checkpoint")
-    p.add_argument("thread")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--plan", help="a changed plan JSON file (goes through critic and approval)")
-    p.add_argument("--operator", default="operator")
-    p.add_argument("--detach", action="store_true", help="return at once; a worker executes it")
     p = command("events", "a thread's events in order")
     p.add_argument("thread")
     p.add_argument("--follow", action="store_true", help="keep printing until the thread settles")
@@ -171,43 +146,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_command(args: argparse.Namespace, ops: Operations | RemoteOperations) -> Any:
-    progress = None if getattr(args, "json", False) else print_event
-    queue = getattr(args, "detach", False)
+def add_command_arguments(parser: argparse.ArgumentParser, spec: Command) -> None:
+    """A command's arguments, one per field of its request model, named by the table."""
+    for name, flag in spec.flags.items():
+        info = spec.request.model_fields[name]
+        help_text = info.description or ""
+        if not flag.startswith("-"):
+            parser.add_argument(name, metavar=flag, nargs=None if info.is_required() else "?", help=help_text)
+        elif info.annotation is bool:
+            parser.add_argument(flag, dest=name, action="store_true", help=help_text)
+        elif name == "plan":
+            parser.add_argument(flag, dest=name, metavar="FILE", help=help_text + " A JSON file ('-': standard input).")
+        elif info.annotation is float:
+            parser.add_argument(flag, dest=name, type=float, default=info.default, help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, required=info.is_required(), help=help_text)
+    if spec.action == Action.START:
+        parser.add_argument("--goal-file", help="read the goal from a UTF-8 file ('-': standard input)")
+    parser.add_argument("--operator", help="who asks (default: operator; a server takes its token's account)")
+    parser.add_argument("--detach", action="store_true", help="return at once; a worker carries it out")
+
+
+def command_request(spec: Command, args: argparse.Namespace, ops: OperationsApi) -> CommandRequest:
+    """The table's request from the command line: a thread id prefix resolved, a plan file
+    read through the one plan parser, then the request model's own checks."""
+    if spec.action == Action.START:
+        if args.goal_file:
+            if args.goal:
+                raise UsageError("give a GOAL or --goal-file, not both")
+            args.goal = read_text(args.goal_file, "goal file")
+        if args.goal is None and not args.plan:
+            raise UsageError("give a GOAL, --goal-file FILE or --plan FILE")
+    values: dict[str, Any] = {}
+    for name in spec.flags:
+        value = getattr(args, name)
+        if name == "thread_id":
+            value = resolve_thread_id(ops, value)
+        elif name == "plan":
+            value = plan_arg(value, getattr(args, "goal", None))
+        if value is not None:
+            values[name] = value
+    try:
+        return spec.request.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{spec.flags.get(where, where)}: {first['msg']}") from None
+
+
+def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
+    spec = VERBS.get(args.command)
+    if spec is not None:
+        progress = None if args.json else print_event
+        return ops.send(command_request(spec, args, ops), operator=args.operator, queue=args.detach,
+                        on_event=progress)
+    if args.command in THREAD_READS:
+        args.thread = resolve_thread_id(ops, args.thread)
     match args.command:
-        case "run":
-            if args.goal_file:
-                if args.goal:
-                    raise UsageError("give a GOAL or --goal-file, not both")
-                args.goal = read_text(args.goal_file, "goal file")
-            if args.goal is None and not args.plan:
-                raise UsageError("give a GOAL, --goal-file FILE or --plan FILE")
-            plan = plan_arg(args.plan, args.goal)
-            return ops.start(args.goal, plan, operator=args.operator, queue=queue, on_event=progress)
-        case "approve":
-            plan = plan_arg(args.plan)
-            return ops.approve(args.thread, plan, operator=args.operator, queue=queue, on_event=progress)
-        case "reject":
-            return ops.reject(args.thread, args.feedback, args.final, operator=args.operator, queue=queue,
-                              on_event=progress)
-        case "resume":
-            return ops.resume(args.thread, operator=args.operator, queue=queue, on_event=progress)
-        case "retry":
-            return ops.retry(args.thread, operator=args.operator, queue=queue, on_event=progress)
-        case "fork":
-            plan = plan_arg(args.plan)
-            return ops.fork(args.thread, args.checkpoint, plan, operator=args.operator, queue=queue,
-                            on_event=progress)
-        case "cancel":
-            return ops.cancel(args.thread, operator=args.operator, wait_s=args.wait)
         case "events":
             return follow_events(ops, args.thread, args.follow, args.json)
         case "metrics":
             return metrics(ops, args)
         case "worker":
-            return run_worker(ops, args)
+            return run_worker(ops, args)  # type: ignore[arg-type]  (local only: open_operations)
         case "serve":
-            return serve(ops, args)
+            return serve(ops, args)  # type: ignore[arg-type]
         case "status":
             return ops.thread(args.thread)
         case "threads":
@@ -232,41 +235,34 @@ def run_command(args: argparse.Namespace, ops: Operations | RemoteOperations) ->
     raise UsageError(f"unknown command {args.command}")
 
 
-def follow_events(ops: Operations | RemoteOperations, thread_id: str, follow: bool, as_json: bool) -> None:
+def follow_events(ops: OperationsApi, thread_id: str, follow: bool, as_json: bool) -> None:
     """Print events as they are stored; with ``follow``, until the thread settles (from a
     remote server: its event stream, reconnected and resumed if it drops)."""
     def show(event: StoredEvent) -> None:
         print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
 
-    if follow and isinstance(ops, RemoteOperations):
+    if follow:
         ops.follow(thread_id, 0, show)  # an unknown thread: exit 2 before printing anything
         return None
-    seq = 0
-    while True:
-        page = ops.events(thread_id, seq)  # an unknown thread: exit 2 before printing anything
-        for event in page.events:
-            show(event)
-        seq = page.last_seq
-        if not follow or (not page.events and ops.is_settled(thread_id)):
-            return None
-        time.sleep(0.2)
+    for event in ops.events(thread_id, 0, 100_000).events:
+        show(event)
+    return None
 
 
-def metrics(ops: Operations | RemoteOperations, args: argparse.Namespace) -> Any:
-    if args.serve is not None and isinstance(ops, RemoteOperations):
+def metrics(ops: OperationsApi, args: argparse.Namespace) -> Any:
+    if args.serve is not None and args.url:
         raise UsageError("metrics --serve reads the database: it takes no --url (the server has /metrics)")
     if args.serve is not None:
         from prometheus_client import start_http_server
 
-        server, thread = start_http_server(args.serve, addr=args.host, registry=ops.prometheus_registry())
+        local: Operations = ops  # type: ignore[assignment]  (no --url, so the database's)
+        server, thread = start_http_server(args.serve, addr=args.host, registry=local.prometheus_registry())
         print(f"serving metrics on http://{args.host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
         wait_for_stop()
         server.shutdown()
         return None
     if args.prometheus:
-        text = ops.prometheus_text() if isinstance(ops, RemoteOperations) else \
-            generate_latest(ops.prometheus_registry()).decode()
-        print(text, end="")
+        print(ops.prometheus_text(), end="")
         return None
     return ops.metrics(args.since, args.until)
 
@@ -301,6 +297,7 @@ def serve(ops: Operations, args: argparse.Namespace) -> None:
     """The HTTP API with this process's run manager executing what it queues."""
     import uvicorn
 
+    from graph.core.accounts import is_loopback
     from ui.api.app import create_app
 
     if args.open and not is_loopback(args.address):
@@ -314,7 +311,8 @@ def serve(ops: Operations, args: argparse.Namespace) -> None:
 
 
 def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
-    """The database's operations API, or with ``--url`` a remote server's."""
+    """The database's operations API, or with ``--url`` a remote server's (its client is
+    imported only then: httpx is a tenth of a second no local command needs)."""
     if not args.url:
         return Operations.open(Settings.from_env(db=args.db))
     if args.command in LOCAL_COMMANDS:
@@ -323,6 +321,8 @@ def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
         raise UsageError("give --db or --url, not both")
     if not re.match(r"https?://", args.url):
         raise UsageError(f"--url {args.url!r} is not an http:// or https:// URL")
+    from ui.remote import RemoteOperations
+
     return RemoteOperations(args.url, os.environ.get("PROLIGHT_TOKEN", "").strip() or None)
 
 
@@ -334,6 +334,8 @@ def start_dashboard(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
+    from graph.core.accounts import exposure_problem
+
     problem = exposure_problem(args.address, settings.accounts, settings.dashboard_open)
     if problem:
         print(f"prolight: error: {problem}", file=sys.stderr)
@@ -345,6 +347,10 @@ def start_dashboard(args: argparse.Namespace) -> int:
 
 def print_password_hash() -> int:
     """Needs no settings or database: it only turns a password into the line to paste."""
+    import getpass
+
+    from graph.core.accounts import hash_password
+
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
@@ -380,6 +386,8 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "hash-password":
         return print_password_hash()
     if args.command == "token":
+        from graph.core.accounts import new_token, token_digest
+
         token = new_token()
         print(f"token: {token}\ntoken_hashes = [\"{token_digest(token)}\"]")
         return 0
@@ -399,7 +407,7 @@ def _main(argv: list[str] | None) -> int:
         return 0
     data = jsonable(result)
     print(json.dumps(data, indent=2) if args.json else render.readable(args.command, data))
-    if args.command in EXECUTING_COMMANDS and getattr(result, "status", None) in UNSUCCESSFUL:
+    if args.command in VERBS and VERBS[args.command].executes and getattr(result, "status", None) in UNSUCCESSFUL:
         return 1
     if args.command == "audit" and not result.verified:
         return 1

@@ -1,12 +1,14 @@
-"""The operations API of a remote ``prolight serve``, for the CLI's ``--url``: the methods
-the CLI calls, with the same answers (the API's pydantic models) and the same refusals
-(``RequestError`` with the server's one line). The server queues every command; a command
+"""The operations API of a remote ``prolight serve``, for the CLI's ``--url``: the same
+``OperationsApi`` as the local one, with the same answers (the API's pydantic models) and
+the same refusals (``RequestError`` with the server's one line). Each command's method and
+path come from the command table. The server queues every command; a command
 the CLI runs to its end (no ``--detach``) follows the thread's event stream until it
 settles, printing progress as a local run would. A dropped stream is reconnected with
 the one back-off (exponential, with jitter) and resumes after the last event received."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -18,6 +20,7 @@ from graph.core.errors import BadInput, RequestError, ThreadNotFound
 from graph.core.events import StoredEvent
 from graph.core.resilience import backoff
 from graph.core.schemas import Plan, RetryConfig
+from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 
@@ -48,19 +51,26 @@ class RemoteOperations:
             raise kind(message)
         return TypeAdapter(answer).validate_python(response.json())
 
-    def _command(self, path: str, body: dict[str, Any] | None, queue: bool, on_event) -> ThreadView:
-        thread_id = path.split("/")[2] if path.count("/") > 1 else None
-        seen = self.events(thread_id, 0, 100_000).last_seq if thread_id else 0
-        view = self._call(ThreadView, "POST", path, json=body)
+    def send(self, request: CommandRequest, *, operator: str | None = None, queue: bool = False,
+             on_event: Callable[[StoredEvent], None] | None = None) -> ThreadView:
+        """The command's route from the table, its request as the body. ``operator`` goes
+        along; the server takes it only where the caller's account may act under that name."""
+        command = COMMANDS[request.action]
+        fields = request.model_dump(mode="json", exclude_none=True)
+        path = command.path.format(**{name: fields.pop(name) for name in command.path_fields})
+        body = fields | ({"operator": operator} if operator else {})
+        thread_id = getattr(request, "thread_id", None)
+        seen = self.events(thread_id, 0, 100_000).last_seq if thread_id and not queue else 0
+        view = self._call(ThreadView, command.method, path, json=body)
         if queue:
             return view
         self.follow(view.thread_id, seen, on_event)
         return self.thread(view.thread_id)
 
-    def follow(self, thread_id: str, after: int, on_event) -> int:
+    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None) -> int:
         """Pass each event after ``after`` to ``on_event`` until the thread settles; the
         last seq received. Reconnects resume with Last-Event-ID."""
-        last = [after]
+        last = [after_seq]
 
         def read() -> None:
             headers = {"Last-Event-ID": str(last[0])}
@@ -84,35 +94,6 @@ class RemoteOperations:
                 read()
         return last[0]
 
-    def start(self, goal: str | None, plan: Plan | None = None, operator: str = "", queue: bool = False,
-              on_event=None) -> ThreadView:
-        body = {"goal": goal, "plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
-        return self._command("/threads", body, queue, on_event)
-
-    def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "", queue: bool = False,
-                on_event=None, seen_digest: str | None = None) -> ThreadView:
-        body = {"plan": plan.model_dump(mode="json", exclude_none=True) if plan else None, "plan_digest": seen_digest}
-        return self._command(f"/threads/{thread_id}/approve", body, queue, on_event)
-
-    def reject(self, thread_id: str, feedback: str | None = None, final: bool = False, operator: str = "",
-               queue: bool = False, on_event=None) -> ThreadView:
-        return self._command(f"/threads/{thread_id}/reject", {"feedback": feedback, "final": final}, queue, on_event)
-
-    def resume(self, thread_id: str, operator: str = "", queue: bool = False, on_event=None) -> ThreadView:
-        return self._command(f"/threads/{thread_id}/resume", None, queue, on_event)
-
-    def retry(self, thread_id: str, operator: str = "", queue: bool = False, on_event=None) -> ThreadView:
-        return self._command(f"/threads/{thread_id}/retry", None, queue, on_event)
-
-    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "",
-             queue: bool = False, on_event=None) -> ThreadView:
-        body = {"checkpoint_id": checkpoint_id,
-                "plan": plan.model_dump(mode="json", exclude_none=True) if plan else None}
-        return self._command(f"/threads/{thread_id}/fork", body, queue, on_event)
-
-    def cancel(self, thread_id: str, operator: str = "", wait_s: float = 10.0) -> ThreadView:
-        return self._command(f"/threads/{thread_id}/cancel", None, True, None)
-
     def thread(self, thread_id: str) -> ThreadView:
         return self._call(ThreadView, "GET", f"/threads/{thread_id}")
 
@@ -124,7 +105,7 @@ class RemoteOperations:
     def status_counts(self) -> StatusCounts:
         return self._call(StatusCounts, "GET", "/threads/counts")
 
-    def awaiting_approval(self) -> list[PendingApproval]:
+    def awaiting_approval(self, limit: int = 200) -> list[PendingApproval]:
         return self._call(list[PendingApproval], "GET", "/approvals")
 
     def checkpoints(self, thread_id: str) -> list[CheckpointView]:

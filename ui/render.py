@@ -31,16 +31,24 @@ def stored_event_line(event: StoredEvent) -> str:
     return f"{event.seq:>5} {event.ts.isoformat()[11:23]} {event.kind:<17} {where:<24} {event_detail(event)[:160]}".rstrip()
 
 
+def one_line(text: str, limit: int = 60) -> str:
+    """A goal as one line of a listing: its line breaks and runs of spaces made single
+    spaces, cut at ``limit`` with an ellipsis. A multi-line goal broke the rows."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
 def readable(command: str, result: Any) -> str:
     if command == "threads":
-        rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {r['goal'][:60]}" for r in result["items"]]
+        rows = [f"{r['thread_id']}  {r['status']:<17} {r['updated_at'][:19]}  {one_line(r['goal'])}"
+                for r in result["items"]]
         shown = f"{result['offset'] + 1}-{result['offset'] + len(rows)} of {result['total']}" if rows else ""
         return "\n".join([*rows, shown]) if rows else f"no threads match (of {result['total']})"
     if command == "counts":
         return "\n".join(f"{status:<17} {count}" for status, count in result["counts"].items()) + f"\ntotal {result['total']}"
     if command == "inbox":
         return "\n".join(f"{p['thread_id']}  since {p['waiting_since'][:19]}  {p['steps']} steps  risk {p['risk']}  "
-                         f"{p['goal'][:60]}" for p in result) or "nothing awaits approval"
+                         f"{one_line(p['goal'])}" for p in result) or "nothing awaits approval"
     if command == "state":
         head = f"checkpoint {result['checkpoint']['checkpoint_id']} ({result['checkpoint']['node']}, " \
                f"{result['checkpoint']['status']})"
@@ -54,7 +62,7 @@ def readable(command: str, result: Any) -> str:
         return _metrics_text(result)
     if command == "audit":
         return _audit_text(result)
-    if command in ("run", "approve", "resume", "retry", "reject", "fork") and result.get("queued"):
+    if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel") and result.get("queued"):
         return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"
     if command == "breakers":
         return "\n".join(f"{b['name']:<28} {b['state']:<10} failures {b['failures']:<3} {b['last_error'] or ''}"

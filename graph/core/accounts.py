@@ -1,9 +1,9 @@
 """Operator accounts and what each role may do: the one owner of that policy, for the
 dashboard now and the HTTP API later. Passwords are kept only as Argon2id hashes in the
 settings file and checked with argon2-cffi (the reference binding of the password-hashing
-competition's winner): no crypto of ours. Every signed-in account reads; the operator role
-starts, cancels, resumes, retries and forks; the approver role decides at the gate. An
-account may hold both. API tokens (for the HTTP API) are 256 random bits each, so the file
+competition's winner): no crypto of ours. Every signed-in account reads; the command table
+(``graph/operations/commands.py``) says which role each command needs. An account may
+hold several. API tokens (for the HTTP API) are 256 random bits each, so the file
 keeps their SHA-256 digests: a slow hash guards guessable passwords, not random tokens."""
 
 from __future__ import annotations
@@ -20,13 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel, Field, field_validator
 
-Role = Literal["viewer", "operator", "approver"]
-Action = Literal["start", "cancel", "resume", "retry", "fork", "approve", "reject"]
-
-NEEDS: dict[Action, Role] = {
-    "start": "operator", "cancel": "operator", "resume": "operator", "retry": "operator", "fork": "operator",
-    "approve": "approver", "reject": "approver",
-}
+Role = Literal["viewer", "operator", "approver"]  # which role each command needs: graph/operations/commands.py
 
 _HASHER = PasswordHasher()
 
@@ -61,9 +55,6 @@ class Account(BaseModel):
             if not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
                 raise ValueError("each is sha256: and 64 hex digits (make one with `prolight token`)")
         return values
-
-    def may(self, action: Action) -> bool:
-        return NEEDS[action] in self.roles
 
     @property
     def role_label(self) -> str:

@@ -14,9 +14,9 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
-from langgraph.config import get_config, get_stream_writer
 from pydantic import BaseModel, Field
 
+from graph.core.nodes import EXECUTOR
 from graph.core.schemas import utc_now
 
 EventKind = Literal[
@@ -53,6 +53,10 @@ SINK_KEY = "prolight_event_sink"
 
 def emit(kind: EventKind, **fields: Any) -> None:
     """Send an event to the run's sink or stream; a no-op outside a graph run."""
+    # Imported here, not at the top: langgraph.config pulls in LangSmith's run trees (a
+    # second of imports), and the read-only CLI commands that use this schema emit nothing.
+    from langgraph.config import get_config, get_stream_writer
+
     try:
         config = get_config()
     except RuntimeError:
@@ -70,6 +74,6 @@ def emit(kind: EventKind, **fields: Any) -> None:
 def progress(message: str, **data: Any) -> None:
     """For tools: report progress of the running step (shown live, stored in the log)."""
     current = CURRENT_STEP.get()
-    emit("progress", node="executor", step_id=current[0] if current else None,
+    emit("progress", node=EXECUTOR, step_id=current[0] if current else None,
          attempt=current[1] if current else None, payload={"message": message, **data})
 

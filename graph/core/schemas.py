@@ -19,6 +19,21 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class Action(StrEnum):
+    """Every operator command and decision kind: what an account's role allows, what a
+    thread view offers, what the audit trail records. ``edit`` is an approval of a changed
+    plan (the approve command with a plan)."""
+
+    START = "start"
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    RESUME = "resume"
+    RETRY = "retry"
+    FORK = "fork"
+
+
 class Status(StrEnum):
     """Workflow states of a thread; the value lives in the graph state, so in every checkpoint."""
 
@@ -171,7 +186,7 @@ class Decision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["approve", "edit", "reject", "resume", "retry", "cancel"]
+    action: Action
     plan: Plan | None = None
     feedback: str | None = None
     final: bool = False

@@ -24,13 +24,11 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.models import chat_model
 from agents.tools import ToolRegistry, registry_for
+from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
 from graph.engine.nodes import Nodes, observed, route_after_critic, route_after_planner, route_after_review, route_start
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from graph.engine.state import WorkflowInput, WorkflowState
-
-APPROVAL_NODE = "request_approval"
-REVIEW_NODE = "human_review"
 
 
 def build_graph(
@@ -50,18 +48,18 @@ def build_graph(
                   settings=settings, cancel_requested=cancel_requested, estimator=estimator,
                   audit_key=audit_key if audit_key is not None else settings.audit_secret())
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)
-    builder.add_node("planner", observed("planner", nodes.planner))
-    builder.add_node("critic", observed("critic", nodes.critic))
-    builder.add_node(APPROVAL_NODE, observed(APPROVAL_NODE, nodes.request_approval))
-    builder.add_node(REVIEW_NODE, observed(REVIEW_NODE, nodes.human_review))
-    builder.add_node("executor", observed("executor", nodes.executor))
-    builder.add_node("reporter", observed("reporter", nodes.reporter))
+    builder.add_node(PLANNER, observed(PLANNER, nodes.planner))
+    builder.add_node(CRITIC, observed(CRITIC, nodes.critic))
+    builder.add_node(REQUEST_APPROVAL, observed(REQUEST_APPROVAL, nodes.request_approval))
+    builder.add_node(HUMAN_REVIEW, observed(HUMAN_REVIEW, nodes.human_review))
+    builder.add_node(EXECUTOR, observed(EXECUTOR, nodes.executor))
+    builder.add_node(REPORTER, observed(REPORTER, nodes.reporter))
 
-    builder.add_conditional_edges(START, route_start, ["planner", "critic"])
-    builder.add_conditional_edges("planner", route_after_planner, ["critic", END])
-    builder.add_conditional_edges("critic", route_after_critic, ["planner", APPROVAL_NODE, END])
-    builder.add_edge(APPROVAL_NODE, REVIEW_NODE)
-    builder.add_conditional_edges(REVIEW_NODE, route_after_review, ["executor", "planner", APPROVAL_NODE, END])
-    builder.add_edge("executor", "reporter")
-    builder.add_edge("reporter", END)
-    return builder.compile(checkpointer=checkpointer, interrupt_before=[REVIEW_NODE], name="prolight")
+    builder.add_conditional_edges(START, route_start, [PLANNER, CRITIC])
+    builder.add_conditional_edges(PLANNER, route_after_planner, [CRITIC, END])
+    builder.add_conditional_edges(CRITIC, route_after_critic, [PLANNER, REQUEST_APPROVAL, END])
+    builder.add_edge(REQUEST_APPROVAL, HUMAN_REVIEW)
+    builder.add_conditional_edges(HUMAN_REVIEW, route_after_review, [EXECUTOR, PLANNER, REQUEST_APPROVAL, END])
+    builder.add_edge(EXECUTOR, REPORTER)
+    builder.add_edge(REPORTER, END)
+    return builder.compile(checkpointer=checkpointer, interrupt_before=[HUMAN_REVIEW], name="prolight")

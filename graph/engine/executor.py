@@ -35,6 +35,7 @@ from graph.core.breaker import BOARD
 from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.dag import REFERENCE, execution_order
 from graph.core.events import CURRENT_STEP, emit
+from graph.core.nodes import EXECUTOR
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
 from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.core.secrets import redact, resolve
@@ -135,12 +136,12 @@ def run_step(run: StepRun, step_id: str) -> StepResult:
         blocked = [d for d in step.depends_on if run.results[d].status != StepStatus.SUCCEEDED]
         if blocked:
             reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
-            emit("step_skipped", node="executor", step_id=step.id, payload={"reason": reason})
+            emit("step_skipped", node=EXECUTOR, step_id=step.id, payload={"reason": reason})
             return StepResult(status=StepStatus.SKIPPED, error=reason)
         with run.limiter.slot(run.tickets[step.id], run.cancelled):
             return call_tool(run, step)
     except Cancelled as exc:
-        emit("step_skipped", node="executor", step_id=step.id, payload={"reason": str(exc)})
+        emit("step_skipped", node=EXECUTOR, step_id=step.id, payload={"reason": str(exc)})
         return StepResult(status=StepStatus.SKIPPED, error=str(exc))
 
 
@@ -154,7 +155,7 @@ def call_tool(run: StepRun, step: Step) -> StepResult:
 
 def _call_tool(run: StepRun, step: Step) -> StepResult:
     started = utc_now()
-    emit("step_started", node="executor", step_id=step.id, attempt=1, payload={"tool": step.tool})
+    emit("step_started", node=EXECUTOR, step_id=step.id, attempt=1, payload={"tool": step.tool})
     secrets: dict[str, str] = {}
     call = run.registry.caller(step.tool)
     takes_timeout = run.registry.takes(step.tool, "timeout_s")
@@ -171,7 +172,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         return call(args, run.tool_config)
 
     def on_retry(attempt: Attempt) -> None:
-        emit("step_retry", node="executor", step_id=step.id, attempt=attempt.attempt,
+        emit("step_retry", node=EXECUTOR, step_id=step.id, attempt=attempt.attempt,
              payload={"tool": step.tool, "error": redact(attempt.error, secrets), "delay_s": attempt.delay_s})
 
     try:
@@ -183,14 +184,14 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     except CallFailed as failed:
         error = redact(str(failed), secrets)
         log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]
-        emit("step_failed", node="executor", step_id=step.id, attempt=len(log),
+        emit("step_failed", node=EXECUTOR, step_id=step.id, attempt=len(log),
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
                       "category": log[-1].category if log else None})
         return StepResult(status=StepStatus.FAILED, attempts=len(log), started_at=started,
                           finished_at=utc_now(), error=error, attempt_log=log)
     finished = utc_now()
     output = redact(to_json(output), secrets)
-    emit("step_succeeded", node="executor", step_id=step.id, attempt=len(attempts),
+    emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=len(attempts),
          payload={"tool": step.tool, "seconds": (finished - started).total_seconds(),
                   "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]})  # live views show it before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=len(attempts), started_at=started,

@@ -27,6 +27,7 @@ from agents.tools.context import ToolContext
 
 from graph.core.audit import execution_refusal, plan_digest, seal
 from graph.core.events import emit
+from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
 from graph.engine.executor import execute_plan
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
 from graph.core.settings import Settings
@@ -44,15 +45,15 @@ class Nodes:
     audit_key: bytes = b""  # seals decisions; see graph/core/audit.py
 
     def planner(self, state: WorkflowState) -> dict[str, Any]:
-        with agent_span("planner", provider_name(self.model)) as span:
+        with agent_span(PLANNER, provider_name(self.model)) as span:
             try:
                 plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
             except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
                 fail(span, exc)
-                emit("run_failed", node="planner", payload={"error": str(exc), "status": Status.FAILED.value})
+                emit("run_failed", node=PLANNER, payload={"error": str(exc), "status": Status.FAILED.value})
                 return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
-        emit("plan_created", node="planner", payload={"steps": len(plan.steps)})
-        return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
+        emit("plan_created", node=PLANNER, payload={"steps": len(plan.steps)})
+        return {"plan": dump(plan), "plan_source": PLANNER, "status": Status.PLANNED.value,
                 "steps": {RESET: True}, "feedback": None, "error": None}
 
     def critic(self, state: WorkflowState) -> dict[str, Any]:
@@ -65,10 +66,10 @@ class Nodes:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             error = f"invalid plan: {where}: {first['msg']}"
-            emit("run_failed", node="critic", payload={"error": error, "status": Status.FAILED.value})
+            emit("run_failed", node=CRITIC, payload={"error": error, "status": Status.FAILED.value})
             return {"status": Status.FAILED.value, "error": error}
         reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
-        with agent_span("critic", provider_name(self.model)) as span:
+        with agent_span(CRITIC, provider_name(self.model)) as span:
             try:
                 verdict = critique(plan, self.registry, reviewer, self.settings)
             except (ModelOutputError, ModelCallError) as exc:
@@ -77,8 +78,8 @@ class Nodes:
                 verdict.issues.append(_warning(f"model review unavailable: {exc}"))
         revisions = state.get("revisions", 0)
         revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
-                  and state.get("plan_source", "operator") == "planner")
-        emit("critique", node="critic", payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
+                  and state.get("plan_source", "operator") == PLANNER)
+        emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
         update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
         if revise:
             update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
@@ -88,8 +89,12 @@ class Nodes:
         update: dict[str, Any] = {"status": Status.AWAITING_APPROVAL.value}
         if self.estimator is not None:
             update["estimate"] = self.estimator(Plan.model_validate(state["plan"]))
-            emit("estimate", node="request_approval", payload=update["estimate"])
-        emit("awaiting_approval", node="request_approval", payload={"status": Status.AWAITING_APPROVAL.value})
+            emit("estimate", node=REQUEST_APPROVAL, payload=update["estimate"])
+        # What the inbox lists, so it reads no checkpoint: steps, risk, the estimate.
+        emit("awaiting_approval", node=REQUEST_APPROVAL, payload={
+            "status": Status.AWAITING_APPROVAL.value, "steps": len(state["plan"].get("steps", [])),
+            "risk": (state.get("critique") or {}).get("risk"),
+            "critical_path_s": (update.get("estimate") or {}).get("critical_path_s")})
         return update
 
     def human_review(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
@@ -110,13 +115,13 @@ class Nodes:
                              trail)]
         elif not trail or trail[-1].get("seal") != raw["seal"]:
             error = "refused: the decision at the gate is not the last one in the audit trail"
-            emit("run_failed", node="human_review", payload={"error": error, "status": Status.FAILED.value})
+            emit("run_failed", node=HUMAN_REVIEW, payload={"error": error, "status": Status.FAILED.value})
             return {"status": Status.FAILED.value, "error": error}
         return self._apply(decision, state) | ({"decisions": recorded} if recorded else {})
 
     def _apply(self, decision: Decision, state: WorkflowState) -> dict[str, Any]:
         if decision.action == "cancel":
-            emit("run_cancelled", node="human_review", payload={"status": Status.CANCELLED.value})
+            emit("run_cancelled", node=HUMAN_REVIEW, payload={"status": Status.CANCELLED.value})
             return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
         if decision.action == "reject":
             if decision.final:
@@ -155,7 +160,7 @@ class Nodes:
                    if s["id"] not in cited and s["id"] in succeeded]
         status = state["status"]
         kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
-        emit(kind, node="reporter", payload={"status": status, "error": state.get("error")})
+        emit(kind, node=REPORTER, payload={"status": status, "error": state.get("error")})
         return {"report": "\n".join([f"{len(succeeded)}/{len(planned)} steps succeeded", *outputs])}
 
 
@@ -193,25 +198,25 @@ def _warning(message: str):
 
 
 def route_start(state: WorkflowState) -> str:
-    return "critic" if state.get("plan") else "planner"
+    return CRITIC if state.get("plan") else PLANNER
 
 
 def route_after_planner(state: WorkflowState) -> str:
-    return END if state.get("status") == Status.FAILED.value else "critic"
+    return END if state.get("status") == Status.FAILED.value else CRITIC
 
 
 def route_after_critic(state: WorkflowState) -> str:
     if state.get("status") == Status.FAILED.value:
         return END
-    return "planner" if state.get("feedback") else "request_approval"
+    return PLANNER if state.get("feedback") else REQUEST_APPROVAL
 
 
 def route_after_review(state: WorkflowState) -> str:
     status = state.get("status")
     if status == Status.EXECUTING.value:
-        return "executor"
+        return EXECUTOR
     if status in (Status.REJECTED.value, Status.CANCELLED.value, Status.FAILED.value):
         return END
     if status == Status.AWAITING_APPROVAL.value:
-        return "request_approval"
-    return "planner"
+        return REQUEST_APPROVAL
+    return PLANNER

@@ -13,23 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 from graph.store.claims import owner_is_dead
-from graph.store.database import Database
-from graph.core.schemas import SETTLED
 from graph.engine.workflow import Workflow, RequestError
 
 log = logging.getLogger("prolight.run_manager")
 MAX_RETRY_AFTER_S = 30.0  # the longest a thread whose execution made no progress waits
-
-
-def is_settled(db: Database, thread_id: str, until: Collection[str] = SETTLED) -> bool:
-    """Nothing more happens to the thread without a new request: its status is one of
-    ``until``, no process holds it and no request waits for a worker."""
-    row = db.get_run(thread_id)
-    return bool(row and row.status in until and not row.queued and row.holder(time.time()) is None)
 
 
 def retry_after(stalls: int, poll_s: float) -> float:

@@ -21,7 +21,8 @@ from langgraph.types import StateSnapshot
 from agents.critic import InvalidPlanError, validate_plan
 from agents.tools import ToolRegistry, registry_for
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
-from graph.engine.build import APPROVAL_NODE, REVIEW_NODE, build_graph
+from graph.core.nodes import EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
+from graph.engine.build import build_graph
 from graph.engine.executor import threads_needed
 from graph.store.breakers import save_breaker
 from graph.store.claims import ClaimHeld, claimed, new_owner
@@ -29,14 +30,15 @@ from graph.store.estimate import Estimator
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events, append_rows, event_row
 from graph.core.audit import plan_digest, seal
-from graph.core.errors import BadInput, PlanInputError, RequestError, ThreadNotFound
+from graph.core.errors import BadInput, PlanInputError, RequestError
 from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
-from graph.engine.snapshots import check_thread_id, has_ended, is_awaiting
+from graph.engine.snapshots import has_ended, is_awaiting
+from graph.store.runs import run_row
 from graph.core.tracing import configure_from_env, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
@@ -172,7 +174,7 @@ class Workflow:
                 sealed = self._seal(thread_id, snapshot, decision)
                 self.graph.update_state(self._config(thread_id),
                                         {"decision": sealed, "decisions": [sealed],
-                                         "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
+                                         "status": Status.EXECUTING.value}, as_node=HUMAN_REVIEW)
                 self._record(thread_id, [_decision_event(decision, Status.EXECUTING)])
                 self._sync_run(thread_id)
             else:
@@ -214,7 +216,7 @@ class Workflow:
         if is_awaiting(snapshot):
             self._decide(thread_id, snapshot, decision, Status.CANCELLED)
             self._drive(thread_id, None, None)
-        elif "executor" in snapshot.next:
+        elif EXECUTOR in snapshot.next:
             self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
         else:
             config = self._config(thread_id)
@@ -222,7 +224,7 @@ class Workflow:
                 config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
             self.graph.update_state(config, {
                 "status": Status.CANCELLED.value, "error": "cancelled by the operator",
-                "decisions": [self._seal(thread_id, snapshot, decision)]}, as_node="reporter")
+                "decisions": [self._seal(thread_id, snapshot, decision)]}, as_node=REPORTER)
             self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
                                      Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
             self._sync_run(thread_id)
@@ -244,18 +246,18 @@ class Workflow:
                 plan = plan.model_copy(update={"goal": past.values["goal"]})
                 self.graph.update_state(past.config, {
                     "plan": dump(plan), "plan_source": "operator", "status": Status.PLANNED.value,
-                    "steps": {RESET: True}, "error": None, "feedback": None}, as_node="planner")
-            elif past.next == (REVIEW_NODE,):
+                    "steps": {RESET: True}, "error": None, "feedback": None}, as_node=PLANNER)
+            elif past.next == (HUMAN_REVIEW,):
                 # Streaming from here would pass the approval gate; restore the gate instead.
                 self.graph.update_state(past.config, {"status": Status.AWAITING_APPROVAL.value},
-                                        as_node=APPROVAL_NODE)
+                                        as_node=REQUEST_APPROVAL)
             else:
                 self.graph.update_state(past.config, None, as_node="__copy__")  # LangGraph's own fork
             self._record(thread_id, [Event(kind="decision", payload={
                 "action": "fork", "operator": operator, "checkpoint_id": checkpoint_id,
                 "plan_given": plan is not None})])
             self._sync_run(thread_id)
-            if plan is not None or past.next != (REVIEW_NODE,):
+            if plan is not None or past.next != (HUMAN_REVIEW,):
                 self._continue(thread_id, on_event, execute)
         return thread_id
 
@@ -270,11 +272,7 @@ class Workflow:
 
     def run_row(self, thread_id: str) -> RunRow:
         """The thread's ``runs`` row, or ThreadNotFound (an ill-formed id never reaches SQL)."""
-        check_thread_id(thread_id)
-        row = self.db.get_run(thread_id)
-        if row is None:
-            raise ThreadNotFound(f"unknown thread {thread_id!r}")
-        return row
+        return run_row(self.db, thread_id)
 
     def _snapshot(self, thread_id: str) -> StateSnapshot:
         self.run_row(thread_id)
@@ -334,7 +332,7 @@ class Workflow:
         self.graph.update_state(
             self._config(thread_id),
             {"decision": sealed, "decisions": [sealed], "status": status.value},
-            as_node=APPROVAL_NODE,
+            as_node=REQUEST_APPROVAL,
         )
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))
 

@@ -1,53 +1,81 @@
-"""The operations API: the one seam between the front ends (CLI, dashboard, the coming HTTP
-API) and the engine. Front ends call this and nothing else of ``graph/``, and every answer
-is a pydantic model from ``models.py``, so they cannot drift apart.
+"""The operations API: the one seam between the front ends (CLI, dashboard, HTTP API) and
+the engine. Front ends call this and nothing else of ``graph/``, and every answer is a
+pydantic model from ``models.py``, so they cannot drift apart. ``OperationsApi``
+(``protocol.py``) is its shape; ``ui/remote.py`` is the same shape over HTTP.
 
-Commands either execute in the caller (``queue=False``: the CLI's foreground commands) or
-are recorded and left to a run manager (``queue=True``: the dashboard, ``--detach``), in
-which case they return at once. A request is validated before anything is written, so a
-refused one leaves nothing behind; refusals are ``RequestError`` with a one-line message."""
+Every command is a request model of the command table (``commands.py``) given to ``send``;
+``start``, ``approve``… are typed shorthands for it. Commands either execute in the caller
+(``queue=False``: the CLI's foreground commands) or are recorded and left to a run manager
+(``queue=True``: the dashboard, the HTTP API, ``--detach``), in which case they return at
+once. A request is validated before anything is written, so a refused one leaves nothing
+behind; refusals are ``RequestError`` with a one-line message.
+
+The engine (LangGraph, LangChain, the agents) is imported and built on first use: reading
+our own tables (``prolight threads``, ``counts``, ``inbox``, ``events``) needs none of it,
+and importing it costs over a second."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
-from prometheus_client import CollectorRegistry
-
-from agents.critic import check_plan
-from agents.tools import ToolRegistry
 from graph.core.audit import AuditReport, verify
-from graph.core.events import Event
+from graph.core.events import Event, StoredEvent
 from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
 from graph.core.settings import Settings
-from graph.engine.run_manager import RunManager, is_settled
-from graph.engine.workflow import Workflow
 from graph.operations import views
-from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, RunSummary,
-                                     StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
+from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
+                                       ResumeRequest, RetryRequest, StartRequest)
+from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, StatusCounts,
+                                     ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
 from graph.store.connect import open_database
 from graph.store.database import Database, RunRow
-from graph.store.event_log import current_execution, read_events
-from graph.store.metrics import Metrics, compute_metrics, prometheus_registry
+from graph.store.event_log import current_execution, latest_payloads, read_events
+from graph.store.metrics import Metrics, compute_metrics
+from graph.store.runs import is_settled, run_row
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from prometheus_client import CollectorRegistry
+
+    from agents.tools import ToolRegistry
+    from graph.engine.run_manager import RunManager
+    from graph.engine.workflow import Workflow
 
 EventSink = Callable[[Event], None]
+FOLLOW_POLL_S = 0.2
 
 
 class Operations:
     def __init__(self, db: Database, *, settings: Settings | None = None, model: BaseChatModel | None = None,
                  registry: ToolRegistry | None = None) -> None:
         self.db = db
-        self.workflow = Workflow(db, settings=settings, model=model, registry=registry)
-        self.settings = self.workflow.settings
+        self.settings = settings or Settings.from_env()
+        self._engine_parts = (model, registry)
+        self._workflow: Workflow | None = None
+        self._workflow_lock = threading.Lock()
         self._manager: RunManager | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, **kwargs: object) -> "Operations":
         settings = settings or Settings.from_env()
         return cls(open_database(settings.db), settings=settings, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def workflow(self) -> Workflow:
+        """The engine, built on first use (shared by the dashboard's sessions: made once)."""
+        if self._workflow is None:
+            with self._workflow_lock:
+                if self._workflow is None:
+                    from graph.engine.workflow import Workflow
+
+                    model, registry = self._engine_parts
+                    self._workflow = Workflow(self.db, settings=self.settings, model=model, registry=registry)
+        return self._workflow
 
     def close(self) -> None:
         self.stop_run_manager()
@@ -58,6 +86,8 @@ class Operations:
                           poll_s: float = 0.5, background: bool = True) -> RunManager:
         """This process executes queued and orphaned threads (the dashboard, ``prolight worker``)."""
         if self._manager is None:
+            from graph.engine.run_manager import RunManager
+
             self._manager = RunManager(
                 self.workflow, workers=workers or self.settings.workers, poll_s=poll_s,
                 resume_orphans=self.settings.resume_orphans if resume_orphans is None else resume_orphans)
@@ -83,52 +113,77 @@ class Operations:
         return is_settled(self.db, thread_id)
 
     # ---- commands ------------------------------------------------------------------------
-    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
+    def send(self, request: CommandRequest, *, operator: str | None = None, queue: bool = False,
+             on_event: EventSink | None = None) -> ThreadView:
+        """Carry out one command of the table. ``operator``: who asks (recorded on the thread
+        and in the audit trail)."""
+        who = operator or "operator"
+        flow, execute = self.workflow, not queue
+        match request:
+            case StartRequest():
+                thread_id = flow.start(request.goal, request.plan, who, on_event, execute=execute)
+            case ApproveRequest():
+                thread_id = flow.approve(request.thread_id, request.plan, who, on_event, execute=execute,
+                                         seen_digest=request.plan_digest)
+            case RejectRequest():
+                thread_id = flow.reject(request.thread_id, request.feedback, request.final, who, on_event,
+                                        execute=execute)
+            case ResumeRequest():
+                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute)
+            case RetryRequest():
+                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute, only_failed=True)
+            case CancelRequest():
+                thread_id = flow.cancel(request.thread_id, who, request.wait_s, execute=execute)
+            case ForkRequest():
+                thread_id = flow.fork(request.thread_id, request.checkpoint_id, request.plan, who, on_event,
+                                      execute=execute)
+            case _:
+                raise TypeError(f"no command takes {type(request).__name__}")
+        if queue and self._manager is not None:
+            self._manager.wake(thread_id)
+        return self.thread(thread_id)
+
+    # Typed shorthands for ``send`` (scripts and tests): each builds the table's request.
+    def start(self, goal: str | None = None, plan: Plan | None = None, operator: str | None = None,
               queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
         """A new thread from a goal (the planner plans it) or a plan (the critic checks it)."""
-        return self._answer(self.workflow.start(goal, plan, operator, on_event, execute=not queue), queue)
+        return self.send(StartRequest(goal=goal, plan=plan), operator=operator, queue=queue, on_event=on_event)
 
-    def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                queue: bool = False, on_event: EventSink | None = None, seen_digest: str | None = None) -> ThreadView:
+    def approve(self, thread_id: str, plan: Plan | None = None, operator: str | None = None,
+                queue: bool = False, on_event: EventSink | None = None, plan_digest: str | None = None) -> ThreadView:
         """Approve the plan at the gate, or approve an edited ``plan`` (re-validated first).
-        ``seen_digest``: the ``plan_digest`` of the view the operator decided on; refused if
-        the plan at the gate has changed since."""
-        return self._answer(self.workflow.approve(thread_id, plan, operator, on_event, execute=not queue,
-                                                  seen_digest=seen_digest), queue)
+        ``plan_digest``: that of the view the operator decided on; refused if the plan at
+        the gate has changed since."""
+        return self.send(ApproveRequest(thread_id=thread_id, plan=plan, plan_digest=plan_digest),
+                         operator=operator, queue=queue, on_event=on_event)
 
     def reject(self, thread_id: str, feedback: str | None = None, final: bool = False,
-               operator: str = "operator", queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
+               operator: str | None = None, queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
         """With feedback the planner revises; ``final`` ends the thread REJECTED."""
-        return self._answer(self.workflow.reject(thread_id, feedback, final, operator, on_event,
-                                                 execute=not queue), queue)
+        return self.send(RejectRequest(thread_id=thread_id, feedback=feedback, final=final),
+                         operator=operator, queue=queue, on_event=on_event)
 
-    def resume(self, thread_id: str, operator: str = "operator", queue: bool = False,
+    def resume(self, thread_id: str, operator: str | None = None, queue: bool = False,
                on_event: EventSink | None = None) -> ThreadView:
         """Continue after a crash, a failure (once fixed) or a cancel."""
-        return self._answer(self.workflow.resume(thread_id, operator, on_event, execute=not queue), queue)
+        return self.send(ResumeRequest(thread_id=thread_id), operator=operator, queue=queue, on_event=on_event)
 
-    def retry(self, thread_id: str, operator: str = "operator", queue: bool = False,
+    def retry(self, thread_id: str, operator: str | None = None, queue: bool = False,
               on_event: EventSink | None = None) -> ThreadView:
         """Run the failed and skipped steps of a FAILED thread again."""
-        return self._answer(self.workflow.resume(thread_id, operator, on_event, execute=not queue,
-                                                 only_failed=True), queue)
+        return self.send(RetryRequest(thread_id=thread_id), operator=operator, queue=queue, on_event=on_event)
 
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0,
+    def cancel(self, thread_id: str, operator: str | None = None, wait_s: float = 10.0,
                queue: bool = False) -> ThreadView:
         """No new step starts; running ones get a grace period (from any process). ``queue``:
         record the request and return; whoever executes the thread, or a worker, stops it."""
-        return self._answer(self.workflow.cancel(thread_id, operator, wait_s, execute=not queue), queue)
+        return self.send(CancelRequest(thread_id=thread_id, wait_s=wait_s), operator=operator, queue=queue)
 
-    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "operator",
+    def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str | None = None,
              queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
         """Time travel: continue from an earlier checkpoint, optionally with another plan."""
-        return self._answer(self.workflow.fork(thread_id, checkpoint_id, plan, operator, on_event,
-                                               execute=not queue), queue)
-
-    def _answer(self, thread_id: str, queued: bool) -> ThreadView:
-        if queued and self._manager is not None:
-            self._manager.wake(thread_id)
-        return self.thread(thread_id)
+        return self.send(ForkRequest(thread_id=thread_id, checkpoint_id=checkpoint_id, plan=plan),
+                         operator=operator, queue=queue, on_event=on_event)
 
     # ---- reads ---------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadView:
@@ -157,15 +212,22 @@ class Operations:
         return StatusCounts(counts=counts, total=sum(counts.values()))
 
     def awaiting_approval(self, limit: int = 200) -> list[PendingApproval]:
-        """Threads waiting for a decision, oldest first, with what the inbox shows."""
+        """Threads waiting for a decision, oldest first, with what the inbox shows: from the
+        gate's event (one query), or for a thread that reached the gate before the event
+        carried it, from its checkpoint."""
+        rows = self.db.runs_with_status(Status.AWAITING_APPROVAL.value, oldest_first=True, limit=limit)
+        at_gate = latest_payloads(self.db, [r.thread_id for r in rows], "awaiting_approval")
         pending = []
-        for row in self.db.runs_with_status(Status.AWAITING_APPROVAL.value, oldest_first=True, limit=limit):
-            values = self.workflow.snapshot(row.thread_id).values
-            estimate = values.get("estimate") or {}
+        for row in rows:
+            shown = at_gate.get(row.thread_id) or {}
+            if "steps" not in shown:
+                values = self.workflow.snapshot(row.thread_id).values
+                shown = {"steps": len((values.get("plan") or {}).get("steps", [])),
+                         "risk": (values.get("critique") or {}).get("risk"),
+                         "critical_path_s": (values.get("estimate") or {}).get("critical_path_s")}
             pending.append(PendingApproval(
                 thread_id=row.thread_id, goal=row.goal, operator=row.operator, waiting_since=row.updated_at,
-                steps=len((values.get("plan") or {}).get("steps", [])),
-                risk=(values.get("critique") or {}).get("risk"), critical_path_s=estimate.get("critical_path_s")))
+                steps=shown["steps"], risk=shown.get("risk"), critical_path_s=shown.get("critical_path_s")))
         return pending
 
     def checkpoints(self, thread_id: str) -> list[CheckpointView]:
@@ -188,11 +250,32 @@ class Operations:
         events = read_events(self.db, thread_id, after_seq, limit)
         return EventPage(events=events, last_seq=events[-1].seq if events else after_seq)
 
+    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None) -> int:
+        """Pass each event after ``after_seq`` to ``on_event`` as it is stored, until the
+        thread settles; the last seq seen."""
+        while True:
+            page = self.events(thread_id, after_seq)  # an unknown thread: refused before anything is shown
+            for event in page.events:
+                if on_event is not None:
+                    on_event(event)
+            after_seq = page.last_seq
+            if not page.events and self.is_settled(thread_id):
+                return after_seq
+            if not page.events:
+                time.sleep(FOLLOW_POLL_S)
+
     def metrics(self, since: datetime | None = None, until: datetime | None = None) -> Metrics:
         return compute_metrics(self.db, since, until)
 
     def prometheus_registry(self) -> CollectorRegistry:
+        from graph.store.prometheus import prometheus_registry
+
         return prometheus_registry(self.db)
+
+    def prometheus_text(self) -> str:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.prometheus_registry()).decode()
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)
@@ -200,6 +283,8 @@ class Operations:
     def check_plan(self, plan: Plan) -> list[CritiqueIssue]:
         """The rules a plan must pass before it may run (errors block), each naming its step:
         what an editor shows beside the steps before it sends the plan."""
+        from agents.critic import check_plan
+
         return check_plan(plan, self.workflow.registry)
 
     def tools(self) -> list[ToolView]:
@@ -208,7 +293,4 @@ class Operations:
                 for t in registry.tools()]
 
     def _row(self, thread_id: str) -> RunRow:
-        return self.workflow.run_row(thread_id)
-
-
-
+        return run_row(self.db, thread_id)

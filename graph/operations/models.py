@@ -1,6 +1,7 @@
 """The answers of the operations API: every front end (CLI ``--json``, dashboard, the coming
 HTTP API) gets these models and nothing else of the engine, so they cannot drift apart.
-Timestamps are timezone-aware UTC; statuses are the one ``Status`` enum."""
+Timestamps are timezone-aware UTC; statuses are the one ``Status`` enum, commands and
+decisions the one ``Action`` enum."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.core.audit import AuditReport
 from graph.core.events import StoredEvent
-from graph.core.schemas import Attempt, Critique, Decision, Plan, Status, StepStatus
+from graph.core.schemas import Action, Attempt, Critique, Decision, Plan, Status, StepStatus
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
 # SQL), named here so every front end takes its answer types from this one module.
 from graph.store.breakers import BreakerView  # noqa: F401
 from graph.store.metrics import Metrics  # noqa: F401
 
-Action = Literal["approve", "edit", "reject", "cancel", "resume", "retry", "fork"]
 SortKey = Literal["updated", "created", "status", "goal"]
 
 

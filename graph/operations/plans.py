@@ -48,7 +48,11 @@ def read_plan_file(path: str | Path, default_goal: str | None = None) -> Plan:
 def first_error(exc: ValidationError, value: Any) -> str:
     """``step 'fetch' (#2) timeout_s: Input should be greater than 0``: the step by its id
     (and position), then the field, then pydantic's message."""
-    error = exc.errors()[0]
+    return describe_error(exc.errors()[0], value)
+
+
+def describe_error(error: Any, value: Any) -> str:
+    """One pydantic error of a plan (its ``loc`` from the plan down) as ``first_error`` says it."""
     loc = list(error["loc"])
     where = ".".join(str(p) for p in loc) or "plan"
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
-
-from langgraph.types import StateSnapshot
+from typing import TYPE_CHECKING, Any
 
 from graph.core.audit import AuditReport, plan_digest
 from graph.core.events import StoredEvent
-from graph.core.schemas import ACTIVE, Attempt, Critique, Decision, Plan, Status, StepStatus
+from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, Status, StepStatus
+from graph.core.nodes import EXECUTOR
 from graph.engine.snapshots import is_awaiting
-from graph.operations.models import (Action, CheckpointView, Estimate, FieldChange, RunSummary, StepView,
+from graph.operations.models import (CheckpointView, Estimate, FieldChange, RunSummary, StepView,
                                      ThreadView)
 from graph.store.database import RunRow
 
-EXECUTOR = "executor"
+if TYPE_CHECKING:
+    from langgraph.types import StateSnapshot
 
 
 def run_summary(row: RunRow) -> RunSummary:
@@ -63,17 +63,17 @@ def is_executing(snapshot: StateSnapshot) -> bool:
 def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool) -> list[Action]:
     """What an operator may ask for now (the API still checks each request itself)."""
     if awaiting:
-        return ["approve", "edit", "reject", "cancel", "fork"]
+        return [Action.APPROVE, Action.EDIT, Action.REJECT, Action.CANCEL, Action.FORK]
     found: list[Action] = []
     interrupted = bool(snapshot.next or snapshot.tasks)
     if status in ACTIVE or interrupted:
-        found.append("cancel")
+        found.append(Action.CANCEL)
         if interrupted and not busy:
-            found.append("resume")  # stopped mid-run: nothing is executing it
+            found.append(Action.RESUME)  # stopped mid-run: nothing is executing it
     elif status in (Status.FAILED, Status.CANCELLED) and snapshot.values.get("steps"):
-        found += ["retry", "resume"] if status == Status.FAILED else ["resume"]
+        found += [Action.RETRY, Action.RESUME] if status == Status.FAILED else [Action.RESUME]
     if snapshot.values:
-        found.append("fork")
+        found.append(Action.FORK)
     return found
 
 

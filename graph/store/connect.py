@@ -5,8 +5,6 @@ paths and refused unknown schemes)."""
 from __future__ import annotations
 
 from graph.store.database import Database
-from graph.store.postgres import PostgresDatabase
-from graph.store.sqlite import SqliteDatabase
 
 
 def is_postgres_url(target: str) -> bool:
@@ -14,6 +12,11 @@ def is_postgres_url(target: str) -> bool:
 
 
 def open_database(target: str) -> Database:
+    # Each back end imported when chosen: PostgreSQL's driver is an extra, and neither is free.
     if is_postgres_url(target):
+        from graph.store.postgres import PostgresDatabase
+
         return PostgresDatabase(target)
+    from graph.store.sqlite import SqliteDatabase
+
     return SqliteDatabase(target)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graph.core.schemas import ACTIVE, utc_now
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 ACTIVE_STATUSES = tuple(sorted(ACTIVE))
 
@@ -148,7 +148,7 @@ class Database:
     schema and provide ``cursor``: one transaction, committed on success."""
 
     dialect: Dialect
-    saver: BaseCheckpointSaver
+    saver: "BaseCheckpointSaver"
     url: str
 
     def cursor(self) -> AbstractContextManager[Cursor]:

@@ -73,6 +73,20 @@ def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
     return [_stored(row) for row in rows]
 
 
+def latest_payloads(db: Database, thread_ids: list[str], kind: str) -> dict[str, dict]:
+    """Each thread's newest ``kind`` event payload, in one query: what the inbox shows of a
+    thread at the gate (``awaiting_approval`` carries its steps, risk and estimate)."""
+    if not thread_ids:
+        return {}
+    marks = ",".join("?" * len(thread_ids))
+    with db.cursor() as cur:
+        rows = cur.execute(
+            f"SELECT thread_id, payload FROM events e WHERE kind = ? AND thread_id IN ({marks}) AND seq = "
+            "(SELECT MAX(seq) FROM events WHERE thread_id = e.thread_id AND kind = ?)",
+            (kind, *thread_ids, kind)).fetchall()
+    return {thread_id: json.loads(payload) for thread_id, payload in rows}
+
+
 def step_durations_after(db: Database, after_ts: str, limit: int) -> list[tuple[str, object, object]]:
     """(ts, tool, seconds) of the newest ``limit`` successful steps stamped after ``after_ts``,
     newest first, read in SQL (no row parsing); the (kind, ts) index finds them."""

@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Literal
 
-from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
 from graph.core.breaker import BreakerState
+from graph.core.nodes import AGENTS
 from graph.core.schemas import EXECUTED, Status
 from graph.store.breakers import breaker_views
 from graph.store.database import Database
 
 TERMINAL = ("run_completed", "run_failed", "run_cancelled")
-BREAKER_LEVEL = {"closed": 0, "half_open": 1, "open": 2}
-AGENTS = ("planner", "critic")
 
 
 class Summary(BaseModel):
@@ -190,71 +186,3 @@ def _tools(rows: list[tuple]) -> dict[str, ToolMetrics]:
             failures[tool] += kind == "step_failed"
     return {tool: ToolMetrics(calls=len(seconds[tool]), failures=failures[tool], retries=retries[tool],
                               duration_s=summary(seconds[tool])) for tool in sorted(set(seconds) | set(retries))}
-
-
-class MetricsCollector(Collector):
-    """Recomputes on every scrape, from the database."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def collect(self):  # type: ignore[override]
-        m = compute_metrics(self.db)
-        runs = GaugeMetricFamily("prolight_runs", "Threads by status.", labels=["status"])
-        for status, count in sorted(m.runs.by_status.items()):
-            runs.add_metric([status], count)
-        yield runs
-        if m.runs.success_rate is not None:
-            yield GaugeMetricFamily("prolight_run_success_ratio", "COMPLETED / finished runs.",
-                                    value=m.runs.success_rate)
-        yield _stats("prolight_run_duration_seconds", "Run duration, created to finished.", m.runs.duration_s)
-        yield from _per_name("agent", m.agents, {"calls": "Planner and critic calls.",
-                                                 "failures": "Planner and critic failures."},
-                             "Agent call duration.")
-        yield from _per_name("tool", m.tools, {"calls": "Steps that ran, by tool.",
-                                               "failures": "Steps that failed, by tool.",
-                                               "retries": "Retries, by tool."},
-                             "Step duration by tool.")
-        transitions = CounterMetricFamily("prolight_transitions", "Status transitions.", labels=["from", "to"])
-        for pair, count in m.transitions.items():
-            transitions.add_metric(pair.split("->"), count)
-        yield transitions
-        yield _stats("prolight_approval_wait_seconds", "Time at the approval gate.", m.approval_wait_s)
-        yield GaugeMetricFamily("prolight_awaiting_approval", "Threads waiting for a decision.",
-                                value=m.awaiting_approval)
-        breakers = GaugeMetricFamily("prolight_breaker_state", "0 closed, 1 half-open, 2 open.", labels=["breaker"])
-        for name, state in m.breakers.items():
-            breakers.add_metric([name], BREAKER_LEVEL.get(state, -1))
-        yield breakers
-
-
-def _per_name(label: str, rows: dict[str, BaseModel], counters: dict[str, str], duration_doc: str) -> Iterator[Metric]:
-    """``prolight_<label>_<counter>`` and ``prolight_<label>_duration_seconds``, one series per name."""
-    families = {key: CounterMetricFamily(f"prolight_{label}_{key}", doc, labels=[label])
-                for key, doc in counters.items()}
-    timing = GaugeMetricFamily(f"prolight_{label}_duration_seconds", duration_doc, labels=[label, "stat"])
-    for name, data in rows.items():
-        for key, family in families.items():
-            family.add_metric([name], getattr(data, key))
-        _add_stats(timing, [name], data.duration_s)  # type: ignore[attr-defined]
-    yield from (*families.values(), timing)
-
-
-def _stats(name: str, doc: str, stats: Summary) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, doc, labels=["stat"])
-    _add_stats(family, [], stats)
-    return family
-
-
-def _add_stats(family: GaugeMetricFamily, labels: list[str], stats: Summary) -> None:
-    for stat in ("avg", "p50", "p95"):
-        value = getattr(stats, stat)
-        if value is not None:
-            family.add_metric([*labels, stat], value)
-    family.add_metric([*labels, "count"], stats.count)
-
-
-def prometheus_registry(db: Database) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    registry.register(MetricsCollector(db))
-    return registry

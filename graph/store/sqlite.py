@@ -6,14 +6,17 @@ transactions; other processes on the same file take turns through SQLite's own l
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from langgraph.checkpoint.sqlite import SqliteSaver
+from typing import TYPE_CHECKING
 
 from graph.store.database import Database, Dialect
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -40,16 +43,32 @@ class SqliteDatabase(Database):
         self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         _enable_wal(self.conn)
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.saver = SqliteSaver(self.conn)
-        with self.saver.lock:
+        self.lock = threading.Lock()
+        self._saver: SqliteSaver | None = None
+        with self.lock:
             _create_schema(self.conn, self.dialect)
-            self.saver.setup()
+
+    @property
+    def saver(self) -> "SqliteSaver":
+        """LangGraph's saver on our connection and lock, made on first use: importing it
+        costs 0.3 s (LangChain's callbacks), which a command that reads only our tables
+        (``prolight threads``) should not pay."""
+        if self._saver is None:
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            with self.lock:
+                if self._saver is None:
+                    saver = SqliteSaver(self.conn)
+                    saver.lock = self.lock  # one lock for its statements and ours
+                    saver.setup()
+                    self._saver = saver
+        return self._saver
 
     @contextmanager
     def cursor(self) -> Iterator[sqlite3.Cursor]:
-        """A cursor under the saver's lock, committed on success and rolled back on error."""
-        with self.saver.lock:
-            self.saver.setup()
+        """A cursor under the connection's lock (the saver's too), committed on success and
+        rolled back on error."""
+        with self.lock:
             cur = self.conn.cursor()
             try:
                 yield cur

@@ -40,7 +40,8 @@ def test_a_plan_without_its_goal_runs_through_the_gate_as_langgraphs_api_sends_i
 
     from graph.core.audit import plan_digest, verify
     from graph.core.schemas import Decision, Status, dump
-    from graph.engine.build import APPROVAL_NODE, build_graph
+    from graph.core.nodes import REQUEST_APPROVAL
+    from graph.engine.build import build_graph
 
     graph = build_graph(InMemorySaver())
     plan = {"steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40 + 2"}}]}
@@ -52,7 +53,7 @@ def test_a_plan_without_its_goal_runs_through_the_gate_as_langgraphs_api_sends_i
         waiting = graph.get_state(config)
         assert waiting.next == ("human_review",) and waiting.values["status"] == Status.AWAITING_APPROVAL.value
         assert waiting.values["plan"]["goal"] == "Add two numbers"
-        graph.update_state(config, {**written, "status": Status.APPROVED.value}, as_node=APPROVAL_NODE)
+        graph.update_state(config, {**written, "status": Status.APPROVED.value}, as_node=REQUEST_APPROVAL)
         graph.invoke(None, config)
     done = graph.get_state({"configurable": {"thread_id": "by-the-sdk"}}).values
     assert done["status"] == Status.COMPLETED.value and done["steps"]["add"]["output"] == 42

@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from graph.core import tracing
 from graph.store.event_log import read_events
-from graph.store.metrics import compute_metrics, prometheus_registry
+from graph.store.metrics import compute_metrics
+from graph.store.prometheus import prometheus_registry
 from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from tests.support.ops import JsonOps

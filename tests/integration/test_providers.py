@@ -51,7 +51,7 @@ def test_a_provider_package_plans_and_reviews_through_structured_output(home: Pa
     ("gpt-4o", {}, "PROLIGHT_MODEL='gpt-4o': use 'offline' or 'provider:model'"),
 ])
 def test_a_model_that_cannot_be_used_is_one_line(home: Path, model: str, env: dict[str, str], says: str) -> None:
-    result = Cli(home, PROLIGHT_MODEL=model, **env)("counts")
+    result = Cli(home, PROLIGHT_MODEL=model, **env)("run", "add 2 and 3")
     assert result.code == 2 and result.stderr.splitlines() == [f"prolight: error: {says}"], result.stderr
 
 
@@ -62,7 +62,7 @@ def test_a_provider_without_its_package_names_the_extra(home: Path) -> None:
                                    ("ollama", "langchain_ollama")) if importlib.util.find_spec(m) is None), None)
     if missing is None:
         pytest.skip("every provider package is installed here")
-    result = Cli(home, PROLIGHT_MODEL=f"{missing}:some-model", ANTHROPIC_API_KEY="k", GOOGLE_API_KEY="k")("counts")
+    result = Cli(home, PROLIGHT_MODEL=f"{missing}:some-model", ANTHROPIC_API_KEY="k", GOOGLE_API_KEY="k")("run", "add 2 and 3")
     assert result.code == 2 and result.stderr.splitlines() == [
         f"prolight: error: PROLIGHT_MODEL='{missing}:some-model' needs the {missing} extra: "
         f"pip install -e '.[{missing}]'"]

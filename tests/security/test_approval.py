@@ -13,7 +13,7 @@ from graph.core.audit import plan_digest, seal, verify
 from graph.core.errors import RequestError
 from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
-from graph.engine.build import APPROVAL_NODE, REVIEW_NODE
+from graph.core.nodes import HUMAN_REVIEW, REQUEST_APPROVAL
 from graph.operations import Operations
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
@@ -58,7 +58,7 @@ def test_a_plan_edited_after_the_approval_is_refused(ops: Operations, server: To
     worker executes it, the plan in the state is replaced through LangGraph's API."""
     thread_id = gate(ops, server)
     ops.approve(thread_id, queue=True)
-    ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server)}, as_node=APPROVAL_NODE)
+    ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server)}, as_node=REQUEST_APPROVAL)
     ops.workflow.execute(thread_id)
     view = ops.thread(thread_id)
     assert view.status == Status.FAILED
@@ -72,7 +72,7 @@ def test_skipping_the_review_with_a_new_plan_is_refused(ops: Operations, server:
     """A writer that puts a plan and EXECUTING in the state as if human_review had run."""
     thread_id = gate(ops, server)
     ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server), "status": Status.EXECUTING.value},
-                                    as_node=REVIEW_NODE)
+                                    as_node=HUMAN_REVIEW)
     ops.workflow.execute(thread_id)
     view = ops.thread(thread_id)
     assert view.status == Status.FAILED and view.error == "refused to execute: no approval of this plan is on record"
@@ -86,7 +86,7 @@ def test_a_forged_decision_is_refused_and_shown(ops: Operations, server: ToolSer
                            plan_digest=plan_digest(ops.workflow.snapshot(thread_id).values["plan"]),
                            prev="", seal="0" * 64))
     ops.workflow.graph.update_state(config(thread_id), {"decisions": [forged], "status": Status.EXECUTING.value},
-                                    as_node=REVIEW_NODE)
+                                    as_node=HUMAN_REVIEW)
     ops.workflow.execute(thread_id)
     view = ops.thread(thread_id)
     assert view.status == Status.FAILED and server.started_under("/") == 0
@@ -100,7 +100,7 @@ def test_prolight_audit_says_where_the_trail_breaks(ops: Operations, server: Too
     ops.approve(good)
     bad = gate(ops, server)
     forged = dump(Decision(action="approve", operator="mallory"))
-    ops.workflow.graph.update_state(config(bad), {"decisions": [forged]}, as_node=APPROVAL_NODE)
+    ops.workflow.graph.update_state(config(bad), {"decisions": [forged]}, as_node=REQUEST_APPROVAL)
     done = cli("audit", good)
     assert done.code == 0 and done.stdout.splitlines()[-1] == ("verified: 1 decisions, each sealed and linked "
                                                               "to the one before")
@@ -119,7 +119,7 @@ def test_a_decision_at_the_gate_that_is_not_in_the_trail_is_refused(ops: Operati
     ops.approve(other, queue=True)
     replayed = ops.workflow.snapshot(other).values["decision"]  # sealed, but for the other thread
     ops.workflow.graph.update_state(config(thread_id), {"decision": replayed, "status": Status.APPROVED.value},
-                                    as_node=APPROVAL_NODE)
+                                    as_node=REQUEST_APPROVAL)
     ops.workflow.execute(thread_id)
     view = ops.thread(thread_id)
     assert view.status == Status.FAILED and server.started_under("/") == 0
@@ -175,11 +175,11 @@ def test_an_approval_of_a_plan_changed_since_it_was_shown_is_refused(ops: Operat
     another (written through LangGraph's API). Nothing is recorded, the thread still waits."""
     thread_id = gate(ops, server)
     shown = ops.thread(thread_id)
-    ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server)}, as_node=APPROVAL_NODE)
+    ops.workflow.graph.update_state(config(thread_id), {"plan": evil_plan(server)}, as_node=REQUEST_APPROVAL)
     with pytest.raises(RequestError, match=r"the plan at the gate is not the one you were shown \(it is sha256:"):
-        ops.approve(thread_id, seen_digest=shown.plan_digest)
+        ops.approve(thread_id, plan_digest=shown.plan_digest)
     view = ops.thread(thread_id)
     assert view.awaiting_approval and view.decisions == [] and server.started_under("/") == 0
     assert view.plan_digest != shown.plan_digest
-    assert ops.approve(thread_id, seen_digest=view.plan_digest).status == Status.COMPLETED  # seen, then approved
+    assert ops.approve(thread_id, plan_digest=view.plan_digest).status == Status.COMPLETED  # seen, then approved
     assert server.hits["/evil"] == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from graph.core.schemas import Decision, Plan, Status, dump
-from graph.engine.build import REVIEW_NODE
+from graph.core.nodes import HUMAN_REVIEW
 from graph.operations import Operations
 from tests.support.apptest import app, dashboard_ops  # noqa: F401  (dashboard_ops: the ops fixture)
 from ui.dashboard.plain import plain
@@ -59,7 +59,7 @@ def test_the_audit_mark(ops: Operations) -> None:
     forged_id = ops.start("Calculate 6*7").thread_id
     forged = dump(Decision(action="approve", operator="**mallory**"))
     ops.workflow.graph.update_state({"configurable": {"thread_id": forged_id}},
-                                    {"decisions": [forged], "status": Status.EXECUTING.value}, as_node=REVIEW_NODE)
+                                    {"decisions": [forged], "status": Status.EXECUTING.value}, as_node=HUMAN_REVIEW)
     at = thread_page(forged_id)
     assert not at.success
     assert decisions_table(at)["sealed"].tolist() == [False]

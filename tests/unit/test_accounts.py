@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.core.accounts import NEEDS, Account, exposure_problem, hash_password, is_loopback, verify
+from graph.core.accounts import Account, exposure_problem, hash_password, is_loopback, verify
+from graph.core.schemas import Action
 from graph.core.settings import Settings, SettingsError
+from graph.operations.commands import may
 from tests.support.cli import Cli
 
 
@@ -32,9 +34,9 @@ def test_roles_decide_actions(digest: str) -> None:
     viewer = Account(name="v", roles={"viewer"}, password_hash=digest)
     operator = Account(name="o", roles={"operator"}, password_hash=digest)
     approver = Account(name="a", roles={"approver"}, password_hash=digest)
-    assert not any(viewer.may(action) for action in NEEDS)
-    assert {a for a in NEEDS if operator.may(a)} == {"start", "cancel", "resume", "retry", "fork"}
-    assert {a for a in NEEDS if approver.may(a)} == {"approve", "reject"}
+    assert not any(may(viewer.roles, action) for action in Action)
+    assert {a for a in Action if may(operator.roles, a)} == {"start", "cancel", "resume", "retry", "fork"}
+    assert {a for a in Action if may(approver.roles, a)} == {"approve", "edit", "reject"}
 
 
 @pytest.mark.parametrize("address, loopback", [

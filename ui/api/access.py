@@ -1,7 +1,7 @@
 """Who is calling the HTTP API: a bearer token of an operator account (its digest in the
-settings file), checked against the action's role by the one policy in
-``graph.core.accounts``. A server started open (``prolight serve --open``) takes every call
-as the account "api" with every role, and says so when it starts."""
+settings file), checked against the role a command needs (the command table says which).
+A server started open (``prolight serve --open``) takes every call as the account "api"
+with every role, and says so when it starts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 
-from graph.core.accounts import Action, account_for_token
+from graph.core.accounts import Role, account_for_token
 from graph.core.settings import Settings
 
 
@@ -17,13 +17,14 @@ from graph.core.settings import Settings
 class Caller:
     name: str
     roles: frozenset[str]
+    open: bool = False  # an open server: no account stands behind the call
 
 
-OPEN_CALLER = Caller("api", frozenset({"viewer", "operator", "approver"}))
+OPEN_CALLER = Caller("api", frozenset({"viewer", "operator", "approver"}), open=True)
 
 
-def caller(request: Request, action: Action | None = None) -> Caller:
-    """The calling account, or 401 (no or unknown token) / 403 (a role it lacks)."""
+def caller(request: Request, role: Role | None = None, what: str = "") -> Caller:
+    """The calling account, or 401 (no or unknown token) / 403 (it lacks ``role``)."""
     settings: Settings = request.app.state.settings
     if request.app.state.open_access:
         return OPEN_CALLER
@@ -34,8 +35,8 @@ def caller(request: Request, action: Action | None = None) -> Caller:
     account = account_for_token(settings.accounts, token.strip())
     if account is None:
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
-    if action is not None and not account.may(action):
-        raise HTTPException(403, f"account {account.name!r} ({account.role_label}) may not {action}")
+    if role is not None and role not in account.roles:
+        raise HTTPException(403, f"account {account.name!r} ({account.role_label}) may not {what or role}")
     return Caller(account.name, account.roles)
 
 
@@ -44,10 +45,3 @@ def _reader(request: Request) -> Caller:
 
 
 READ = Depends(_reader)  # any account may read
-
-
-def may(action: Action):
-    """A dependency: the caller, who must hold the role ``action`` needs."""
-    def check(request: Request) -> Caller:
-        return caller(request, action)
-    return Depends(check)

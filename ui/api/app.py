@@ -1,54 +1,31 @@
 """The HTTP API: every read and command of the operations API, answered with the API's own
-pydantic models (so the OpenAPI schema is theirs). Commands are queued and answered at
-once with 202 and the thread as it stands; the server's run manager carries them out.
-Every refusal is a 4xx with one line, ``{"error": "..."}``, and writes nothing."""
+pydantic models (so the OpenAPI schema is theirs). The command routes are made from the
+command table (``ui/api/commands.py``): each takes its request model as the body, less the
+fields its path carries, plus ``operator``. Commands are queued and answered at once with
+202 and the thread as it stands; the server's run manager carries them out. Every refusal
+is a 4xx with one line, ``{"error": "..."}``, and writes nothing."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.core.schemas import Plan, Status
+from graph.core.schemas import Status
 from graph.core.settings import Settings
-from graph.operations import BadInput, Operations, RequestError, ThreadNotFound, parse_plan
+from graph.operations import BadInput, Operations, RequestError, ThreadNotFound
+from graph.operations.commands import COMMANDS
+from graph.operations.plans import describe_error
 from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery, ThreadView,
                                      ToolView)
-from ui.api.access import READ, Caller, may
+from ui.api.access import READ, Caller
+from ui.api.commands import command_endpoint
 from ui.api.stream import event_stream
-
-
-class StartRequest(BaseModel):
-    goal: str | None = None
-    plan: dict[str, Any] | None = Field(None, description="A plan; its goal may be left out when `goal` is given.")
-
-
-class ApproveRequest(BaseModel):
-    plan: dict[str, Any] | None = Field(None, description="An edited plan to approve instead of the proposed one.")
-    plan_digest: str | None = Field(None, description="The plan_digest of the thread view the approver saw: "
-                                                      "refused (409) if the plan at the gate has changed since.")
-
-
-class RejectRequest(BaseModel):
-    feedback: str | None = None
-    final: bool = False
-
-
-class ForkRequest(BaseModel):
-    checkpoint_id: str
-    plan: dict[str, Any] | None = None
-
-
-def _plan(plan: dict[str, Any] | None, what: str, goal: str | None) -> Plan | None:
-    return None if plan is None else parse_plan(json.dumps(plan), what, goal)
 
 
 def create_app(ops: Operations, settings: Settings, open_access: bool = False) -> FastAPI:
@@ -65,7 +42,11 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
         first = exc.errors()[0]
         if first.get("type") == "json_invalid":
             return JSONResponse({"error": "bad request: the body is not valid JSON"}, status_code=422)
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        loc = tuple(first.get("loc", ()))
+        if loc[:2] == ("body", "plan") and isinstance(exc.body, dict):
+            problem = describe_error({**first, "loc": loc[2:]}, exc.body.get("plan"))
+            return JSONResponse({"error": f"the plan is not a valid plan: {problem}"}, status_code=422)
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
         return JSONResponse({"error": f"bad request: {where}: {first.get('msg', 'invalid')}"}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -95,39 +76,11 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     def thread(thread_id: str, _: Caller = READ) -> ThreadView:
         return ops.thread(thread_id)
 
-    @app.post("/threads", response_model=ThreadView, status_code=202)
-    def start(body: StartRequest, who: Caller = may("start")) -> ThreadView:
-        return ops.start(body.goal, _plan(body.plan, "the plan", body.goal), operator=who.name, queue=True)
-
-    @app.post("/threads/{thread_id}/approve", response_model=ThreadView, status_code=202)
-    def approve(thread_id: str, body: ApproveRequest | None = None, who: Caller = may("approve")) -> ThreadView:
-        plan = body.plan if body else None
-        goal = ops.thread(thread_id).goal if plan is not None else None
-        return ops.approve(thread_id, _plan(plan, "the edited plan", goal), operator=who.name, queue=True,
-                           seen_digest=body.plan_digest if body else None)
-
-    @app.post("/threads/{thread_id}/reject", response_model=ThreadView, status_code=202)
-    def reject(thread_id: str, body: RejectRequest | None = None, who: Caller = may("reject")) -> ThreadView:
-        body = body or RejectRequest()
-        return ops.reject(thread_id, body.feedback, final=body.final, operator=who.name, queue=True)
-
-    @app.post("/threads/{thread_id}/resume", response_model=ThreadView, status_code=202)
-    def resume(thread_id: str, who: Caller = may("resume")) -> ThreadView:
-        return ops.resume(thread_id, operator=who.name, queue=True)
-
-    @app.post("/threads/{thread_id}/retry", response_model=ThreadView, status_code=202)
-    def retry(thread_id: str, who: Caller = may("retry")) -> ThreadView:
-        return ops.retry(thread_id, operator=who.name, queue=True)
-
-    @app.post("/threads/{thread_id}/cancel", response_model=ThreadView, status_code=202)
-    def cancel(thread_id: str, who: Caller = may("cancel")) -> ThreadView:
-        return ops.cancel(thread_id, operator=who.name, queue=True)
-
-    @app.post("/threads/{thread_id}/fork", response_model=ThreadView, status_code=202)
-    def fork(thread_id: str, body: ForkRequest, who: Caller = may("fork")) -> ThreadView:
-        goal = ops.thread(thread_id).goal if body.plan is not None else None
-        return ops.fork(thread_id, body.checkpoint_id, _plan(body.plan, "the edited plan", goal),
-                        operator=who.name, queue=True)
+    for command in COMMANDS.values():
+        app.add_api_route(command.path, command_endpoint(ops, command), methods=[command.method],
+                          response_model=ThreadView, status_code=202, name=command.action.value,
+                          summary=command.help, description=f"Needs the {command.role} role. Queued: answers "
+                          "at once with the thread as it stands; the server's run manager carries it out.")
 
     @app.get("/threads/{thread_id}/history", response_model=list[CheckpointView])
     def history(thread_id: str, _: Caller = READ) -> list[CheckpointView]:

@@ -22,7 +22,7 @@ def approval_panel(view: ThreadView) -> None:
     approve, reject = st.columns(2)
     with approve:
         st.button("Approve", type="primary", key="approve", on_click=send, args=("approve", view.thread_id),
-                  kwargs={"seen_digest": view.plan_digest})
+                  kwargs={"plan_digest": view.plan_digest})
         editing = st.toggle("Edit the plan before approving", key=f"editing_{view.thread_id}")
     with reject, st.form("reject", border=True):
         feedback = st.text_area("Feedback for the planner", key="reject_feedback",
@@ -64,7 +64,7 @@ def plan_editor(view: ThreadView, plan: Plan) -> None:
                         if i.severity == "error"]
         st.session_state[f"{key}_problems"] = problems
         if checked is not None and not problems:
-            send("approve", view.thread_id, plan=checked, seen_digest=view.plan_digest)
+            send("approve", view.thread_id, plan=checked, plan_digest=view.plan_digest)
             st.rerun()  # past the gate now, the panel is gone; refused, the edits are still here
     if problems:
         st.error(f"The edited plan was not sent: {len(problems)} step(s) to fix.")

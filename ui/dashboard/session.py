@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from graph.core.accounts import Action, is_loopback
+from graph.core.accounts import is_loopback
 from graph.core.logs import configure_logging
+from graph.core.schemas import Action
 from graph.core.settings import Settings
 from graph.operations import Operations, RequestError
-from graph.operations.models import ThreadQuery, ThreadView
+from graph.operations.commands import COMMANDS
+from graph.operations.commands import may as role_allows
+from graph.operations.ids import resolve_thread_id
+from graph.operations.models import ThreadView
 from ui.dashboard import sign_in
 from ui.dashboard.plain import plain
 
@@ -59,14 +63,14 @@ def operator() -> str:
     return account.name if account else st.session_state.get("operator_name") or "operator"
 
 
-def may(action: Action) -> bool:
+def may(action: Action | str) -> bool:
     """Whether this visitor may send ``action``; pages show only the buttons it may use.
     With no accounts configured everyone may (the sidebar says so)."""
     accounts = settings().accounts
     if not accounts:
         return True
     account = sign_in.signed_in(settings())
-    return account is not None and account.may(action)
+    return account is not None and role_allows(account.roles, Action(action))
 
 
 def open_thread(thread_id: str) -> None:
@@ -87,16 +91,9 @@ def find_thread(text: str) -> ThreadView | str:
         return "paste a thread id"
     ops = operations()
     try:
-        return ops.thread(text)
-    except RequestError:
-        pass
-    starting = [r.thread_id for r in ops.threads(ThreadQuery(search=text, limit=50)).items
-                if r.thread_id.startswith(text)]
-    if len(starting) == 1:
-        return ops.thread(starting[0])
-    if starting:
-        return f"{len(starting)} threads start with {text!r}: paste more of the id"
-    return f"no thread {text!r}"
+        return ops.thread(resolve_thread_id(ops, text))
+    except RequestError as exc:
+        return str(exc)
 
 
 def sidebar() -> None:
@@ -124,21 +121,23 @@ def sidebar() -> None:
                     open_thread(found.thread_id)
 
 
-def request(action: Action, thread_id: str, **kwargs: object) -> str | None:
-    """Send a queued command for a thread (the run manager carries it out); the refusal's
-    one-line message, or None."""
+def request(action: Action | str, thread_id: str | None = None, **fields: object) -> str | None:
+    """Send a queued command of the table (the run manager carries it out); the refusal's
+    one-line message, or None. ``fields``: the rest of the command's request."""
+    action = Action(action)
     if not may(action):  # the page hides what the account may not do; this is the backstop
         return f"your account may not {action}"
+    ids = {} if thread_id is None else {"thread_id": thread_id}
     try:
-        getattr(operations(), action)(thread_id, operator=operator(), queue=True, **kwargs)
+        operations().send(COMMANDS[action].request(**ids, **fields), operator=operator(), queue=True)
     except RequestError as exc:
         return str(exc)
     return None
 
 
-def send(action: Action, thread_id: str, **kwargs: object) -> None:
+def send(action: Action | str, thread_id: str, **fields: object) -> None:
     """``request`` for the thread page, which shows the refusal, or a notice, on its next run."""
-    refused = request(action, thread_id, **kwargs)
+    refused = request(action, thread_id, **fields)
     if refused:
         st.session_state["thread_error"] = refused
     else:

@@ -1,0 +1,174 @@
+"""The command table: every operator command declared once, with its request model, the
+role it needs, its HTTP method and path and its CLI verb and flags. The CLI parser, the
+HTTP routes, the role checks, the remote client and the dashboard's dispatch are all
+derived from ``COMMANDS``; ``tests/unit/test_command_table.py`` fails when a front end
+misses a command or takes other arguments. A new command is a request model and a row
+here, plus its case in ``Operations.send``.
+
+Reads are listed in ``READS`` (the method of ``OperationsApi``, its HTTP path, its CLI
+verb) so that the same test holds every front end to every read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from graph.core.accounts import Role
+from graph.core.schemas import Action, Plan
+
+DEFAULT_PLAN_GOAL = "operator plan"
+
+
+def _goal_optional(value: Any) -> Any:
+    """A plan sent without its goal takes the thread's (approve, fork) or the request's
+    (start): the placeholder is replaced before anything is stored."""
+    if isinstance(value, dict) and "goal" not in value:
+        return {"goal": DEFAULT_PLAN_GOAL, **value}
+    return value
+
+
+PlanInput = Annotated[Plan, BeforeValidator(_goal_optional)]
+# Not length-checked here: an id no thread can have is refused as an unknown thread.
+ThreadId = Annotated[str, Field(description="The thread's id (or, from the CLI, a unique prefix of 4 or more "
+                                            "characters).")]
+
+
+class CommandRequest(BaseModel):
+    """What a command asks for. Who asks (``operator``) and whether to wait (``queue``)
+    travel beside it: the HTTP API takes the operator from the caller's account."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: ClassVar[Action]
+
+
+class StartRequest(CommandRequest):
+    action = Action.START
+    goal: str | None = Field(None, description="What to do; the planner plans it. Optional with a plan.")
+    plan: PlanInput | None = Field(None, description="A plan to use instead of the planner's.")
+
+
+class ApproveRequest(CommandRequest):
+    action = Action.APPROVE
+    thread_id: ThreadId
+    plan: PlanInput | None = Field(None, description="An edited plan to approve instead of the proposed one "
+                                                     "(checked by the critic's rules first).")
+    plan_digest: str | None = Field(None, description="The plan_digest of the thread view the approver saw: "
+                                                      "refused if the plan at the gate has changed since.")
+
+
+class RejectRequest(CommandRequest):
+    action = Action.REJECT
+    thread_id: ThreadId
+    feedback: str | None = Field(None, description="What the planner should change; needed unless final.")
+    final: bool = Field(False, description="End the thread REJECTED instead of replanning.")
+
+
+class ResumeRequest(CommandRequest):
+    action = Action.RESUME
+    thread_id: ThreadId
+
+
+class RetryRequest(CommandRequest):
+    action = Action.RETRY
+    thread_id: ThreadId
+
+
+class CancelRequest(CommandRequest):
+    action = Action.CANCEL
+    thread_id: ThreadId
+    wait_s: float = Field(10.0, ge=0, le=3600, description="Seconds to wait for the executing process to stop it.")
+
+
+class ForkRequest(CommandRequest):
+    action = Action.FORK
+    thread_id: ThreadId
+    checkpoint_id: str = Field(min_length=1, max_length=128, description="The checkpoint to continue from.")
+    plan: PlanInput | None = Field(None, description="A changed plan (goes through the critic and approval).")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of the table. ``flags`` names each request field on the command line: a
+    bare name is positional, ``--name`` an option. ``executes``: without ``--detach`` the
+    CLI follows the run it starts to where it stops."""
+
+    request: type[CommandRequest]
+    role: Role
+    method: str
+    path: str
+    verb: str
+    help: str
+    flags: dict[str, str]
+    executes: bool = True
+
+    @property
+    def action(self) -> Action:
+        return self.request.action
+
+    @property
+    def path_fields(self) -> tuple[str, ...]:
+        return tuple(name for name in self.request.model_fields if "{" + name + "}" in self.path)
+
+    @property
+    def body_fields(self) -> tuple[str, ...]:
+        return tuple(name for name in self.request.model_fields if name not in self.path_fields)
+
+
+def _on_thread(request: type[CommandRequest], role: Role, verb: str, help_text: str,
+               **flags: str) -> Command:
+    return Command(request, role, "POST", f"/threads/{{thread_id}}/{verb}", verb, help_text,
+                   {"thread_id": "thread", **flags})
+
+
+COMMANDS: dict[Action, Command] = {c.action: c for c in (
+    Command(StartRequest, "operator", "POST", "/threads", "run",
+            "plan and critique a goal (or check a given plan); stops at the approval gate",
+            {"goal": "goal", "plan": "--plan"}),
+    _on_thread(ApproveRequest, "approver", "approve", "approve (or edit) a plan and execute it",
+               plan="--plan", plan_digest="--plan-digest"),
+    _on_thread(RejectRequest, "approver", "reject", "reject a plan: replan with feedback, or end it with --final",
+               feedback="--feedback", final="--final"),
+    _on_thread(ResumeRequest, "operator", "resume", "continue a thread that stopped (crash, failure, cancel)"),
+    _on_thread(RetryRequest, "operator", "retry", "run the failed and skipped steps of a FAILED thread again"),
+    Command(CancelRequest, "operator", "POST", "/threads/{thread_id}/cancel", "cancel",
+            "stop a thread: no new step starts, running steps get a grace period",
+            {"thread_id": "thread", "wait_s": "--wait"}, executes=False),
+    _on_thread(ForkRequest, "operator", "fork", "time travel: continue a thread from an earlier checkpoint",
+               checkpoint_id="--checkpoint", plan="--plan"),
+)}
+
+
+def role_for(action: Action) -> Role:
+    """The role an action needs. An edit is an approval of a changed plan."""
+    return COMMANDS[Action.APPROVE if action == Action.EDIT else action].role
+
+
+def may(roles: frozenset[str], action: Action) -> bool:
+    return role_for(action) in roles
+
+
+@dataclass(frozen=True)
+class Read:
+    """A read every front end offers: the ``OperationsApi`` method, its HTTP GET path and
+    its CLI verb."""
+
+    method: str
+    path: str
+    verb: str
+
+
+READS: tuple[Read, ...] = (
+    Read("thread", "/threads/{thread_id}", "status"),
+    Read("threads", "/threads", "threads"),
+    Read("status_counts", "/threads/counts", "counts"),
+    Read("awaiting_approval", "/approvals", "inbox"),
+    Read("checkpoints", "/threads/{thread_id}/history", "history"),
+    Read("audit", "/threads/{thread_id}/audit", "audit"),
+    Read("checkpoint_state", "/threads/{thread_id}/checkpoints/{checkpoint_id}", "state"),
+    Read("events", "/threads/{thread_id}/events", "events"),
+    Read("metrics", "/metrics/summary", "metrics"),
+    Read("breakers", "/breakers", "breakers"),
+    Read("tools", "/tools", "tools"),
+)
