@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.ui
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.cli
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

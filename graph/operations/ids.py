@@ -19,7 +19,7 @@ def resolve_thread_id(api: OperationsApi, text: str) -> str:
     if len(text) < MIN_PREFIX:
         return text
     page = api.threads(ThreadQuery(search=text, limit=SHOWN + 1))
-    starting = [r.thread_id for r in page.items if r.thread_id.startswith(text)]
+    starting = sorted(r.thread_id for r in page.items if r.thread_id.startswith(text))
     if text in starting or not starting:
         return text
     if len(starting) == 1:

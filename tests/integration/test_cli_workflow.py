@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from graph.core.settings import Settings
+from graph.operations import Operations
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 
@@ -162,3 +164,27 @@ def test_threads_lists_newest_first_with_filter_and_limit(cli: Cli) -> None:
     assert [r["thread_id"] for r in cli.ok("threads", "--search", second[:6])["items"]] == [second]
     assert "Calculate 2+2" in cli("threads").stdout
     assert "1-2 of 2" in cli("threads").stdout
+
+
+def test_a_unique_id_prefix_names_its_thread_and_an_ambiguous_one_lists_the_candidates(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+    assert cli.ok("status", thread[:6])["thread_id"] == thread
+    assert cli.ok("approve", thread[:6])["status"] == "COMPLETED"
+    ops = Operations.open(Settings.from_env())  # two rows whose ids share a prefix (no checkpoint needed)
+    try:
+        for thread_id in ("abcd00001", "abcd00002"):
+            ops.db.create_run(thread_id, "twin", "CREATED", "offline", "test")
+    finally:
+        ops.close()
+    refused = cli("status", "abcd")
+    assert refused.code == 2 and refused.stderr.splitlines() == [
+        "prolight: error: 'abcd' is the start of several thread ids: abcd00001, abcd00002; give more of it"]
+    assert "unknown thread 'abc'" in cli("status", "abc").stderr  # under 4 characters: never a prefix
+
+
+def test_listings_show_a_multi_line_goal_on_one_line(cli: Cli) -> None:
+    cli.ok("run", "Calculate 6*7\n\nthen   stop")
+    listed = cli("threads").stdout.splitlines()
+    assert len(listed) == 2 and listed[0].endswith("Calculate 6*7 then stop")
+    inbox = cli("inbox").stdout.splitlines()
+    assert len(inbox) == 1 and inbox[0].endswith("Calculate 6*7 then stop")
