@@ -38,7 +38,7 @@ postgres:
 # Two pytest workers: a CLI call is a second of imports on one core, so one worker leaves
 # the other core idle. worksteal balances the long browser and worker-process tests.
 test: install browser postgres compile
-	$(BIN)/python -m pytest -n 2 --dist worksteal
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
 
 # Where Python writes no .pyc (PYTHONDONTWRITEBYTECODE, as on our machines) every process
 # compiles the project's modules again: half a second of each CLI call the tests make.

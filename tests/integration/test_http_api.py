@@ -163,3 +163,13 @@ def test_an_open_server_listens_on_loopback_only(cli: Cli) -> None:
     refused = cli("serve", "--open", "--address", "0.0.0.0", "--port", "1")
     assert refused.code == 2 and refused.stderr.splitlines() == [
         "prolight: error: --open takes calls without a token: only on a loopback address, not 0.0.0.0"]
+
+
+def test_a_command_is_recorded_under_the_callers_account_and_no_other(api: Api) -> None:
+    otto = api.client("otto")
+    as_self = otto.post("/threads", json={"goal": "Calculate 6*7", "operator": "otto"})
+    assert as_self.status_code == 202 and as_self.json()["operator"] == "otto"
+    before = len(otto.get("/threads").json()["items"])
+    posing = otto.post("/threads", json={"goal": "Calculate 6*7", "operator": "ana"})
+    assert posing.status_code == 403 and posing.json() == {"error": "account 'otto' may not act as 'ana'"}
+    assert len(otto.get("/threads").json()["items"]) == before  # nothing written
