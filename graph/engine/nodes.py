@@ -29,6 +29,7 @@ from graph.core.audit import execution_refusal, plan_digest, seal
 from graph.core.events import emit
 from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
 from graph.engine.executor import execute_plan
+from graph.engine.snapshots import gate_summary
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET, WorkflowState
@@ -53,7 +54,7 @@ class Nodes:
                 emit("run_failed", node=PLANNER, payload={"error": str(exc), "status": Status.FAILED.value})
                 return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
         emit("plan_created", node=PLANNER, payload={"steps": len(plan.steps)})
-        return {"plan": dump(plan), "plan_source": PLANNER, "status": Status.PLANNED.value,
+        return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
                 "steps": {RESET: True}, "feedback": None, "error": None}
 
     def critic(self, state: WorkflowState) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class Nodes:
                 verdict.issues.append(_warning(f"model review unavailable: {exc}"))
         revisions = state.get("revisions", 0)
         revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
-                  and state.get("plan_source", "operator") == PLANNER)
+                  and state.get("plan_source", "operator") == "planner")
         emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
         update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
         if revise:
@@ -90,11 +91,8 @@ class Nodes:
         if self.estimator is not None:
             update["estimate"] = self.estimator(Plan.model_validate(state["plan"]))
             emit("estimate", node=REQUEST_APPROVAL, payload=update["estimate"])
-        # What the inbox lists, so it reads no checkpoint: steps, risk, the estimate.
         emit("awaiting_approval", node=REQUEST_APPROVAL, payload={
-            "status": Status.AWAITING_APPROVAL.value, "steps": len(state["plan"].get("steps", [])),
-            "risk": (state.get("critique") or {}).get("risk"),
-            "critical_path_s": (update.get("estimate") or {}).get("critical_path_s")})
+            "status": Status.AWAITING_APPROVAL.value, **gate_summary({**state, **update})})
         return update
 
     def human_review(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:

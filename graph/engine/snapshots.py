@@ -22,3 +22,12 @@ def is_awaiting(snapshot: StateSnapshot) -> bool:
 def has_ended(snapshot: StateSnapshot) -> bool:
     """The thread ran to its end: it has state and nothing left to run."""
     return bool(snapshot.values) and not snapshot.next and not snapshot.tasks
+
+
+def gate_summary(values: dict) -> dict:
+    """What the inbox lists of a thread at the gate: its steps, the critic's risk, the
+    estimated critical path. The gate's ``awaiting_approval`` event carries it (so the inbox
+    reads no checkpoint); a thread that reached the gate before then is read from its state."""
+    return {"steps": len((values.get("plan") or {}).get("steps", [])),
+            "risk": (values.get("critique") or {}).get("risk"),
+            "critical_path_s": (values.get("estimate") or {}).get("critical_path_s")}

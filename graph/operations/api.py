@@ -26,6 +26,7 @@ from graph.core.audit import AuditReport, verify
 from graph.core.events import Event, StoredEvent
 from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
 from graph.core.settings import Settings
+from graph.engine.snapshots import gate_summary
 from graph.operations import views
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
                                        ResumeRequest, RetryRequest, StartRequest)
@@ -212,19 +213,16 @@ class Operations:
         return StatusCounts(counts=counts, total=sum(counts.values()))
 
     def awaiting_approval(self, limit: int = 200) -> list[PendingApproval]:
-        """Threads waiting for a decision, oldest first, with what the inbox shows: from the
-        gate's event (one query), or for a thread that reached the gate before the event
-        carried it, from its checkpoint."""
+        """Threads waiting for a decision, oldest first, with what the inbox shows
+        (``gate_summary``): from the gate's event (one query), or for a thread that reached
+        the gate before the event carried it, from its checkpoint."""
         rows = self.db.runs_with_status(Status.AWAITING_APPROVAL.value, oldest_first=True, limit=limit)
         at_gate = latest_payloads(self.db, [r.thread_id for r in rows], "awaiting_approval")
         pending = []
         for row in rows:
             shown = at_gate.get(row.thread_id) or {}
             if "steps" not in shown:
-                values = self.workflow.snapshot(row.thread_id).values
-                shown = {"steps": len((values.get("plan") or {}).get("steps", [])),
-                         "risk": (values.get("critique") or {}).get("risk"),
-                         "critical_path_s": (values.get("estimate") or {}).get("critical_path_s")}
+                shown = gate_summary(self.workflow.snapshot(row.thread_id).values)
             pending.append(PendingApproval(
                 thread_id=row.thread_id, goal=row.goal, operator=row.operator, waiting_since=row.updated_at,
                 steps=shown["steps"], risk=shown.get("risk"), critical_path_s=shown.get("critical_path_s")))
