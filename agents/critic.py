@@ -5,6 +5,7 @@ model's review is added on top and may ask for a revision."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -15,12 +16,13 @@ from agents.prompts import CRITIC_SYSTEM, critic_request
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
 from graph.core.dag import find_cycle, references
+from graph.core.errors import RequestError
 from graph.core.schemas import Critique, CritiqueIssue, Plan
 from graph.core.secrets import ENV_PREFIX, literal_secrets
 from graph.core.settings import Settings
 
 
-class InvalidPlanError(ValueError):
+class InvalidPlanError(RequestError, ValueError):
     """A plan that must not run; the message is one line naming the first problem."""
 
 
@@ -92,7 +94,7 @@ def args_problem(schema: type[BaseModel] | dict[str, Any] | None, args: dict[str
     return None
 
 
-def assess_risk(issues: list[CritiqueIssue], plan: Plan, registry: ToolRegistry) -> str:
+def assess_risk(issues: list[CritiqueIssue], plan: Plan) -> str:
     if any(i.severity == "warning" for i in issues):
         return "high"
     if any(s.tool in ("http_request",) for s in plan.steps):
@@ -100,12 +102,22 @@ def assess_risk(issues: list[CritiqueIssue], plan: Plan, registry: ToolRegistry)
     return "low"
 
 
+def blocking_problem(issues: Iterable[CritiqueIssue | Mapping[str, Any]]) -> str | None:
+    """The gate's one rule: a plan with an error-severity issue does not run, whoever approves
+    it (a front end through ``Workflow.approve``, or a client of LangGraph's own API whose
+    decision ``human_review`` applies). The first blocking issue and how many more, or None."""
+    blocking = [i.message if isinstance(i, CritiqueIssue) else i["message"] for i in issues
+                if (i.severity if isinstance(i, CritiqueIssue) else i["severity"]) == "error"]
+    if not blocking:
+        return None
+    return blocking[0] + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else "")
+
+
 def validate_plan(plan: Plan, registry: ToolRegistry) -> None:
     """Raise InvalidPlanError naming the first blocking problem, or return."""
-    blocking = [i for i in check_plan(plan, registry) if i.severity == "error"]
-    if blocking:
-        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-        raise InvalidPlanError(blocking[0].message + more)
+    problem = blocking_problem(check_plan(plan, registry))
+    if problem:
+        raise InvalidPlanError(problem)
 
 
 class ModelReview(BaseModel):
@@ -125,4 +137,4 @@ def critique(plan: Plan, registry: ToolRegistry, model: BaseChatModel | None,
         issues += [CritiqueIssue(severity="warning", message=m) for m in review.issues]
         if review.verdict.strip().lower() == "revise":
             verdict = "revise"
-    return Critique(verdict=verdict, issues=issues, risk=assess_risk(issues, plan, registry))
+    return Critique(verdict=verdict, issues=issues, risk=assess_risk(issues, plan))

@@ -26,10 +26,6 @@ class ModelConfigError(SettingsError):
     """PROLIGHT_MODEL names no usable model."""
 
 
-def is_offline(name: str | None = None) -> bool:
-    return (name or Settings.from_env().model) == "offline"
-
-
 def chat_model(name: str | None = None) -> BaseChatModel:
     name = name or Settings.from_env().model
     if name == "offline":

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.prompts import REPAIR
 from graph.core.breaker import BOARD
+from graph.core.errors import ModelError
 from graph.core.resilience import CallFailed, CallLimits, resilient_call
 from graph.core.settings import Settings
 
@@ -24,11 +25,11 @@ MAX_REPAIRS = 2
 _JSON_BLOCK = re.compile(r"\{.*\}", re.S)
 
 
-class ModelOutputError(RuntimeError):
+class ModelOutputError(ModelError):
     """The model did not produce a usable answer after the repair attempts."""
 
 
-class ModelCallError(RuntimeError):
+class ModelCallError(ModelError):
     """The model could not be reached (after retries), timed out, or its breaker is open."""
 
 

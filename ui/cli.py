@@ -43,7 +43,7 @@ THREAD_READS = {"status", "history", "audit", "state", "events"}  # they take a 
 LOCAL_COMMANDS = {"worker", "serve"}  # they need the database itself
 
 
-class UsageError(Exception):
+class UsageError(RequestError):
     """Bad input from the command line; exit 2 with one line."""
 
 
@@ -400,7 +400,7 @@ def _main(argv: list[str] | None) -> int:
             result = run_command(args, ops)
         finally:
             ops.close()
-    except (UsageError, RequestError, SettingsError) as exc:
+    except (RequestError, SettingsError) as exc:  # UsageError is a RequestError
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
     if result is None:

@@ -19,7 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from graph.core.errors import BadInput, RequestError, ThreadNotFound
 from graph.core.events import StoredEvent
 from graph.core.resilience import backoff
-from graph.core.schemas import Plan, RetryConfig
+from graph.core.schemas import RetryConfig
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)

@@ -26,7 +26,7 @@ log = logging.getLogger("prolight.mcp")
 LOAD_TIMEOUT_S = 30.0
 
 
-class McpServerUnavailable(ConnectionError):
+class McpServerUnavailable(ToolError, ConnectionError):
     """The server could not be started or reached, or it went away during the call."""
 
 

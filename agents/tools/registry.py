@@ -21,10 +21,11 @@ from agents.tools.files import list_files, read_file, search_files, write_file
 from agents.tools.http import http_request
 from agents.tools.mcp import load_all
 from agents.tools.summarize import summarize
+from graph.core.errors import ToolError
 from graph.core.settings import McpServer, Settings
 
 
-class UnknownToolError(KeyError):
+class UnknownToolError(ToolError, KeyError):
     def __str__(self) -> str:
         return f"unknown tool {self.args[0]!r}"
 

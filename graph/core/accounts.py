@@ -1,5 +1,5 @@
 """Operator accounts and what each role may do: the one owner of that policy, for the
-dashboard now and the HTTP API later. Passwords are kept only as Argon2id hashes in the
+dashboard and the HTTP API alike. Passwords are kept only as Argon2id hashes in the
 settings file and checked with argon2-cffi (the reference binding of the password-hashing
 competition's winner): no crypto of ours. Every signed-in account reads; the command table
 (``graph/operations/commands.py``) says which role each command needs. An account may

@@ -20,12 +20,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.core.errors import ExecutionError
 from graph.core.events import emit
 
 BreakerState = Literal["closed", "open", "half_open"]
 
 
-class CircuitOpenError(RuntimeError):
+class CircuitOpenError(ExecutionError):
     """The dependency's breaker is open; the call was not attempted."""
 
 

@@ -5,7 +5,7 @@ calls both go through ``resilient_call``, so they fail, retry and report alike.
 Timeouts: the call runs on a worker thread and the caller stops waiting at the deadline.
 Python cannot kill a thread, so the call is also handed the seconds left (tools that take
 ``timeout_s`` pass it to their socket or subprocess, which releases the hung resource);
-a call that ignores it is abandoned on its daemon thread (``graph/core/threads.py``).
+a call that ignores it is abandoned on its daemon thread (``graph/core/daemons.py``).
 A call declared bounded (``CallLimits.bounded``) runs on the caller's thread instead."""
 
 from __future__ import annotations
@@ -21,24 +21,24 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from graph.core.errors import HttpStatusError, ToolRefused
+from graph.core.errors import ExecutionError, HttpStatusError, ToolRefused
 from graph.core.breaker import CircuitBreaker, CircuitOpenError
 from graph.core.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
-from graph.core.threads import DAEMONS
+from graph.core.daemons import DAEMONS
 
 T = TypeVar("T")
 BREAKER_COUNTS: frozenset[ErrorCategory] = frozenset({"timeout", "connection", "http_429", "http_5xx"})
 
 
-class StepTimeout(TimeoutError):
-    pass
+class StepTimeout(ExecutionError, TimeoutError):
+    """The step ran past its ``timeout_s``."""
 
 
-class Cancelled(Exception):
+class Cancelled(ExecutionError):
     """The operator cancelled the run."""
 
 
-class CallFailed(Exception):
+class CallFailed(ExecutionError):
     """Every allowed attempt failed; ``attempts`` holds the record, ``__cause__`` the last error."""
 
     def __init__(self, message: str, attempts: list[Attempt]) -> None:

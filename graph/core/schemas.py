@@ -159,9 +159,6 @@ class Plan(BaseModel):
             raise ValueError(f"a plan has at most {MAX_PLAN_STEPS} steps, this one has {len(steps)}")
         return steps
 
-    def step(self, step_id: str) -> Step:
-        return next(s for s in self.steps if s.id == step_id)
-
 
 class CritiqueIssue(BaseModel):
     severity: Literal["error", "warning", "info"]

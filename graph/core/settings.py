@@ -18,11 +18,8 @@ from graph.core.accounts import Account
 from graph.core.audit import audit_key
 from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
+from graph.core.errors import SettingsError
 from graph.core.schemas import RetryConfig, RetryOverride
-
-
-class SettingsError(ValueError):
-    """The settings file or an environment variable is not usable."""
 
 
 class DatabaseUnavailable(SettingsError):

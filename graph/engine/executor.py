@@ -41,7 +41,7 @@ from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStat
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
 from graph.core.settings import Settings
-from graph.core.threads import DAEMONS
+from graph.core.daemons import DAEMONS
 from graph.core.walk import map_strings
 
 CANCEL_POLL_S = 0.2

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from pydantic import ValidationError
 
-from agents.critic import critique
+from agents.critic import blocking_problem, critique
 from agents.models import ModelConfigError
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
@@ -125,16 +125,16 @@ class Nodes:
             if decision.final:
                 return {"status": Status.REJECTED.value}
             return {"feedback": decision.feedback, "revisions": 0, "status": Status.CRITIQUED.value}
+        update: dict[str, Any] = {"error": None}
+        issues = (state.get("critique") or {}).get("issues", [])
         if decision.action == "edit" and decision.plan is not None:
             verdict = critique(decision.plan, self.registry, None)
             update = {"plan": dump(decision.plan), "plan_source": "operator",
                       "critique": dump(verdict), "steps": {RESET: True}}
-            if verdict.blocking:
-                return update | {"status": Status.AWAITING_APPROVAL.value}
-            return update | {"status": Status.EXECUTING.value}
-        if Critique.model_validate(state["critique"]).blocking and decision.action == "approve":
-            return {"status": Status.AWAITING_APPROVAL.value}
-        return {"status": Status.EXECUTING.value, "error": None}
+            issues = verdict.issues
+        if blocking_problem(issues):  # a decision written around Workflow.approve (Agent Server)
+            return update | {"status": Status.AWAITING_APPROVAL.value}
+        return update | {"status": Status.EXECUTING.value}
 
     def executor(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Runs the plan only if it is exactly the one the last approval sealed, whatever

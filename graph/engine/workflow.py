@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
-from agents.critic import InvalidPlanError, validate_plan
+from agents.critic import InvalidPlanError, blocking_problem, validate_plan
 from agents.tools import ToolRegistry, registry_for
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.core.nodes import EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
@@ -129,10 +129,9 @@ class Workflow:
                 decision = Decision(action="edit", plan=edited, plan_digest=plan_digest(dump(edited)),
                                     operator=operator)
             else:
-                blocking = [i for i in (snapshot.values.get("critique") or {}).get("issues", [])
-                            if i["severity"] == "error"]
-                if blocking:
-                    raise RequestError(f"the plan has blocking issues ({blocking[0]['message']}); edit or reject it")
+                problem = blocking_problem((snapshot.values.get("critique") or {}).get("issues", []))
+                if problem:
+                    raise RequestError(f"the plan has blocking issues ({problem}); edit or reject it")
                 decision = Decision(action="approve", plan_digest=at_gate, operator=operator)
             self.db.clear_cancel(thread_id)
             self._decide(thread_id, snapshot, decision, Status.APPROVED)

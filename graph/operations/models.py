@@ -1,5 +1,5 @@
-"""The answers of the operations API: every front end (CLI ``--json``, dashboard, the coming
-HTTP API) gets these models and nothing else of the engine, so they cannot drift apart.
+"""The answers of the operations API: every front end (CLI ``--json``, dashboard, HTTP API)
+gets these models and nothing else of the engine, so they cannot drift apart.
 Timestamps are timezone-aware UTC; statuses are the one ``Status`` enum, commands and
 decisions the one ``Action`` enum."""
 

@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from graph.core.threads import DAEMONS
+from graph.core.errors import ExecutionError
+from graph.core.daemons import DAEMONS
 from graph.store.database import Database
 
 
-class ClaimHeld(Exception):
+class ClaimHeld(ExecutionError):
     """Another live owner holds the thread."""
 
     def __init__(self, holder: str | None) -> None:

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from graph.core.threads import DAEMONS
+from graph.core.daemons import DAEMONS
 from graph.store.event_log import EventRow
 
 log = logging.getLogger(__name__)

@@ -178,7 +178,6 @@ def test_output_cut_short_by_the_reader_exits_quietly(cli: Cli) -> None:
     """`prolight threads --json | head -1`: the reader closes the pipe after one line; the
     CLI must not print a BrokenPipe traceback. The listing is made far larger than a pipe's
     buffer so the write really meets the closed pipe."""
-    import subprocess
 
     from graph.store.connect import open_database
 

@@ -20,7 +20,7 @@ from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.resilience import Cancelled
 from graph.core.schemas import Plan, StepStatus
 from graph.core.settings import Settings
-from graph.core.threads import DaemonThreads
+from graph.core.daemons import DaemonThreads
 from graph.engine.build import build_graph
 from graph.engine.executor import SPARE_THREADS, StepRun, threads_needed
 from graph.store.connect import open_database
