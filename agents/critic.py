@@ -127,8 +127,8 @@ class ModelReview(BaseModel):
     issues: list[str] = Field(default_factory=list, description="Problems a human should know about.")
 
 
-def critique(plan: Plan, registry: ToolRegistry, model: BaseChatModel | None,
-             settings: Settings | None = None) -> Critique:
+def critique(plan: Plan, registry: ToolRegistry, settings: Settings, model: BaseChatModel | None = None) -> Critique:
+    """The deterministic checks, then (``model`` given, and they pass) the model's review."""
     issues = check_plan(plan, registry)
     verdict = "revise" if any(i.severity == "error" for i in issues) else "approve"
     if model is not None and verdict == "approve":

@@ -5,12 +5,10 @@ or the variable to set, not the provider library's traceback."""
 
 from __future__ import annotations
 
-import os
-
 from langchain_core.language_models import BaseChatModel
 
 from agents.offline_model import OfflineChatModel
-from graph.core.settings import Settings, SettingsError, importable
+from graph.core.settings import SettingsError, environment_has, importable
 
 # provider (as init_chat_model names it) → (its package's module, our extra, the key it needs)
 PROVIDERS: dict[str, tuple[str, str, str | None]] = {
@@ -26,8 +24,8 @@ class ModelConfigError(SettingsError):
     """PROLIGHT_MODEL names no usable model."""
 
 
-def chat_model(name: str | None = None) -> BaseChatModel:
-    name = name or Settings.from_env().model
+def chat_model(name: str) -> BaseChatModel:
+    """The chat model the settings' ``model`` names."""
     if name == "offline":
         return OfflineChatModel()
     provider, _, model = name.partition(":")
@@ -40,7 +38,7 @@ def chat_model(name: str | None = None) -> BaseChatModel:
     module, extra, key = PROVIDERS[provider]
     if not importable(module):
         raise ModelConfigError(f"PROLIGHT_MODEL={name!r} needs the {extra} extra: pip install -e '.[{extra}]'")
-    if key and not os.environ.get(key, "").strip():
+    if key and not environment_has(key):
         raise ModelConfigError(f"PROLIGHT_MODEL={name!r} needs {key}: set it in the environment")
     from langchain.chat_models import init_chat_model
 

@@ -13,8 +13,8 @@ from graph.core.schemas import Plan
 from graph.core.settings import Settings
 
 
-def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, feedback: str | None = None,
-               settings: Settings | None = None) -> Plan:
+def draft_plan(goal: str, model: BaseChatModel, registry: ToolRegistry, settings: Settings,
+               feedback: str | None = None) -> Plan:
     plan = ask_structured(model, Plan, PLANNER_SYSTEM, planner_request(goal, registry.catalogue(), feedback),
                           agent="planner", settings=settings)
     return plan.model_copy(update={"goal": goal})

@@ -44,9 +44,8 @@ def breaker_name(model: BaseChatModel) -> str:
 
 def ask_structured(
     model: BaseChatModel, schema: type[T], system: str, request: str, *, agent: str,
-    settings: Settings | None = None, max_repairs: int = MAX_REPAIRS,
+    settings: Settings, max_repairs: int = MAX_REPAIRS,
 ) -> T:
-    settings = settings or Settings.from_env()
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
     runnable = model.with_structured_output(schema, include_raw=True)
     breaker = BOARD.get(breaker_name(model))

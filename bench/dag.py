@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from agents.tools.context import ToolContext
 from agents.tools.http import http_request
 from graph.core.dag import critical_path_seconds
 from graph.store.connect import open_database
@@ -46,7 +47,7 @@ def makespan(windows: list[tuple[float, float]]) -> float:
 def run_ours(plan: Plan, db_path: Path) -> float:
     db = open_database(str(db_path))
     settings = Settings.from_env().model_copy(update={"db": str(db_path), "step_concurrency": 64})
-    workflow = Operations(db, settings=settings)
+    workflow = Operations(db, settings)
     thread = workflow.start(plan=plan).thread_id
     status = workflow.approve(thread).model_dump(mode="json")
     db.close()
@@ -63,6 +64,7 @@ class SuperstepState(TypedDict):
 def run_superstep_baseline(plan: Plan, db_path: Path) -> float:
     """The textbook LangGraph fan-out: each superstep Sends every ready step."""
     by_id = {s.id: s for s in plan.steps}
+    tool_config = ToolContext(Settings.from_env()).config()  # the same settings our run gets
 
     def ready(state: SuperstepState) -> list[str]:
         done = set(state.get("done", []))
@@ -77,7 +79,7 @@ def run_superstep_baseline(plan: Plan, db_path: Path) -> float:
 
     def run_step(payload: dict[str, str]) -> dict[str, Any]:
         start = time.time()
-        http_request.invoke(by_id[payload["step_id"]].args)
+        http_request.invoke(by_id[payload["step_id"]].args, config=tool_config)
         return {"done": [payload["step_id"]], "windows": [(start, time.time())]}
 
     builder = StateGraph(SuperstepState)

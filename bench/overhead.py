@@ -37,6 +37,7 @@ from agents.tools.calculate import evaluate
 from graph.core import tracing
 from graph.core.nodes import REQUEST_APPROVAL
 from graph.engine.build import build_graph
+from graph.engine.context import RunContext
 from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics
 from graph.store.connect import open_database
@@ -124,7 +125,7 @@ def steps_bare(graph, width: int) -> float:
 
 def per_step(tmp: Path, runs: int, width: int) -> tuple[float, float]:
     """Median seconds (ours, bare) for one plan of ``width`` steps, alternating."""
-    flow = Operations(open_database(str(tmp / "steps.db")))
+    flow = Operations.open(Settings.from_env(db=str(tmp / "steps.db")))
     bare = bare_task_graph(open_database(str(tmp / "steps-bare.db")))
     steps_ours(flow, width), steps_bare(bare, width)  # warm-up
     ours, base = [], []
@@ -141,13 +142,13 @@ def list_threads(tmp: Path, count: int) -> tuple[float, float]:
         cur.executemany("INSERT INTO runs (thread_id, goal, status, model, operator, created_at, updated_at) "
                         "VALUES (?, ?, ?, 'offline', 'op', ?, ?)",
                         [(uuid.uuid4().hex, f"goal {i}", "COMPLETED", now, now) for i in range(count)])
-    flow = Operations(db)
+    flow = Operations(db, Settings.from_env(db=db.url))
     return median_of(READS, lambda: flow.threads(ThreadQuery(limit=count)), lambda page: len(page.items) == count)
 
 
 def big_run_events(tmp: Path, width: int) -> tuple[tuple[float, float], int]:
-    db = open_database(str(tmp / "big.db"))
-    flow = Operations(db)
+    flow = Operations.open(Settings.from_env(db=str(tmp / "big.db")))
+    db = flow.db
     steps = [{"id": f"s{i}", "tool": "calculate", "args": {"expression": f"{i}*2"},
               "depends_on": [f"s{i - 1}"] if i % 50 else []} for i in range(width)]
     thread = flow.start(plan=Plan.model_validate({"goal": f"{width} steps", "steps": steps})).thread_id
@@ -194,10 +195,11 @@ def main() -> None:
     text = goal(args.steps)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        flow = Operations(open_database(str(tmp / "ours.db")))
+        flow = Operations.open(Settings.from_env(db=str(tmp / "ours.db")))
         bare_db = open_database(str(tmp / "bare.db"))
-        settings = Settings.from_env()
-        bare = build_graph(bare_db.saver, settings=settings, audit_key=settings.audit_secret(bare_db.url))
+        settings = Settings.from_env(db=bare_db.url)
+        # our graph driven as a client of LangGraph's API drives it: the context is the graph's default
+        bare = build_graph(bare_db.saver, default=RunContext.of(settings, audit_key=settings.audit_secret(bare_db.url)))
         run_ours(flow, text), run_bare(bare, text)  # warm-up
         ours, base = [], []
         for _ in range(args.runs):

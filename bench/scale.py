@@ -33,8 +33,8 @@ from httpx_sse import connect_sse
 from bench.stats import p95
 from graph.core.events import Event
 from graph.core.schemas import Plan
+from graph.core.settings import Settings
 from graph.operations import Operations
-from graph.store.connect import open_database
 from graph.store.event_log import append_events
 from tests.support.browser import free_port
 from tests.support.postgres import PostgresServer, server_binaries
@@ -48,7 +48,7 @@ def stream_latencies(home: Path, events: int) -> list[float]:
     step is held open by the local tool server (so the thread stays live and quiet)."""
     tools = ToolServer().start()
     env = {**os.environ, "PROLIGHT_DB": str(home / "prolight.db"), "PROLIGHT_WORKSPACE": str(home)}
-    ops = Operations(open_database(env["PROLIGHT_DB"]))
+    ops = Operations.open(Settings.from_env(db=env["PROLIGHT_DB"]))
     plan = Plan.model_validate({"goal": "Hold", "steps": [fetch(tools, "held", timeout_s=600, hold="gate")]})
     thread = ops.start(None, plan).thread_id
     ops.approve(thread, queue=True)  # for the server's run manager
@@ -104,7 +104,7 @@ WORKERS_PER_PROCESS = 4
 def queue_runs(db_url: str, tools: ToolServer, runs: int, tag: str) -> list[str]:
     """``runs`` threads of three steps (two in parallel, then one after both), planned,
     critiqued and approved with the approval queued for a worker."""
-    ops = Operations(open_database(db_url))
+    ops = Operations.open(Settings.from_env(db=db_url))
     try:
         threads = []
         for i in range(runs):
@@ -127,7 +127,7 @@ def runs_per_second(db_url: str, home: Path, tools: ToolServer, processes: int, 
     workers = [subprocess.Popen([sys.executable, "-m", "ui.cli", "worker", "--workers", str(WORKERS_PER_PROCESS)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(processes)]
-    ops = Operations(open_database(db_url))
+    ops = Operations.open(Settings.from_env(db=db_url))
     try:
         deadline = time.monotonic() + 600
         while ops.status_counts().counts.get("COMPLETED", 0) < runs:

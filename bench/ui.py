@@ -24,6 +24,7 @@ from playwright.sync_api import sync_playwright
 from bench.stats import p95
 from graph.core.events import Event
 from graph.core.schemas import utc_now
+from graph.core.settings import Settings
 from graph.operations import Operations
 from graph.store.connect import open_database
 from graph.store.event_log import append_events
@@ -70,7 +71,7 @@ def event_latencies(browser, root: Path, events: int) -> list[float]:
     """Seconds from an event's commit to the thread page showing it."""
     home = root / "events"
     (home / "workspace").mkdir(parents=True)
-    ops = Operations(open_database(str(home / "prolight.db")))
+    ops = Operations.open(Settings.from_env(db=str(home / "prolight.db")))
     thread = ops.start("Calculate 6*7").thread_id  # waits at the gate: nothing else writes events
     seen = len(ops.events(thread).events)
     spent = []

@@ -15,7 +15,9 @@ import pytest
 
 from graph.core.breaker import BOARD
 
+from graph.core.settings import Settings
 from tests.support.cli import Cli
+from tests.support.settings import home_settings
 from tests.support.http_server import ToolServer
 from tests.support.postgres import PostgresServer, server_binaries
 
@@ -53,12 +55,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """The test's home. Its environment is for the entry points the test starts (the CLI in
+    a subprocess, the dashboard under AppTest), which read their settings there as they do
+    in production; code called in-process gets the ``settings`` fixture instead."""
     (tmp_path / "workspace").mkdir()
     monkeypatch.setenv("PROLIGHT_DB", db_url)
     monkeypatch.setenv("PROLIGHT_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.setenv("PROLIGHT_MODEL", "offline")
     monkeypatch.setenv("PROLIGHT_RETRY_INITIAL_DELAY_S", "0.01")
     return tmp_path
+
+
+@pytest.fixture
+def settings(home: Path, db_url: str) -> Settings:
+    """The same settings as ``home``'s environment, built as an object: what an entry point
+    would pass down."""
+    return home_settings(home, db_url)
 
 
 @pytest.fixture(autouse=True)

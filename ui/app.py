@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run u
 
 import streamlit as st  # noqa: E402
 
-from graph.core.settings import Settings, SettingsError  # noqa: E402
+from graph.operations.config import Settings, SettingsError  # noqa: E402
 from ui.dashboard.session import operations, read_settings, sidebar  # noqa: E402
 from ui.dashboard.sign_in import gate  # noqa: E402
 

@@ -24,14 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from graph.core.events import Event, StoredEvent
-from graph.core.logs import configure_logging
-from graph.core.schemas import UNSUCCESSFUL, Action, Plan, Status
-from graph.core.settings import Settings, SettingsError
 from graph.operations import Operations, RequestError, parse_plan, read_plan_file
 from graph.operations.commands import COMMANDS, Command, CommandRequest
+from graph.operations.config import Remote, Settings, SettingsError, configure_logging
 from graph.operations.ids import resolve_thread_id
-from graph.operations.models import ThreadQuery
+from graph.operations.models import UNSUCCESSFUL, Action, Event, Plan, Status, StoredEvent, ThreadQuery
 from graph.operations.protocol import OperationsApi
 from ui import render
 
@@ -83,7 +80,7 @@ def since(value: str) -> datetime:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prolight", description="Human-approved agent plans.")
     parser.add_argument("--db", help="SQLite file (default: PROLIGHT_DB or .prolight/prolight.db)")
-    parser.add_argument("--url", default=os.environ.get("PROLIGHT_URL") or None,
+    parser.add_argument("--url", default=Remote.from_env().url,
                         help="drive a remote `prolight serve` instead of a database (default: PROLIGHT_URL); "
                              "its token comes from PROLIGHT_TOKEN")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -297,7 +294,7 @@ def serve(ops: Operations, args: argparse.Namespace) -> None:
     """The HTTP API with this process's run manager executing what it queues."""
     import uvicorn
 
-    from graph.core.accounts import is_loopback
+    from graph.operations.access import is_loopback
     from ui.api.app import create_app
 
     if args.open and not is_loopback(args.address):
@@ -312,9 +309,13 @@ def serve(ops: Operations, args: argparse.Namespace) -> None:
 
 def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
     """The database's operations API, or with ``--url`` a remote server's (its client is
-    imported only then: httpx is a tenth of a second no local command needs)."""
+    imported only then: httpx is a tenth of a second no local command needs). The CLI's one
+    read of the settings: the local API carries them to everything it runs."""
     if not args.url:
-        return Operations.open(Settings.from_env(db=args.db))
+        settings = Settings.from_env(db=args.db)
+        configure_logging(settings.log_level or ("INFO" if args.command in ("worker", "serve") else "WARNING"),
+                          settings.log_format)
+        return Operations.open(settings)
     if args.command in LOCAL_COMMANDS:
         raise UsageError(f"{args.command} runs where the database is: it takes no --url")
     if args.db:
@@ -323,7 +324,9 @@ def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
         raise UsageError(f"--url {args.url!r} is not an http:// or https:// URL")
     from ui.remote import RemoteOperations
 
-    return RemoteOperations(args.url, os.environ.get("PROLIGHT_TOKEN", "").strip() or None)
+    token = Remote.from_env().token
+    configure_logging()
+    return RemoteOperations(args.url, token.get_secret_value() if token else None)
 
 
 def start_dashboard(args: argparse.Namespace) -> int:
@@ -334,7 +337,7 @@ def start_dashboard(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"prolight: error: {exc}", file=sys.stderr)
         return 2
-    from graph.core.accounts import exposure_problem
+    from graph.operations.access import exposure_problem
 
     problem = exposure_problem(args.address, settings.accounts, settings.dashboard_open)
     if problem:
@@ -349,7 +352,7 @@ def print_password_hash() -> int:
     """Needs no settings or database: it only turns a password into the line to paste."""
     import getpass
 
-    from graph.core.accounts import hash_password
+    from graph.operations.access import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
@@ -386,14 +389,13 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "hash-password":
         return print_password_hash()
     if args.command == "token":
-        from graph.core.accounts import new_token, token_digest
+        from graph.operations.access import new_token, token_digest
 
         token = new_token()
         print(f"token: {token}\ntoken_hashes = [\"{token_digest(token)}\"]")
         return 0
     if args.command == "dashboard":
         return start_dashboard(args)
-    configure_logging("INFO" if args.command in ("worker", "serve") else "WARNING")
     try:
         ops = open_operations(args)
         try:

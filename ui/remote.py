@@ -16,13 +16,12 @@ from httpx_sse import connect_sse
 from pydantic import TypeAdapter
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from graph.core.errors import BadInput, RequestError, ThreadNotFound
-from graph.core.events import StoredEvent
-from graph.core.resilience import backoff
-from graph.core.schemas import RetryConfig
+from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
+from graph.operations.config import backoff
 from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
-                                     PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
+                                     PendingApproval, RetryConfig, StatusCounts, StoredEvent, ThreadPage, ThreadQuery,
+                                     ThreadView, ToolView)
 
 T = TypeVar("T")
 RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)

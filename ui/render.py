@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.core.events import Event, StoredEvent
+from graph.operations.models import Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_skipped": "–",
          "step_retry": "↻"}

@@ -3,8 +3,9 @@ allow-list, size caps) and the run's chat model. The executor hands it over in t
 ``RunnableConfig``; a tool declares a ``config: RunnableConfig`` parameter, which LangChain
 fills in and keeps out of the tool's argument schema, so the planner never sees it.
 
-Outside a run (a tool invoked by hand) the settings come from the environment, once per
-call, and there is no model."""
+A tool invoked by hand is given one the same way
+(``tool.invoke(args, config=ToolContext(settings).config())``); without it, a tool that
+needs the settings refuses the call rather than guess them from the environment."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
+from graph.core.errors import ToolRefused
 from graph.core.settings import Settings
 
 CONFIG_KEY = "prolight_tool_context"
@@ -29,4 +31,6 @@ class ToolContext:
 
 def tool_context(config: RunnableConfig | None) -> ToolContext:
     found = ((config or {}).get("configurable") or {}).get(CONFIG_KEY)
-    return found if isinstance(found, ToolContext) else ToolContext(Settings.from_env())
+    if not isinstance(found, ToolContext):
+        raise ToolRefused("this tool needs the run's settings: call it with config=ToolContext(settings).config()")
+    return found

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -96,16 +95,18 @@ class ToolRegistry:
         return "\n".join(lines)
 
 
-def _load_user_tools(registry: ToolRegistry) -> None:
+def _load_user_tools(registry: ToolRegistry, specs: tuple[str, ...]) -> None:
     for point in entry_points(group="prolight.tools"):
         registry.register(point.load())
-    for spec in filter(None, (s.strip() for s in os.environ.get("PROLIGHT_TOOLS", "").split(","))):
+    for spec in specs:
         module_name, _, attribute = spec.partition(":")
         registry.register(getattr(importlib.import_module(module_name), attribute))
 
 
-@lru_cache(maxsize=1)
-def default_registry() -> ToolRegistry:
+@lru_cache(maxsize=8)
+def default_registry(tools: tuple[str, ...] = ()) -> ToolRegistry:
+    """The built-in tools, those installed under the ``prolight.tools`` entry point, and
+    ``tools`` (the settings' ``module:attribute`` specs)."""
     registry = ToolRegistry()
     registry.register(http_request, risky=False)
     registry.register(read_file)
@@ -115,7 +116,7 @@ def default_registry() -> ToolRegistry:
     registry.register(calculate, bounded=True)
     registry.register(run_command, risky=True)
     registry.register(summarize)
-    _load_user_tools(registry)
+    _load_user_tools(registry, tools)
     return registry
 
 
@@ -123,14 +124,14 @@ def registry_for(settings: Settings) -> ToolRegistry:
     """The default registry, plus the tools of the settings' MCP servers (listed once per
     process and set of servers: each listing starts a stdio server or calls an HTTP one)."""
     if not settings.mcp:
-        return default_registry()
+        return default_registry(settings.tools)
     return _with_mcp(json.dumps({name: server.model_dump(mode="json") for name, server in settings.mcp.items()},
-                                sort_keys=True))
+                                sort_keys=True), settings.tools)
 
 
 @lru_cache(maxsize=8)
-def _with_mcp(servers_json: str) -> ToolRegistry:
-    registry = default_registry().copy()
+def _with_mcp(servers_json: str, tools: tuple[str, ...]) -> ToolRegistry:
+    registry = default_registry(tools).copy()
     servers = {name: McpServer.model_validate(value) for name, value in json.loads(servers_json).items()}
     for tool, risky in load_all(servers):
         registry.register(tool, risky=risky)

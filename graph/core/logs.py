@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import datetime, timezone
 
@@ -53,16 +52,15 @@ class ConsoleFormatter(logging.Formatter):
         return f"{record.levelname.lower():<7} {record.name}: {record.getMessage()}" + (f"  [{where}]" if where else "")
 
 
-def configure_logging(default_level: str = "WARNING") -> None:
-    """Install the formatter on the ``prolight`` logger (idempotent)."""
+def configure_logging(level: str = "WARNING", fmt: str = "console") -> None:
+    """Install the formatter on the ``prolight`` logger (idempotent). The entry point passes
+    the settings' ``log_level`` (or its own default) and ``log_format``."""
     root = logging.getLogger("prolight")
-    fmt = os.environ.get("PROLIGHT_LOG_FORMAT", "console").strip().lower()
-    level = os.environ.get("PROLIGHT_LOG_LEVEL", default_level).strip().upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
     handler.addFilter(ContextFilter())
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level.strip().upper())
     root.propagate = False
 
 

@@ -1,14 +1,16 @@
 """Secrets stay out of plans, state, events and logs. A plan cites a secret as
-``${secret:NAME}``; the value is read from ``PROLIGHT_SECRET_NAME`` only when the tool is
-called, and anything the tool returns or raises is redacted before it is stored. A plan
+``${secret:NAME}``; the value (``PROLIGHT_SECRET_NAME`` in the environment, held by the
+settings as a ``SecretStr``) is filled in only when the tool is called, and anything the tool returns or raises is redacted before it is stored. A plan
 holding a literal credential (an Authorization-type header, a bearer token, an API key)
 is refused by the critic."""
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import SecretStr
 
 from graph.core.errors import ToolRefused
 from graph.core.walk import map_strings
@@ -21,11 +23,11 @@ _LITERAL = re.compile(r"\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}|\b(?:sk|pk|r
 MASK = "***"
 
 
-def resolve(value: Any, used: dict[str, str]) -> Any:
-    """``value`` with secret citations filled in from the environment; fills ``used``."""
+def resolve(value: Any, used: dict[str, str], secrets: Mapping[str, SecretStr]) -> Any:
+    """``value`` with secret citations filled in from ``secrets``; fills ``used``."""
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
-        secret = os.environ.get(ENV_PREFIX + name)
+        secret = secrets[name].get_secret_value() if name in secrets else ""
         if not secret:
             raise ToolRefused(f"secret {name} is not set ({ENV_PREFIX}{name})")
         used[name] = secret

@@ -1,7 +1,14 @@
 """Run-time settings (the LangGraph templates' ``context.py`` role): defaults, then the
 settings file (``PROLIGHT_SETTINGS``, TOML, default ``prolight.toml`` in the working
 directory if present), then environment variables, which win. Every knob an operator may
-turn is here."""
+turn is here.
+
+This module is the only code that reads the environment and the settings file. Each entry
+point (the CLI, the dashboard, ``serve``, ``worker``, the graph factory of
+``langgraph.json``) loads ``Settings`` once and passes it down; the graph's nodes get it
+through LangGraph's run context (``graph/engine/context.py``), tools through their call's
+config. The libraries we call may read their own variables (a provider SDK its API key,
+the OpenTelemetry exporter its endpoint); we only check that a key is there."""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -20,6 +27,7 @@ from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
 from graph.core.errors import SettingsError
 from graph.core.schemas import RetryConfig, RetryOverride
+from graph.core.secrets import ENV_PREFIX as SECRET_ENV_PREFIX
 
 
 class DatabaseUnavailable(SettingsError):
@@ -92,6 +100,12 @@ class Settings(BaseModel):
                                                           "for SQLite, by default a file beside the database.")
     dashboard_open: bool = Field(False, description="Let the dashboard listen beyond loopback with no accounts "
                                                     "(PROLIGHT_DASHBOARD_OPEN): anyone who reaches it can approve.")
+    tools: tuple[str, ...] = Field((), description="More tools, as module:attribute (PROLIGHT_TOOLS, comma-separated).")
+    secrets: dict[str, SecretStr] = Field(default_factory=dict, description="Values plans cite as ${secret:NAME} "
+                                                                           "(PROLIGHT_SECRET_NAME; environment only).")
+    log_format: Literal["console", "json"] = Field("console", description="Log lines (PROLIGHT_LOG_FORMAT).")
+    log_level: str | None = Field(None, description="Log level (PROLIGHT_LOG_LEVEL); each entry point has a default.")
+    traces_exporter: str = Field("", description="'console' or 'otlp' to export spans (OTEL_TRACES_EXPORTER).")
 
     @field_validator("db")
     @classmethod
@@ -159,6 +173,9 @@ class Settings(BaseModel):
             if os.environ.get(env, "").strip():
                 egress[key] = [item.strip() for item in os.environ[env].split(",") if item.strip()]
         allow = _env("PROLIGHT_ALLOW_COMMANDS", ",".join(values.pop("allow_commands", [])))
+        tools = _env("PROLIGHT_TOOLS", ",".join(values.pop("tools", [])))
+        values["secrets"] = {name.removeprefix(SECRET_ENV_PREFIX): value for name, value in os.environ.items()
+                             if name.startswith(SECRET_ENV_PREFIX) and value}
         file_db = str(values.pop("db", ".prolight/prolight.db"))
         try:
             return cls(
@@ -166,6 +183,7 @@ class Settings(BaseModel):
                 model=_env("PROLIGHT_MODEL", values.pop("model", "offline")),
                 workspace=Path(_env("PROLIGHT_WORKSPACE", values.pop("workspace", ".prolight/workspace"))).resolve(),
                 allow_commands=frozenset(c.strip() for c in allow.split(",") if c.strip()),
+                tools=tuple(t.strip() for t in tools.split(",") if t.strip()),
                 retry=retry,
                 breaker=breaker,
                 egress=egress,
@@ -207,7 +225,29 @@ _SCALAR_ENV = {
     "sse_heartbeat_s": "PROLIGHT_SSE_HEARTBEAT_S",
     "audit_key": "PROLIGHT_AUDIT_KEY",
     "audit_key_file": "PROLIGHT_AUDIT_KEY_FILE",
+    "log_format": "PROLIGHT_LOG_FORMAT",
+    "log_level": "PROLIGHT_LOG_LEVEL",
+    "traces_exporter": "OTEL_TRACES_EXPORTER",
 }
+
+
+class Remote(BaseModel):
+    """Where the CLI sends commands when it is a client of ``prolight serve``: the server's
+    URL (``PROLIGHT_URL``, or ``--url``) and an operator account's token
+    (``PROLIGHT_TOKEN``, environment only: a flag would show it in the process list)."""
+
+    url: str | None = None
+    token: SecretStr | None = None
+
+    @classmethod
+    def from_env(cls) -> "Remote":
+        token = os.environ.get("PROLIGHT_TOKEN", "").strip()
+        return cls(url=os.environ.get("PROLIGHT_URL", "").strip() or None, token=SecretStr(token) if token else None)
+
+
+def environment_has(name: str) -> bool:
+    """Whether a variable that a library reads itself (a provider's API key) is set."""
+    return bool(os.environ.get(name, "").strip())
 
 
 def _overlay_env(values: dict[str, Any], names: dict[str, str]) -> None:

@@ -2,14 +2,13 @@
 drive of the graph, ``invoke_agent planner|critic`` around agent calls, ``execute_tool
 <tool>`` around each step, all carrying ``gen_ai.conversation.id`` = the thread id, with
 errors recorded. The OpenTelemetry API is a no-op until a tracer provider is installed:
-``configure_from_env`` installs the SDK's with the exporter named in ``OTEL_TRACES_EXPORTER``
+``configure_exporter`` installs the SDK's with the exporter the settings name (``OTEL_TRACES_EXPORTER``)
 (``console`` or ``otlp``) when the SDK is installed; tests call ``use_provider``.
 ``traced_agent`` and ``traced_tool`` trace a user's own functions the same way."""
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,9 +28,10 @@ def use_provider(provider: trace.TracerProvider | None) -> None:
     _provider = provider
 
 
-def configure_from_env() -> bool:
-    """Install an SDK tracer provider if an exporter is configured; True if one is active."""
-    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+def configure_exporter(exporter_name: str) -> bool:
+    """Install an SDK tracer provider if an exporter is named (the settings'
+    ``traces_exporter``: console or otlp); True if one is active."""
+    exporter_name = exporter_name.strip().lower()
     if _provider is not None or not exporter_name or exporter_name == "none":
         return _provider is not None
     try:

@@ -166,7 +166,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     def invoke(seconds_left: float | None) -> Any:
         attempt_no[0] += 1
         CURRENT_STEP.set((step.id, attempt_no[0]))  # this runs in the call's own context copy
-        args = resolve(resolve_references(step.args, run.results), secrets)
+        args = resolve(resolve_references(step.args, run.results), secrets, run.settings.secrets)
         if takes_timeout and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
         return call(args, run.tool_config)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
+from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from agents.critic import blocking_problem, critique
@@ -22,156 +21,149 @@ from agents.models import ModelConfigError
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
 from agents.structured import ModelCallError, ModelOutputError, provider_name
-from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 
 from graph.core.audit import execution_refusal, plan_digest, seal
 from graph.core.events import emit
 from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
+from graph.engine.context import RunContext, context_of
 from graph.engine.executor import execute_plan
 from graph.engine.snapshots import gate_summary
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
-from graph.core.settings import Settings
 from graph.engine.state import RESET, WorkflowState
 from graph.core.tracing import agent_span, fail
 
 
-@dataclass
-class Nodes:
-    model: BaseChatModel
-    registry: ToolRegistry
-    settings: Settings
-    cancel_requested: Callable[[str], bool] | None = None  # thread id -> has a cancel been asked for
-    estimator: Callable[[Plan], dict[str, Any]] | None = None  # plan -> time estimate from history
-    audit_key: bytes = b""  # seals decisions; see graph/core/audit.py
-
-    def planner(self, state: WorkflowState) -> dict[str, Any]:
-        with agent_span(PLANNER, provider_name(self.model)) as span:
-            try:
-                plan = draft_plan(state["goal"], self.model, self.registry, state.get("feedback"), self.settings)
-            except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
-                fail(span, exc)
-                emit("run_failed", node=PLANNER, payload={"error": str(exc), "status": Status.FAILED.value})
-                return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
-        emit("plan_created", node=PLANNER, payload={"steps": len(plan.steps)})
-        return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
-                "steps": {RESET: True}, "feedback": None, "error": None}
-
-    def critic(self, state: WorkflowState) -> dict[str, Any]:
-        """Also the graph's entry for a plan given as input, which may come from a client of
-        LangGraph's own API (the Agent Server) unchecked: a plan without its goal takes the
-        thread's, and one that does not validate ends the run FAILED with the reason."""
+def planner(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    with agent_span(PLANNER, provider_name(ctx.model)) as span:
         try:
-            plan = Plan.model_validate({"goal": state.get("goal", ""), **(state.get("plan") or {})})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            error = f"invalid plan: {where}: {first['msg']}"
-            emit("run_failed", node=CRITIC, payload={"error": error, "status": Status.FAILED.value})
-            return {"status": Status.FAILED.value, "error": error}
-        reviewer = None if isinstance(self.model, OfflineChatModel) else self.model
-        with agent_span(CRITIC, provider_name(self.model)) as span:
-            try:
-                verdict = critique(plan, self.registry, reviewer, self.settings)
-            except (ModelOutputError, ModelCallError) as exc:
-                fail(span, exc)
-                verdict = critique(plan, self.registry, None)
-                verdict.issues.append(_warning(f"model review unavailable: {exc}"))
-        revisions = state.get("revisions", 0)
-        revise = (verdict.verdict == "revise" and revisions < self.settings.max_revisions
-                  and state.get("plan_source", "operator") == "planner")
-        emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
-        update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
-        if revise:
-            update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
-        return update
+            plan = draft_plan(state["goal"], ctx.model, ctx.registry, ctx.settings, state.get("feedback"))
+        except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
+            fail(span, exc)
+            emit("run_failed", node=PLANNER, payload={"error": str(exc), "status": Status.FAILED.value})
+            return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
+    emit("plan_created", node=PLANNER, payload={"steps": len(plan.steps)})
+    return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
+            "steps": {RESET: True}, "feedback": None, "error": None}
 
-    def request_approval(self, state: WorkflowState) -> dict[str, Any]:
-        update: dict[str, Any] = {"status": Status.AWAITING_APPROVAL.value}
-        if self.estimator is not None:
-            update["estimate"] = self.estimator(Plan.model_validate(state["plan"]))
-            emit("estimate", node=REQUEST_APPROVAL, payload=update["estimate"])
-        emit("awaiting_approval", node=REQUEST_APPROVAL, payload={
-            "status": Status.AWAITING_APPROVAL.value, **gate_summary({**state, **update})})
-        return update
+def critic(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    """Also the graph's entry for a plan given as input, which may come from a client of
+    LangGraph's own API (the Agent Server) unchecked: a plan without its goal takes the
+    thread's, and one that does not validate ends the run FAILED with the reason."""
+    try:
+        plan = Plan.model_validate({"goal": state.get("goal", ""), **(state.get("plan") or {})})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        error = f"invalid plan: {where}: {first['msg']}"
+        emit("run_failed", node=CRITIC, payload={"error": error, "status": Status.FAILED.value})
+        return {"status": Status.FAILED.value, "error": error}
+    reviewer = None if isinstance(ctx.model, OfflineChatModel) else ctx.model
+    with agent_span(CRITIC, provider_name(ctx.model)) as span:
+        try:
+            verdict = critique(plan, ctx.registry, ctx.settings, reviewer)
+        except (ModelOutputError, ModelCallError) as exc:
+            fail(span, exc)
+            verdict = critique(plan, ctx.registry, ctx.settings)
+            verdict.issues.append(_warning(f"model review unavailable: {exc}"))
+    revisions = state.get("revisions", 0)
+    revise = (verdict.verdict == "revise" and revisions < ctx.settings.max_revisions
+              and state.get("plan_source", "operator") == "planner")
+    emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
+    update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
+    if revise:
+        update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
+    return update
 
-    def human_review(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
-        """Applies the decision written with update_state. The front ends record it sealed in
-        the audit trail as they write it; a decision written by a client of LangGraph's own
-        API (the Agent Server) is not, and is sealed here, with the digest of the plan it
-        approves. A sealed decision that is not the trail's last is refused."""
-        thread_id = config["configurable"].get("thread_id", "")
-        raw = state["decision"]
-        decision = Decision.model_validate(raw)
-        trail = state.get("decisions") or []
-        recorded: list[dict[str, Any]] = []
-        if not raw.get("seal"):
-            digest = decision.plan_digest
-            if digest is None and decision.action in ("approve", "edit"):
-                digest = plan_digest(dump(decision.plan) if decision.plan is not None else state.get("plan") or {})
-            recorded = [seal(self.audit_key, thread_id, dump(decision.model_copy(update={"plan_digest": digest})),
-                             trail)]
-        elif not trail or trail[-1].get("seal") != raw["seal"]:
-            error = "refused: the decision at the gate is not the last one in the audit trail"
-            emit("run_failed", node=HUMAN_REVIEW, payload={"error": error, "status": Status.FAILED.value})
-            return {"status": Status.FAILED.value, "error": error}
-        return self._apply(decision, state) | ({"decisions": recorded} if recorded else {})
+def request_approval(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    update: dict[str, Any] = {"status": Status.AWAITING_APPROVAL.value}
+    if ctx.estimator is not None:
+        update["estimate"] = ctx.estimator(Plan.model_validate(state["plan"]))
+        emit("estimate", node=REQUEST_APPROVAL, payload=update["estimate"])
+    emit("awaiting_approval", node=REQUEST_APPROVAL, payload={
+        "status": Status.AWAITING_APPROVAL.value, **gate_summary({**state, **update})})
+    return update
 
-    def _apply(self, decision: Decision, state: WorkflowState) -> dict[str, Any]:
-        if decision.action == "cancel":
-            emit("run_cancelled", node=HUMAN_REVIEW, payload={"status": Status.CANCELLED.value})
-            return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
-        if decision.action == "reject":
-            if decision.final:
-                return {"status": Status.REJECTED.value}
-            return {"feedback": decision.feedback, "revisions": 0, "status": Status.CRITIQUED.value}
-        update: dict[str, Any] = {"error": None}
-        issues = (state.get("critique") or {}).get("issues", [])
-        if decision.action == "edit" and decision.plan is not None:
-            verdict = critique(decision.plan, self.registry, None)
-            update = {"plan": dump(decision.plan), "plan_source": "operator",
-                      "critique": dump(verdict), "steps": {RESET: True}}
-            issues = verdict.issues
-        if blocking_problem(issues):  # a decision written around Workflow.approve (Agent Server)
-            return update | {"status": Status.AWAITING_APPROVAL.value}
-        return update | {"status": Status.EXECUTING.value}
+def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) -> dict[str, Any]:
+    """Applies the decision written with update_state. The front ends record it sealed in
+    the audit trail as they write it; a decision written by a client of LangGraph's own
+    API (the Agent Server) is not, and is sealed here, with the digest of the plan it
+    approves. A sealed decision that is not the trail's last is refused."""
+    thread_id = config["configurable"].get("thread_id", "")
+    raw = state["decision"]
+    decision = Decision.model_validate(raw)
+    trail = state.get("decisions") or []
+    recorded: list[dict[str, Any]] = []
+    if not raw.get("seal"):
+        digest = decision.plan_digest
+        if digest is None and decision.action in ("approve", "edit"):
+            digest = plan_digest(dump(decision.plan) if decision.plan is not None else state.get("plan") or {})
+        recorded = [seal(ctx.audit_key, thread_id, dump(decision.model_copy(update={"plan_digest": digest})),
+                         trail)]
+    elif not trail or trail[-1].get("seal") != raw["seal"]:
+        error = "refused: the decision at the gate is not the last one in the audit trail"
+        emit("run_failed", node=HUMAN_REVIEW, payload={"error": error, "status": Status.FAILED.value})
+        return {"status": Status.FAILED.value, "error": error}
+    return _apply(decision, state, ctx) | ({"decisions": recorded} if recorded else {})
 
-    def executor(self, state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
-        """Runs the plan only if it is exactly the one the last approval sealed, whatever
-        wrote the state since (an update through LangGraph's API, an edited checkpoint)."""
-        thread_id = config["configurable"].get("thread_id", "")
-        refusal = execution_refusal(self.audit_key, thread_id, state)
-        if refusal is not None:
-            return {"status": Status.FAILED.value, "error": refusal}
-        check = self.cancel_requested
-        return execute_plan(state, self.registry, ToolContext(self.settings, self.model),
-                            (lambda: check(thread_id)) if check else None)
+def _apply(decision: Decision, state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    if decision.action == "cancel":
+        emit("run_cancelled", node=HUMAN_REVIEW, payload={"status": Status.CANCELLED.value})
+        return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
+    if decision.action == "reject":
+        if decision.final:
+            return {"status": Status.REJECTED.value}
+        return {"feedback": decision.feedback, "revisions": 0, "status": Status.CRITIQUED.value}
+    update: dict[str, Any] = {"error": None}
+    issues = (state.get("critique") or {}).get("issues", [])
+    if decision.action == "edit" and decision.plan is not None:
+        verdict = critique(decision.plan, ctx.registry, ctx.settings)
+        update = {"plan": dump(decision.plan), "plan_source": "operator",
+                  "critique": dump(verdict), "steps": {RESET: True}}
+        issues = verdict.issues
+    if blocking_problem(issues):  # a decision written around Workflow.approve (Agent Server)
+        return update | {"status": Status.AWAITING_APPROVAL.value}
+    return update | {"status": Status.EXECUTING.value}
 
-    def reporter(self, state: WorkflowState) -> dict[str, Any]:
-        """Reads the plan's dicts as stored: a model of a thousand steps, made only to read
-        their ids, cost more than the report."""
-        steps = state.get("steps") or {}
-        succeeded = {k for k, r in steps.items() if r["status"] == StepStatus.SUCCEEDED.value}
-        planned = state["plan"]["steps"]
-        cited = {d for s in planned for d in s.get("depends_on", ())}
-        outputs = [f"{s['id']}: {str(steps[s['id']].get('output'))[:500]}" for s in planned
-                   if s["id"] not in cited and s["id"] in succeeded]
-        status = state["status"]
-        kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
-        emit(kind, node=REPORTER, payload={"status": status, "error": state.get("error")})
-        return {"report": "\n".join([f"{len(succeeded)}/{len(planned)} steps succeeded", *outputs])}
+def executor(state: WorkflowState, ctx: RunContext, config: RunnableConfig) -> dict[str, Any]:
+    """Runs the plan only if it is exactly the one the last approval sealed, whatever
+    wrote the state since (an update through LangGraph's API, an edited checkpoint)."""
+    thread_id = config["configurable"].get("thread_id", "")
+    refusal = execution_refusal(ctx.audit_key, thread_id, state)
+    if refusal is not None:
+        return {"status": Status.FAILED.value, "error": refusal}
+    check = ctx.cancel_requested
+    return execute_plan(state, ctx.registry, ToolContext(ctx.settings, ctx.model),
+                        (lambda: check(thread_id)) if check else None)
+
+def reporter(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    """Reads the plan's dicts as stored: a model of a thousand steps, made only to read
+    their ids, cost more than the report."""
+    steps = state.get("steps") or {}
+    succeeded = {k for k, r in steps.items() if r["status"] == StepStatus.SUCCEEDED.value}
+    planned = state["plan"]["steps"]
+    cited = {d for s in planned for d in s.get("depends_on", ())}
+    outputs = [f"{s['id']}: {str(steps[s['id']].get('output'))[:500]}" for s in planned
+               if s["id"] not in cited and s["id"] in succeeded]
+    status = state["status"]
+    kind = {Status.COMPLETED.value: "run_completed", Status.CANCELLED.value: "run_cancelled"}.get(status, "run_failed")
+    emit(kind, node=REPORTER, payload={"status": status, "error": state.get("error")})
+    return {"report": "\n".join([f"{len(succeeded)}/{len(planned)} steps succeeded", *outputs])}
 
 
-def observed(name: str, node: Callable[..., dict[str, Any]]) -> Callable[[WorkflowState, RunnableConfig], dict[str, Any]]:
+def observed(name: str, node: Callable[..., dict[str, Any]], default: RunContext | None = None,
+             ) -> Callable[[WorkflowState, RunnableConfig, Runtime[RunContext]], dict[str, Any]]:
     """``node`` between a ``node_started`` and a ``node_finished`` event; the latter carries
-    the (status, error) the node set, which the driver mirrors into the runs table."""
+    the (status, error) the node set, which the driver mirrors into the runs table. LangGraph
+    injects ``config`` and ``runtime`` by name; the node gets the run's context from it."""
     wants_config = "config" in inspect.signature(node).parameters
 
-    def run(state: WorkflowState, config: RunnableConfig) -> dict[str, Any]:
+    def run(state: WorkflowState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
         emit("node_started", node=name)
         began = time.monotonic()
+        ctx = context_of(runtime, default)
         try:
-            update = node(state, config) if wants_config else node(state)
+            update = node(state, ctx, config) if wants_config else node(state, ctx)
         except Exception as exc:
             emit("node_finished", node=name, payload={"seconds": round(time.monotonic() - began, 6),
                                                      "error": str(exc)[:500]})

@@ -1,7 +1,11 @@
 """The graph as LangGraph's Agent Server loads it (``langgraph.json``): built at import with
-the environment's settings and no checkpointer, since the server brings its own. Kept apart
-from ``build.py`` so that importing the builder never builds a graph."""
+no checkpointer, since the server brings its own. This module is an entry point: it loads
+the settings once, and its context is the default of runs whose client sends none (a client
+of LangGraph's API cannot send a chat model). Kept apart from ``build.py`` so that
+importing the builder never builds a graph."""
 
+from graph.core.settings import Settings
 from graph.engine.build import build_graph
+from graph.engine.context import RunContext
 
-graph = build_graph()
+graph = build_graph(default=RunContext.of(Settings.from_env()))

@@ -19,10 +19,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
 from agents.critic import InvalidPlanError, blocking_problem, validate_plan
-from agents.tools import ToolRegistry, registry_for
+from agents.tools import ToolRegistry
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
 from graph.core.nodes import EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
 from graph.engine.build import build_graph
+from graph.engine.context import RunContext
 from graph.engine.executor import threads_needed
 from graph.store.breakers import save_breaker
 from graph.store.claims import ClaimHeld, claimed, new_owner
@@ -39,26 +40,27 @@ from graph.core.settings import Settings
 from graph.engine.state import RESET
 from graph.engine.snapshots import has_ended, is_awaiting
 from graph.store.runs import run_row
-from graph.core.tracing import configure_from_env, conversation, workflow_span
+from graph.core.tracing import configure_exporter, conversation, workflow_span
 
 MAX_GOAL_CHARS = 20_000
 EventSink = Callable[[Event], None]
 
 
 class Workflow:
-    def __init__(self, db: Database, *, settings: Settings | None = None,
+    def __init__(self, db: Database, settings: Settings, *,
                  model: BaseChatModel | None = None, registry: ToolRegistry | None = None) -> None:
+        """``settings``: what the entry point loaded; ``model``, ``registry``: a test's own."""
         self.db = db
-        self.settings = settings or Settings.from_env()
-        self.registry = registry or registry_for(self.settings)
+        self.settings = settings
         self.owner = new_owner()
-        self.audit_key = self.settings.audit_secret(db.url)
-        self.graph = build_graph(db.saver, model=model, registry=self.registry, settings=self.settings,
-                                 cancel_requested=db.cancel_requested,
-                                 estimator=Estimator(db), audit_key=self.audit_key)
+        self.context = RunContext.of(settings, model=model, registry=registry, audit_key=settings.audit_secret(db.url),
+                                     cancel_requested=db.cancel_requested, estimator=Estimator(db))
+        self.registry = self.context.registry
+        self.audit_key = self.context.audit_key
+        self.graph = build_graph(db.saver)
         BOARD.configure(self.settings.breaker, self.settings.breaker_overrides)
         BOARD.listen("database", self._save_breaker)
-        configure_from_env()
+        configure_exporter(self.settings.traces_exporter)
 
     # ---- commands -------------------------------------------------------------------
     def create(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
@@ -377,7 +379,7 @@ class Workflow:
                 # No stream mode at all: the events come through the sink, and without "custom"
                 # LangGraph runs a superstep's single node on this thread instead of handing it,
                 # and a waiter, to its pool (2.5 ms of a 25 ms run).
-                for _ in self.graph.stream(inputs, config, stream_mode=[], durability="sync"):
+                for _ in self.graph.stream(inputs, config, context=self.context, stream_mode=[], durability="sync"):
                     pass
         finally:
             log.flush()

@@ -1,7 +1,8 @@
 """The operations API: the one typed seam every front end calls (see ``api.py``)."""
 
-from graph.core.errors import BadInput, PlanInputError, RequestError, ThreadNotFound
+from graph.core.errors import BadInput, PlanInputError, ProLightError, RequestError, ThreadNotFound
 from graph.operations.api import Operations
 from graph.operations.plans import parse_plan, read_plan_file
 
-__all__ = ["BadInput", "Operations", "PlanInputError", "RequestError", "ThreadNotFound", "parse_plan", "read_plan_file"]
+__all__ = ["BadInput", "Operations", "PlanInputError", "ProLightError", "RequestError", "ThreadNotFound", "parse_plan",
+           "read_plan_file"]

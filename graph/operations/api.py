@@ -52,19 +52,19 @@ FOLLOW_POLL_S = 0.2
 
 
 class Operations:
-    def __init__(self, db: Database, *, settings: Settings | None = None, model: BaseChatModel | None = None,
+    def __init__(self, db: Database, settings: Settings, *, model: BaseChatModel | None = None,
                  registry: ToolRegistry | None = None) -> None:
+        """``settings``: what the entry point loaded (``Settings.from_env()`` there, once)."""
         self.db = db
-        self.settings = settings or Settings.from_env()
+        self.settings = settings
         self._engine_parts = (model, registry)
         self._workflow: Workflow | None = None
         self._workflow_lock = threading.Lock()
         self._manager: RunManager | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None, **kwargs: object) -> "Operations":
-        settings = settings or Settings.from_env()
-        return cls(open_database(settings.db), settings=settings, **kwargs)  # type: ignore[arg-type]
+    def open(cls, settings: Settings, **kwargs: object) -> "Operations":
+        return cls(open_database(settings.db), settings, **kwargs)  # type: ignore[arg-type]
 
     @property
     def workflow(self) -> Workflow:
@@ -75,7 +75,7 @@ class Operations:
                     from graph.engine.workflow import Workflow
 
                     model, registry = self._engine_parts
-                    self._workflow = Workflow(self.db, settings=self.settings, model=model, registry=registry)
+                    self._workflow = Workflow(self.db, self.settings, model=model, registry=registry)
         return self._workflow
 
     def close(self) -> None:

@@ -73,10 +73,10 @@ class Setup:
 
     def __init__(self, home: Path) -> None:
         from tests.support.ops import JsonOps
-        from graph.store.connect import open_database
+        from tests.support.settings import home_settings
 
         self.home = home
-        self.ops = JsonOps(open_database(os.environ.get("PROLIGHT_DB") or str(home / "prolight.db")))
+        self.ops = JsonOps(home_settings(home, os.environ.get("PROLIGHT_DB")))
 
     def run(self, goal: str | None = None, plan: dict | None = None) -> str:
         from graph.operations import parse_plan

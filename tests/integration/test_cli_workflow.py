@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from graph.core.settings import Settings
 from graph.operations import Operations
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
@@ -170,7 +169,7 @@ def test_a_unique_id_prefix_names_its_thread_and_an_ambiguous_one_lists_the_cand
     thread = cli.ok("run", "Calculate 6*7")["thread_id"]
     assert cli.ok("status", thread[:6])["thread_id"] == thread
     assert cli.ok("approve", thread[:6])["status"] == "COMPLETED"
-    ops = Operations.open(Settings.from_env())  # two rows whose ids share a prefix (no checkpoint needed)
+    ops = Operations.open(cli.settings())  # two rows whose ids share a prefix (no checkpoint needed)
     try:
         for thread_id in ("abcd00001", "abcd00002"):
             ops.db.create_run(thread_id, "twin", "CREATED", "offline", "test")

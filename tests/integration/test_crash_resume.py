@@ -76,9 +76,8 @@ def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: T
 
     from graph.core.schemas import Plan
     from tests.support.ops import JsonOps
-    from graph.store.connect import open_database
 
-    flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
+    flow = JsonOps(cli.settings())
     for trial in range(20):
         rng = random.Random(trial)
         prefix = f"/t{trial}/"

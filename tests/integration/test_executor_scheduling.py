@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.store.connect import open_database
 from graph.core.schemas import Plan
-from graph.core.settings import Settings
+from tests.support.settings import home_settings
 from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
 
 def run(home: Path, steps: list[dict], **settings: object) -> dict:
-    config = Settings.from_env().model_copy(update=settings)
-    flow = JsonOps(open_database(str(home / "prolight.db")), settings=config)
+    flow = JsonOps(home_settings(home, **settings))
     thread = flow.start(plan=Plan.model_validate({"goal": "g", "steps": steps}))["thread_id"]
     return flow.approve(thread)
 

@@ -7,18 +7,17 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from graph.store.connect import open_database
 from graph.core.schemas import Plan
-from graph.core.settings import Settings
+from tests.support.settings import home_settings
 from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
 
 def workflow(home: Path, **settings: object) -> JsonOps:
-    config = Settings.from_env().model_copy(update=settings)
-    return JsonOps(open_database(str(home / "prolight.db")), settings=config)
+    return JsonOps(home_settings(home, **settings))
 
 
 def run(flow: JsonOps, steps: list[dict]) -> dict:
@@ -88,11 +87,10 @@ def test_breaker_opens_limits_calls_then_half_opens_after_cooldown(home: Path, s
     assert flow.breakers()[0]["state"] == "closed"
 
 
-def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROLIGHT_SECRET_API_TOKEN", "s3cr3t-token-value")
+def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer) -> None:
     step = fetch(server, "api", echo_auth=1)
     step["args"]["headers"] = {"Authorization": "Bearer ${secret:API_TOKEN}"}
-    out = run(workflow(home), [step])
+    out = run(workflow(home, secrets={"API_TOKEN": SecretStr("s3cr3t-token-value")}), [step])
     assert out["status"] == "COMPLETED"
     assert out["steps"]["api"]["output"] == "ok /api call 1 auth=Bearer ***", "the server got it, the state did not"
     for file in home.glob("prolight.db*"):

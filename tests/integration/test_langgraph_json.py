@@ -41,9 +41,11 @@ def test_a_plan_without_its_goal_runs_through_the_gate_as_langgraphs_api_sends_i
     from graph.core.audit import plan_digest, verify
     from graph.core.schemas import Decision, Status, dump
     from graph.core.nodes import REQUEST_APPROVAL
+    from graph.core.settings import Settings
     from graph.engine.build import build_graph
+    from graph.engine.context import RunContext
 
-    graph = build_graph(InMemorySaver())
+    graph = build_graph(InMemorySaver(), default=RunContext.of(Settings.from_env()))  # as graph/engine/server.py
     plan = {"steps": [{"id": "add", "tool": "calculate", "args": {"expression": "40 + 2"}}]}
     decision = dump(Decision(action="approve", operator="sdk"))
     for thread_id, written in (("by-the-sdk", {"decision": decision}),
@@ -68,9 +70,11 @@ def test_a_plan_without_its_goal_runs_through_the_gate_as_langgraphs_api_sends_i
 def test_a_plan_that_does_not_validate_ends_the_run_failed_with_the_reason() -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from graph.core.settings import Settings
     from graph.engine.build import build_graph
+    from graph.engine.context import RunContext
 
-    graph = build_graph(InMemorySaver())
+    graph = build_graph(InMemorySaver(), default=RunContext.of(Settings.from_env()))  # as graph/engine/server.py
     config = {"configurable": {"thread_id": "bad-plan"}}
     graph.invoke({"goal": "Add", "plan": {"steps": [{"id": "add", "tool": "calculate", "bogus": 1}]}}, config)
     state = graph.get_state(config)

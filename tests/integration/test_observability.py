@@ -23,9 +23,9 @@ from graph.core import tracing
 from graph.store.event_log import read_events
 from graph.store.metrics import compute_metrics
 from graph.store.prometheus import prometheus_registry
-from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from tests.support.ops import JsonOps
+from tests.support.settings import home_settings
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.both_backends
 
 
 def flow_at(home: Path) -> JsonOps:
-    return JsonOps(open_database(os.environ["PROLIGHT_DB"]))
+    return JsonOps(home_settings(home, os.environ["PROLIGHT_DB"]))
 
 
 def plan(*steps: dict) -> Plan:

@@ -14,7 +14,6 @@ import pytest
 from graph.core.schemas import Plan
 from graph.operations import Operations
 from graph.operations.models import ThreadQuery
-from graph.store.connect import open_database
 from tests.support.checkpoints import persisted_outputs
 from tests.support.cli import Background, Cli
 from tests.support.http_server import ToolServer
@@ -56,7 +55,7 @@ def test_two_workers_execute_fifty_queued_runs_each_once(pg_cli: Cli, server: To
                                                          workers: list[Background]) -> None:
     """The runs reach the gate in this process; their approvals are queued, then two
     worker processes start together on the 50 waiting requests."""
-    ops = Operations(open_database(pg_cli.env["PROLIGHT_DB"]))
+    ops = Operations.open(pg_cli.settings())
     threads = []
     for i in range(50):
         plan = {"goal": f"run {i}", "steps": [fetch(server, f"r{i}a", delay=0.05), fetch(server, f"r{i}b", [f"r{i}a"])]}

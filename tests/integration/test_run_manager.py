@@ -7,7 +7,6 @@ import signal
 import time
 
 from graph.core.schemas import Plan
-from graph.store.connect import open_database
 from tests.support.cli import Background, Cli
 from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
@@ -65,7 +64,7 @@ def test_a_killed_worker_is_replaced_and_finished_steps_do_not_run_again(cli: Cl
 def test_two_workers_never_execute_the_same_thread(cli: Cli, server: ToolServer, workers: list[Background]) -> None:
     """The threads are made and approved in-process (a CLI call is a second of imports);
     the two workers are real `prolight worker` processes."""
-    flow = JsonOps(open_database(cli.env["PROLIGHT_DB"]))
+    flow = JsonOps(cli.settings())
     threads = []
     for i in range(8):
         plan = {"goal": f"race {i}", "steps": [fetch(server, f"r{i}x", delay=0.2), fetch(server, f"r{i}y", [f"r{i}x"])]}

@@ -17,7 +17,7 @@ from agents.tools import ToolRegistry
 from graph.core.errors import ToolError
 from graph.store.connect import open_database
 from graph.core.schemas import Plan
-from graph.core.settings import Settings
+from tests.support.settings import home_settings
 from tests.support.ops import JsonOps
 
 CALLS: list[tuple[str, float, float]] = []
@@ -58,9 +58,10 @@ def test_random_dags_end_consistently_and_run_each_step_at_most_once(case: tuple
     registry.register(probe)
     CALLS.clear()
     with tempfile.TemporaryDirectory() as tmp:
-        config = Settings.from_env().model_copy(update={"step_concurrency": concurrency, "db": f"{tmp}/p.db"})
-        db = open_database(str(Path(tmp) / "p.db"))
-        flow = JsonOps(db, settings=config, registry=registry)
+        (Path(tmp) / "workspace").mkdir()
+        config = home_settings(Path(tmp), step_concurrency=concurrency)
+        db = open_database(config.db)
+        flow = JsonOps(config, db, registry=registry)
         out = flow.approve(flow.start(plan=plan)["thread_id"])
         db.close()
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from graph.store.connect import open_database
 from graph.operations.models import ThreadQuery
 from tests.support.ops import JsonOps
+from tests.support.settings import home_settings
 from tests.support.http_server import ToolServer
 from tests.support.load_worker import execute
 
 
 def assert_all_complete(db_path: Path, expected: int, server: ToolServer) -> None:
-    flow = JsonOps(open_database(str(db_path)))
+    flow = JsonOps(home_settings(db_path.parent, str(db_path)))
     rows = flow.threads(ThreadQuery(limit=1000))["items"]
     assert len(rows) == expected
     for row in rows:
@@ -35,7 +36,7 @@ def assert_all_complete(db_path: Path, expected: int, server: ToolServer) -> Non
 def test_fifty_runs_at_once_in_one_process(home: Path, server: ToolServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    flow = JsonOps(open_database(str(home / "prolight.db")))
+    flow = JsonOps(home_settings(home))
     with ThreadPoolExecutor(50) as pool:
         statuses = list(pool.map(lambda i: execute(flow, server.base, f"t{i}"), range(50)))
     assert statuses == ["COMPLETED"] * 50

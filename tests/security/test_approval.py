@@ -5,7 +5,6 @@ is driven as a worker would; each case checks the refusal, its reason, and that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,8 @@ from tests.support.plans import fetch
 
 
 @pytest.fixture
-def ops(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Operations]:
-    monkeypatch.setenv("PROLIGHT_EGRESS_ALLOW", "127.0.0.1")  # the approved plan may reach the test's server
-    made = Operations.open(Settings.from_env())
+def ops(settings: Settings) -> Iterator[Operations]:
+    made = Operations.open(settings)  # its egress allows 127.0.0.1: the approved plan may reach the test's server
     yield made
     made.close()
 

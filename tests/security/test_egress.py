@@ -150,13 +150,13 @@ def test_compressed_bomb_is_refused_without_inflating_it(hostile, make_context) 
     assert call(context, hostile.url("/bomb?size=1000")) == "\0" * 1000  # a small gzip answer is read
 
 
-def test_the_refusal_is_the_steps_error_and_is_not_retried(home, hostile) -> None:
+def test_the_refusal_is_the_steps_error_and_is_not_retried(settings: Settings, hostile) -> None:
     """Through the executor, on the default policy: the step FAILED at its first attempt
     with the reason, the thread FAILED, the server never reached."""
     from graph.core.schemas import Plan, Status
     from graph.operations import Operations
 
-    ops = Operations.open(Settings.from_env())
+    ops = Operations.open(settings.model_copy(update={"egress": EgressPolicy()}))  # the default policy
     try:
         plan = Plan.model_validate({"goal": "fetch", "steps": [
             {"id": "page", "tool": "http_request", "args": {"url": f"http://localhost:{hostile.port}/page"}}]})

@@ -14,16 +14,16 @@ from streamlit.testing.v1 import AppTest
 
 from graph.core.schemas import Status
 from graph.operations import Operations
-from graph.store.connect import open_database
+from graph.core.settings import Settings
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 
 
 @pytest.fixture(name="ops")
-def dashboard_ops(home: Path) -> Iterator[Operations]:
+def dashboard_ops(settings: Settings) -> Iterator[Operations]:
     """``ops``: the test's own Operations on the pages' database. A module uses it by importing
     ``dashboard_ops``."""
-    api = Operations(open_database(str(home / "prolight.db")))
+    api = Operations.open(settings)
     yield api
     api.close()
     st.cache_resource.clear()  # closes the pages' Operations and stops its run manager

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graph.core.settings import Settings
+from tests.support.settings import home_settings
+
 PROLIGHT = str(Path(sys.executable).with_name("prolight"))
 
 
@@ -45,6 +48,10 @@ class Cli:
             "PROLIGHT_RETRY_INITIAL_DELAY_S": "0.01",
             **env,
         }
+
+    def settings(self) -> Settings:
+        """The settings this CLI's environment gives, as an object for in-process calls."""
+        return home_settings(self.home, self.env["PROLIGHT_DB"])
 
     def __call__(self, *args: str, timeout: float = 120, stdin: str = "") -> Result:
         done = subprocess.run([PROLIGHT, *args], capture_output=True, text=True, env=self.env,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from graph.store.connect import open_database
 from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from tests.support.ops import JsonOps
@@ -26,7 +25,7 @@ def execute(flow: JsonOps, base: str, tag: str) -> str:
 
 
 def main(db_path: str, base: str, runs: int, prefix: str) -> int:
-    flow = JsonOps(open_database(db_path), settings=Settings.from_env().model_copy(update={"db": db_path}))
+    flow = JsonOps(Settings.from_env(db=db_path))  # this script is an entry point: it reads the environment
     with ThreadPoolExecutor(runs) as pool:
         statuses = list(pool.map(lambda i: execute(flow, base, f"{prefix}-{i}"), range(runs)))
     print(" ".join(statuses))

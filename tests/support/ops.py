@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from graph.operations import Operations
+from graph.core.settings import Settings
+from graph.store.connect import open_database
 from graph.store.database import Database
 
 
@@ -21,8 +23,9 @@ def as_json(value: Any) -> Any:
 
 
 class JsonOps:
-    def __init__(self, db: Database, **kwargs: Any) -> None:
-        self.api = Operations(db, **kwargs)
+    def __init__(self, settings: Settings, db: Database | None = None, **kwargs: Any) -> None:
+        """``db``: an open database (default: the one the settings name)."""
+        self.api = Operations(db or open_database(settings.db), settings, **kwargs)
         self.db, self.settings, self.workflow = self.api.db, self.api.settings, self.api.workflow
 
     def __getattr__(self, name: str) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 from langchain_core.runnables import RunnableConfig
@@ -22,6 +23,7 @@ from graph.core.schemas import Plan, StepStatus
 from graph.core.settings import Settings
 from graph.core.daemons import DaemonThreads
 from graph.engine.build import build_graph
+from graph.engine.context import RunContext
 from graph.engine.executor import SPARE_THREADS, StepRun, threads_needed
 from graph.store.connect import open_database
 
@@ -88,8 +90,8 @@ def test_a_cancel_while_waiting_leaves_the_line() -> None:
         pass
 
 
-def test_the_thread_budget_follows_the_plan_not_its_width() -> None:
-    settings = Settings.from_env().model_copy(update={"step_concurrency": 8, "max_task_threads": 512})
+def test_the_thread_budget_follows_the_plan_not_its_width(settings: Settings) -> None:
+    settings = settings.model_copy(update={"step_concurrency": 8, "max_task_threads": 512})
     flat = {"steps": [{"id": f"s{i}"} for i in range(1000)]}
     chain = {"steps": [{"id": f"s{i}", "depends_on": [f"s{i - 1}"] if i else []} for i in range(100)]}
     assert threads_needed(flat, settings) == 8 + SPARE_THREADS
@@ -98,11 +100,11 @@ def test_the_thread_budget_follows_the_plan_not_its_width() -> None:
     assert threads_needed(chain, settings.model_copy(update={"max_task_threads": 20})) == 20
 
 
-def test_a_stored_result_that_names_another_step_is_refused() -> None:
+def test_a_stored_result_that_names_another_step_is_refused(settings: Settings) -> None:
     plan = Plan.model_validate({"goal": "g", "steps": [
         {"id": "a", "tool": "calculate", "args": {"expression": "1"}},
         {"id": "b", "tool": "calculate", "args": {"expression": "2"}, "depends_on": ["a"]}]})
-    run = StepRun(plan, {}, default_registry(), ToolContext(Settings.from_env()))
+    run = StepRun(plan, {}, default_registry(), ToolContext(settings))
     cached: Future = Future()
     cached.set_result({"step": "b", "status": "SUCCEEDED", "output": 2})
     run.on_done("a", cached)
@@ -120,8 +122,8 @@ class Shout(BaseTool):
         return text.upper()
 
 
-def test_tools_are_called_like_invoke_calls_them() -> None:
-    context = ToolContext(Settings.from_env()).config()
+def test_tools_are_called_like_invoke_calls_them(settings: Settings) -> None:
+    context = ToolContext(settings).config()
     calculate = default_registry().get("calculate")
     direct = tool_caller(calculate)
     assert direct({"expression": "6*7"}, context) == calculate.invoke({"expression": "6*7"}) == 42
@@ -153,12 +155,13 @@ def test_daemon_threads_are_reused_and_a_stuck_job_blocks_no_other() -> None:
     release.set()
 
 
-def test_a_plain_langgraph_client_gets_the_events_through_the_custom_stream(tmp_path) -> None:
+def test_a_plain_langgraph_client_gets_the_events_through_the_custom_stream(tmp_path: Path,
+                                                                         settings: Settings) -> None:
     db = open_database(str(tmp_path / "plain.db"))
-    settings = Settings.from_env()
-    graph = build_graph(db.saver, settings=settings, audit_key=settings.audit_secret(db.url))
+    graph = build_graph(db.saver)
+    context = RunContext.of(settings, audit_key=settings.audit_secret(db.url))
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     plan = {"goal": "g", "steps": [{"id": "a", "tool": "calculate", "args": {"expression": "1+1"}}]}
-    chunks = list(graph.stream({"goal": "g", "plan": plan}, config, stream_mode="custom"))
+    chunks = list(graph.stream({"goal": "g", "plan": plan}, config, context=context, stream_mode="custom"))
     kinds = [c["prolight_event"].kind for c in chunks if isinstance(c, dict) and "prolight_event" in c]
     assert kinds[:2] == ["node_started", "critique"] and "awaiting_approval" in kinds

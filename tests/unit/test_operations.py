@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from graph.core.schemas import Plan, Status, StepStatus
 from graph.operations import Operations, PlanInputError, RequestError, parse_plan
+from graph.core.settings import Settings
 from graph.operations.models import ThreadQuery
-from graph.store.connect import open_database
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
 
@@ -21,8 +19,8 @@ pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture
-def ops(home: Path):
-    api = Operations(open_database(os.environ["PROLIGHT_DB"]))
+def ops(settings: Settings):
+    api = Operations.open(settings)
     yield api
     api.close()
 

@@ -70,8 +70,8 @@ def test_errors_are_classified(error: BaseException, category: str) -> None:
     assert classify(error) == category
 
 
-def test_retry_precedence_is_step_then_tool_then_default() -> None:
-    settings = Settings.from_env().model_copy(update={
+def test_retry_precedence_is_step_then_tool_then_default(settings: Settings) -> None:
+    settings = settings.model_copy(update={
         "retry": RetryConfig(max_attempts=3, initial_delay_s=1),
         "tool_retry": {"http_request": RetryOverride(max_attempts=5, jitter=False)}})
     tool = settings.retry_for_tool("http_request")
@@ -124,13 +124,16 @@ def test_cancel_abandons_a_call_after_the_grace_period() -> None:
     release.set()
 
 
-def test_secrets_resolve_from_the_environment_and_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_resolve_from_the_settings_and_are_redacted(monkeypatch: pytest.MonkeyPatch,
+                                                            settings: Settings) -> None:
     monkeypatch.setenv("PROLIGHT_SECRET_KEY", "hunter2hunter2")
+    secrets = Settings.from_env().secrets
+    assert secrets["KEY"].get_secret_value() == "hunter2hunter2" and "hunter2" not in repr(secrets), "the reader"
     used: dict[str, str] = {}
-    assert resolve({"h": ["x ${secret:KEY}"]}, used) == {"h": ["x hunter2hunter2"]}
+    assert resolve({"h": ["x ${secret:KEY}"]}, used, secrets) == {"h": ["x hunter2hunter2"]}
     assert redact({"out": "echo hunter2hunter2"}, used) == {"out": "echo ***"}
     with pytest.raises(ToolRefused, match="PROLIGHT_SECRET_MISSING"):
-        resolve("${secret:MISSING}", {})
+        resolve("${secret:MISSING}", {}, secrets)
 
 
 def test_a_bounded_call_runs_on_the_callers_thread_and_others_on_a_deadline_thread() -> None:

@@ -3,11 +3,10 @@ given up on, and an operator's new request takes it at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from graph.store.connect import open_database
 from graph.engine.run_manager import MAX_RETRY_AFTER_S, retry_after
+from graph.core.settings import Settings
 from graph.operations import Operations
 
 
@@ -18,8 +17,8 @@ def test_retry_after_doubles_and_is_capped() -> None:
     assert delays == sorted(delays)
 
 
-def test_a_thread_whose_execution_keeps_failing_is_retried_until_it_goes(home: Path) -> None:
-    ops = Operations(open_database(str(home / "prolight.db")))
+def test_a_thread_whose_execution_keeps_failing_is_retried_until_it_goes(settings: Settings) -> None:
+    ops = Operations.open(settings)
     real_execute = ops.workflow.execute
     calls: list[str] = []
 
@@ -39,8 +38,8 @@ def test_a_thread_whose_execution_keeps_failing_is_retried_until_it_goes(home: P
         ops.close()
 
 
-def test_a_new_request_ends_the_back_off(home: Path) -> None:
-    ops = Operations(open_database(str(home / "prolight.db")))
+def test_a_new_request_ends_the_back_off(settings: Settings) -> None:
+    ops = Operations.open(settings)
     manager = ops.start_run_manager(workers=1, poll_s=60, background=False)  # a back-off far longer than the test
     thread = ops.workflow.create("Calculate 2+2", queued=True)
     manager._stalled[thread] = (5, float("inf"))
@@ -50,11 +49,11 @@ def test_a_new_request_ends_the_back_off(home: Path) -> None:
     ops.close()
 
 
-def test_threads_other_workers_hold_never_hide_queued_ones(home: Path) -> None:
+def test_threads_other_workers_hold_never_hide_queued_ones(settings: Settings) -> None:
     """Found by bench/scale.py: with several workers, the threads the others were executing
     (active, older) filled the candidates' limit, and a free worker saw no queued thread
     until its next poll. Two processes ran 1.65x one; 1.87x with unowned rows first."""
-    ops = Operations(open_database(str(home / "prolight.db")))
+    ops = Operations.open(settings)
     busy = [ops.workflow.create(f"Calculate {i}+1", queued=False) for i in range(3)]
     for thread in busy:  # executing elsewhere: active, held by a live owner, older than the request
         assert ops.db.claim(thread, "4242@another-host:cafe", lease_s=60)

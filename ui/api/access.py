@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 
-from graph.core.accounts import Role, account_for_token
-from graph.core.settings import Settings
+from graph.operations.access import Role, account_for_token
+from graph.operations.config import Settings
 
 
 @dataclass(frozen=True)

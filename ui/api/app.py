@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.core.schemas import Status
-from graph.core.settings import Settings
+from graph.operations.models import Status
+from graph.operations.config import Settings
 from graph.operations import BadInput, Operations, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS
 from graph.operations.plans import describe_error

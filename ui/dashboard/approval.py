@@ -9,7 +9,7 @@ import hashlib
 
 import streamlit as st
 
-from graph.core.schemas import Plan
+from graph.operations.models import Plan
 from graph.operations.models import ThreadView
 from ui.dashboard.plan_edit import edited_plan, plan_frame
 from ui.dashboard.session import operations, send

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from graph.core.schemas import Plan
+from graph.operations.models import Plan
 from graph.operations.plans import first_error
 
 COLUMNS = ("id", "tool", "args", "depends_on", "priority", "timeout_s", "description")

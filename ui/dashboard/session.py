@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from graph.core.accounts import is_loopback
-from graph.core.logs import configure_logging
-from graph.core.schemas import Action
-from graph.core.settings import Settings
 from graph.operations import Operations, RequestError
+from graph.operations.access import is_loopback
 from graph.operations.commands import COMMANDS
 from graph.operations.commands import may as role_allows
+from graph.operations.config import Settings, configure_logging
 from graph.operations.ids import resolve_thread_id
-from graph.operations.models import ThreadView
+from graph.operations.models import Action, ThreadView
 from ui.dashboard import sign_in
 from ui.dashboard.plain import plain
 
@@ -31,12 +29,13 @@ def _close(ops: Operations) -> None:
 
 
 @st.cache_resource(on_release=_close, show_spinner=False)
-def _operations(db: str) -> Operations:
+def _operations(db: str, _settings: Settings) -> Operations:
     """One per database and process, shared by every browser session. The API is
     thread-safe (one lock-guarded connection) and its run manager works on background
-    threads, which never call ``st.*``."""
-    configure_logging("INFO")
-    ops = Operations.open(Settings.from_env())
+    threads, which never call ``st.*``. Keyed by the database only (``_settings`` is not
+    hashed): the settings of the run that first opened it stay with it."""
+    configure_logging(_settings.log_level or "INFO", _settings.log_format)
+    ops = Operations.open(_settings)
     ops.start_run_manager()
     return ops
 
@@ -53,7 +52,8 @@ def settings() -> Settings:
 
 
 def operations() -> Operations:
-    return _operations(settings().db)
+    current = settings()
+    return _operations(current.db, current)
 
 
 def operator() -> str:

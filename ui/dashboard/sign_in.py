@@ -13,8 +13,8 @@ import time
 
 import streamlit as st
 
-from graph.core.accounts import Account, exposure_problem, verify
-from graph.core.settings import Settings
+from graph.operations.access import Account, exposure_problem, verify
+from graph.operations.config import Settings
 
 COOKIE = "prolight_session"
 SESSION_S = 7 * 24 * 3600

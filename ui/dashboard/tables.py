@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from graph.core.events import StoredEvent
-from graph.core.schemas import Decision, Status, StepStatus
+from graph.operations.models import StoredEvent
+from graph.operations.models import Decision, Status, StepStatus
 from graph.operations.models import BreakerView, CheckpointView, FieldChange, Metrics, PendingApproval, RunSummary, StepView
 from ui.render import event_detail
 

@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from graph.operations import PlanInputError, RequestError, parse_plan
-from graph.core.schemas import Plan
+from graph.operations.models import Plan
 from ui.dashboard.session import may, open_thread, operations, operator
 
 EXAMPLE = '{"goal": "Add two numbers", "steps": [{"id": "add", "tool": "calculate", "args": {"expression": "2 + 3"}}]}'

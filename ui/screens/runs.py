@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from graph.core.schemas import Status
+from graph.operations.models import Status
 from graph.operations.models import SortKey, ThreadQuery
 from ui.dashboard.session import may, open_thread, operations, request
 from ui.dashboard.tables import STATUS_COLOURS, runs_frame

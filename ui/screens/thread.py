@@ -13,7 +13,7 @@ from typing import get_args
 
 import streamlit as st
 
-from graph.core.events import EventKind
+from graph.operations.models import EventKind
 from graph.operations import RequestError
 from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
