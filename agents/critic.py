@@ -17,6 +17,7 @@ from agents.structured import ask_structured
 from agents.tools import ToolRegistry
 from graph.core.dag import find_cycle, references
 from graph.core.errors import RequestError
+from graph.core.model import Model
 from graph.core.schemas import Critique, CritiqueIssue, Plan
 from graph.core.secrets import ENV_PREFIX, literal_secrets
 from graph.core.settings import Settings
@@ -120,7 +121,7 @@ def validate_plan(plan: Plan, registry: ToolRegistry) -> None:
         raise InvalidPlanError(problem)
 
 
-class ModelReview(BaseModel):
+class ModelReview(Model):
     """What the model adds to the deterministic checks."""
 
     verdict: str = Field(description="'approve' or 'revise'")

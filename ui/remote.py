@@ -18,7 +18,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
-from graph.operations.config import backoff
+from graph.operations.reconnect import backoff
 from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, RetryConfig, StatusCounts, StoredEvent, ThreadPage, ThreadQuery,
                                      ThreadView, ToolView)

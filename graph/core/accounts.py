@@ -18,7 +18,9 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
+
+from graph.core.model import Model
 
 Role = Literal["viewer", "operator", "approver"]  # which role each command needs: graph/operations/commands.py
 
@@ -33,7 +35,7 @@ def _dummy_hash() -> str:
     return _HASHER.hash("no such account")
 
 
-class Account(BaseModel):
+class Account(Model):
     """One ``[accounts.NAME]`` table of the settings file."""
 
     name: str = Field(min_length=1, max_length=64)

@@ -26,7 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+
+from graph.core.model import Model
 
 APPROVALS = ("approve", "edit")
 
@@ -52,7 +53,7 @@ def seal(key: bytes, thread_id: str, decision: Mapping[str, Any], trail: Sequenc
     return record
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     index: int  # 1-based, as the operator counts
     action: str
     operator: str
@@ -61,7 +62,7 @@ class AuditEntry(BaseModel):
     verified: bool
 
 
-class AuditReport(BaseModel):
+class AuditReport(Model):
     """``prolight audit``'s answer and the dashboard's mark."""
 
     thread_id: str

@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from graph.core.errors import ExecutionError
 from graph.core.events import emit
+from graph.core.model import Model
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -30,7 +31,7 @@ class CircuitOpenError(ExecutionError):
     """The dependency's breaker is open; the call was not attempted."""
 
 
-class BreakerConfig(BaseModel):
+class BreakerConfig(Model):
     model_config = ConfigDict(extra="forbid")
 
     failure_threshold: int = Field(5, ge=1)

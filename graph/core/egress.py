@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from graph.core.errors import ToolRefused
+from graph.core.model import Model
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -112,7 +113,7 @@ def _category(address: IPAddress) -> str | None:
     return None
 
 
-class EgressPolicy(BaseModel):
+class EgressPolicy(Model):
     """The ``[egress]`` table. Frozen and hashable: each policy has its own HTTP client."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

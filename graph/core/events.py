@@ -14,8 +14,9 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from graph.core.model import Model
 from graph.core.nodes import EXECUTOR
 from graph.core.schemas import utc_now
 
@@ -27,7 +28,7 @@ EventKind = Literal[
 ]
 
 
-class Event(BaseModel):
+class Event(Model):
     kind: EventKind
     ts: datetime = Field(default_factory=utc_now)
     node: str | None = None
@@ -46,6 +47,9 @@ class StoredEvent(Event):
 # The step whose tool is running on this thread of control, so a tool's progress is
 # attributed to its step without the tool knowing its id.
 CURRENT_STEP: ContextVar[tuple[str, int] | None] = ContextVar("prolight_current_step", default=None)
+# The thread a drive of the graph is for: spans carry it as gen_ai.conversation.id, log lines
+# as thread_id (set by graph/core/tracing.conversation).
+CONVERSATION: ContextVar[str | None] = ContextVar("prolight_conversation", default=None)
 
 
 SINK_KEY = "prolight_event_sink"

@@ -11,8 +11,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from graph.core.events import CURRENT_STEP, Event
-from graph.core.tracing import CONVERSATION
+from graph.core.events import CONVERSATION, CURRENT_STEP, Event
 
 CONTEXT_FIELDS = ("thread_id", "node", "step_id", "attempt")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from graph.core.model import Model
+
 STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_PLAN_STEPS = 10_000
 
@@ -80,7 +82,7 @@ MaxDelay = Annotated[float, Field(ge=0, le=86_400)]
 Base = Annotated[float, Field(ge=1, le=10)]
 
 
-class RetryConfig(BaseModel):
+class RetryConfig(Model):
     """The one retry configuration (tenacity does the waiting). Delays grow as
     initial_delay_s * exponential_base ** (attempt - 1), capped at max_delay_s, plus a jitter
     of up to initial_delay_s when jitter is on."""
@@ -100,7 +102,7 @@ class RetryConfig(BaseModel):
         return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
-class RetryOverride(BaseModel):
+class RetryOverride(Model):
     """Any subset of RetryConfig, for a tool, an agent or one step."""
 
     model_config = ConfigDict(extra="forbid")
@@ -113,7 +115,7 @@ class RetryOverride(BaseModel):
     retry_on: tuple[ErrorCategory, ...] | None = None
 
 
-class Step(BaseModel):
+class Step(Model):
     """One tool call in a plan. Ids are short and safe because they name LangGraph tasks."""
 
     model_config = ConfigDict(extra="forbid")
@@ -142,7 +144,7 @@ class Step(BaseModel):
         return value
 
 
-class Plan(BaseModel):
+class Plan(Model):
     """A DAG of steps for one goal."""
 
     model_config = ConfigDict(extra="forbid")
@@ -160,13 +162,13 @@ class Plan(BaseModel):
         return steps
 
 
-class CritiqueIssue(BaseModel):
+class CritiqueIssue(Model):
     severity: Literal["error", "warning", "info"]
     message: str
     step_id: str | None = None
 
 
-class Critique(BaseModel):
+class Critique(Model):
     """The critic's verdict. Any ``error`` issue blocks approval."""
 
     verdict: Literal["approve", "revise"]
@@ -178,7 +180,7 @@ class Critique(BaseModel):
         return [i for i in self.issues if i.severity == "error"]
 
 
-class Decision(BaseModel):
+class Decision(Model):
     """An operator's answer at the approval gate; the list of them is the audit trail."""
 
     model_config = ConfigDict(extra="forbid")
@@ -194,7 +196,7 @@ class Decision(BaseModel):
     seal: str | None = None  # HMAC of this decision, its plan digest and prev, under the audit key
 
 
-class Attempt(BaseModel):
+class Attempt(Model):
     """One try of a step: when, how it failed (None: it succeeded), the wait that followed."""
 
     attempt: int
@@ -204,7 +206,7 @@ class Attempt(BaseModel):
     delay_s: float | None = None
 
 
-class StepResult(BaseModel):
+class StepResult(Model):
     status: StepStatus = StepStatus.PENDING
     attempts: int = 0
     started_at: datetime | None = None

@@ -19,13 +19,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from graph.core.accounts import Account
 from graph.core.audit import audit_key
 from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
 from graph.core.errors import SettingsError
+from graph.core.model import Model
 from graph.core.schemas import RetryConfig, RetryOverride
 from graph.core.secrets import ENV_PREFIX as SECRET_ENV_PREFIX
 
@@ -47,7 +48,7 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
-class McpServer(BaseModel):
+class McpServer(Model):
     """One ``[mcp.NAME]`` table: an MCP server whose tools plans may use, named
     ``NAME_TOOL``. A ``command`` is started over stdio for each call; a ``url`` is reached
     over streamable HTTP."""
@@ -71,7 +72,7 @@ class McpServer(BaseModel):
         return self
 
 
-class Settings(BaseModel):
+class Settings(Model):
     db: str = Field(description="SQLite file path, sqlite:///PATH or postgresql://... (PROLIGHT_DB).")
     model: str = Field(description="'offline' or 'provider:model' (PROLIGHT_MODEL).")
     workspace: Path = Field(description="Root that file tools are confined to (PROLIGHT_WORKSPACE).")
@@ -231,7 +232,7 @@ _SCALAR_ENV = {
 }
 
 
-class Remote(BaseModel):
+class Remote(Model):
     """Where the CLI sends commands when it is a client of ``prolight serve``: the server's
     URL (``PROLIGHT_URL``, or ``--url``) and an operator account's token
     (``PROLIGHT_TOKEN``, environment only: a flag would show it in the process list)."""

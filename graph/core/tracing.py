@@ -11,15 +11,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from graph.core.events import CONVERSATION
+
 F = TypeVar("F", bound=Callable[..., Any])
 _provider: trace.TracerProvider | None = None
-CONVERSATION: ContextVar[str | None] = ContextVar("prolight_conversation", default=None)
 
 
 def use_provider(provider: trace.TracerProvider | None) -> None:

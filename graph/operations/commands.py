@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from graph.core.accounts import Role
+from graph.core.model import Model
 from graph.core.schemas import Action, Plan
 
 DEFAULT_PLAN_GOAL = "operator plan"
@@ -35,7 +36,7 @@ ThreadId = Annotated[str, Field(description="The thread's id (or, from the CLI, 
                                             "characters).")]
 
 
-class CommandRequest(BaseModel):
+class CommandRequest(Model):
     """What a command asks for. Who asks (``operator``) and whether to wait (``queue``)
     travel beside it: the HTTP API takes the operator from the caller's account."""
 

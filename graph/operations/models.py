@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from graph.core.audit import AuditReport
+from graph.core.model import Model
 # The vocabulary of the answers (plans, statuses, actions, events), named here so that front
 # ends take every type they show from this one module.
 from graph.core.events import Event, EventKind, StoredEvent  # noqa: F401
@@ -24,7 +25,7 @@ from graph.store.metrics import Metrics  # noqa: F401
 SortKey = Literal["updated", "created", "status", "goal"]
 
 
-class _View(BaseModel):
+class _View(Model):
     model_config = ConfigDict(frozen=True)
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from graph.core.breaker import BreakerState
+from graph.core.model import Model
 from graph.core.schemas import utc_now
 from graph.store.database import Database
 
 
-class BreakerView(BaseModel):
+class BreakerView(Model):
     model_config = ConfigDict(frozen=True)
 
     name: str

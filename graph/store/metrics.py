@@ -17,9 +17,10 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from graph.core.breaker import BreakerState
+from graph.core.model import Model
 from graph.core.nodes import AGENTS
 from graph.core.schemas import EXECUTED, Status
 from graph.store.breakers import breaker_views
@@ -28,34 +29,34 @@ from graph.store.database import Database
 TERMINAL = ("run_completed", "run_failed", "run_cancelled")
 
 
-class Summary(BaseModel):
+class Summary(Model):
     count: int = 0
     avg: float | None = None
     p50: float | None = None
     p95: float | None = None
 
 
-class RunMetrics(BaseModel):
+class RunMetrics(Model):
     by_status: dict[str, int]
     total: int
     success_rate: float | None
     duration_s: Summary
 
 
-class AgentMetrics(BaseModel):
+class AgentMetrics(Model):
     calls: int
     failures: int
     duration_s: Summary
 
 
-class ToolMetrics(BaseModel):
+class ToolMetrics(Model):
     calls: int
     failures: int
     retries: int
     duration_s: Summary
 
 
-class RunCount(BaseModel):
+class RunCount(Model):
     """Threads created in one time bucket that have this status now."""
 
     start: datetime
@@ -63,7 +64,7 @@ class RunCount(BaseModel):
     count: int
 
 
-class Metrics(BaseModel):
+class Metrics(Model):
     since: datetime | None = None
     until: datetime | None = None
     runs: RunMetrics
