@@ -242,13 +242,13 @@ class Remote(Model):
 
     @classmethod
     def from_env(cls) -> "Remote":
-        token = os.environ.get("PROLIGHT_TOKEN", "").strip()
-        return cls(url=os.environ.get("PROLIGHT_URL", "").strip() or None, token=SecretStr(token) if token else None)
+        token = _env("PROLIGHT_TOKEN", "")
+        return cls(url=_env("PROLIGHT_URL", "") or None, token=SecretStr(token) if token else None)
 
 
 def environment_has(name: str) -> bool:
     """Whether a variable that a library reads itself (a provider's API key) is set."""
-    return bool(os.environ.get(name, "").strip())
+    return bool(_env(name, ""))
 
 
 def _overlay_env(values: dict[str, Any], names: dict[str, str]) -> None:
