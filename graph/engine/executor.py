@@ -49,10 +49,16 @@ CANCEL_POLL_S = 0.2
 # since our driver streams no mode and LangGraph runs the node on the driving thread.
 SPARE_THREADS = 4
 OUTPUT_PREVIEW_CHARS = 1000
+SUCCEEDED = StepStatus.SUCCEEDED.value
 
 
 class StepRun:
-    """What the tasks of one executor invocation share: results so far, the limit, the cancel."""
+    """What the tasks of one executor invocation share: results so far, the limit, the cancel.
+
+    Results are kept in their JSON form (what the state stores), not as models: a run of a
+    thousand short steps kept a StepResult, its attempt log and their dicts alive per step,
+    and the garbage collector's full passes, which those objects brought on, cost more than
+    our whole layer does otherwise."""
 
     def __init__(self, plan: Plan, previous: dict[str, dict[str, Any]], registry: ToolRegistry,
                  context: ToolContext) -> None:
@@ -69,35 +75,41 @@ class StepRun:
         for s in self.order:  # in execution order, so that of the steps one finish makes
             for dep in s.depends_on:  # ready, the first in that order is handed a free slot
                 self.dependents[dep].append(s.id)
-        self.results: dict[str, StepResult] = {}
-        self.stored: dict[str, dict[str, Any]] = {}  # the same results in JSON form, for the state
-        self.fresh: dict[str, StepResult] = {}  # results of tasks run in this invocation
-        self.finished: dict[str, Latch] = {s.id: Latch() for s in plan.steps}
+        self.results: dict[str, dict[str, Any]] = {}  # step id -> its result as the state stores it
+        # Only steps that others wait for get a latch; the end of the run is one more.
+        self.finished: dict[str, Latch] = {s: Latch() for s, children in self.dependents.items() if children}
+        self.all_finished = Latch()
         self._lock = threading.Lock()
         for step_id, stored in previous.items():
-            if stored.get("status") == StepStatus.SUCCEEDED.value and step_id in self.steps:
-                self.results[step_id] = StepResult.model_validate(stored)
-                self.stored[step_id] = stored
-                self.finished[step_id].open()
+            if stored.get("status") == SUCCEEDED and step_id in self.steps:
+                self.results[step_id] = stored
+                if step_id in self.finished:
+                    self.finished[step_id].open()
+        if len(self.results) == len(self.steps):
+            self.all_finished.open()
         for step in self.order:
             if step.id not in self.results and self._ready(step.id):
                 self.limiter.enqueue(self.tickets[step.id])
 
-    def _ready(self, step_id: str) -> bool:
-        deps = self.steps[step_id].depends_on
-        return all(d in self.results and self.results[d].status == StepStatus.SUCCEEDED for d in deps)
+    def succeeded(self, step_id: str) -> bool:
+        return self.results[step_id]["status"] == SUCCEEDED
 
-    def record(self, step_id: str, result: StepResult, stored: dict[str, Any] | None = None) -> None:
-        """Store a finished step and queue the dependents it made ready, before waking them.
-        ``stored``: its JSON form if the caller has it (a task's return value), else made here."""
+    def _ready(self, step_id: str) -> bool:
+        return all(d in self.results and self.succeeded(d) for d in self.steps[step_id].depends_on)
+
+    def record(self, step_id: str, stored: dict[str, Any]) -> None:
+        """Store a finished step (JSON form) and queue the dependents it made ready, before
+        waking them."""
         with self._lock:
-            self.results[step_id] = result
-            self.stored[step_id] = stored if stored is not None else dump(result)
+            self.results[step_id] = stored
             self.limiter.discard(self.tickets[step_id])  # a cached result never took its slot
             for child in self.dependents[step_id]:
                 if child not in self.results and self._ready(child):
                     self.limiter.enqueue(self.tickets[child])
-            self.finished[step_id].open()
+            if step_id in self.finished:
+                self.finished[step_id].open()
+            if len(self.results) == len(self.steps):
+                self.all_finished.open()
 
     def on_done(self, step_id: str, future: Future) -> None:
         try:
@@ -105,11 +117,9 @@ class StepRun:
             owner = value.get("step")
             if owner != step_id:
                 raise RuntimeError(f"the stored result of this task belongs to step {owner!r}")
-            stored = {k: v for k, v in value.items() if k != "step"}
-            fresh = self.fresh.pop(step_id, None)  # run now: the object itself; cached: only its dump
-            self.record(step_id, fresh or StepResult.model_validate(stored), stored)
+            self.record(step_id, {k: v for k, v in value.items() if k != "step"})
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
-            self.record(step_id, StepResult(status=StepStatus.FAILED, error=one_line(exc)))
+            self.record(step_id, dump(StepResult(status=StepStatus.FAILED, error=one_line(exc))))
 
     def wait_for(self, step: Step) -> None:
         for dep in step.depends_on:
@@ -121,8 +131,7 @@ class StepRun:
 def execute_step(run: StepRun, step_id: str) -> dict[str, Any]:
     """One step's task. The run is an argument like any other: LangGraph keeps a task's
     return value, never its arguments."""
-    result = run.fresh[step_id] = run_step(run, step_id)
-    return {"step": step_id, **dump(result)}
+    return {"step": step_id, **dump(run_step(run, step_id))}
 
 
 step_task = task(execute_step)  # the function stays importable by its name, so LangGraph caches its wrapper
@@ -133,9 +142,9 @@ def run_step(run: StepRun, step_id: str) -> StepResult:
     step = run.steps[step_id]
     try:
         run.wait_for(step)
-        blocked = [d for d in step.depends_on if run.results[d].status != StepStatus.SUCCEEDED]
+        blocked = [d for d in step.depends_on if not run.succeeded(d)]
         if blocked:
-            reason = f"dependency {blocked[0]!r} {run.results[blocked[0]].status.value.lower()}"
+            reason = f"dependency {blocked[0]!r} {run.results[blocked[0]]['status'].lower()}"
             emit("step_skipped", node=EXECUTOR, step_id=step.id, payload={"reason": reason})
             return StepResult(status=StepStatus.SKIPPED, error=reason)
         with run.limiter.slot(run.tickets[step.id], run.cancelled):
@@ -198,9 +207,9 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
                       finished_at=finished, output=output, attempt_log=attempts)
 
 
-def resolve_references(value: Any, results: dict[str, StepResult]) -> Any:
+def resolve_references(value: Any, results: dict[str, dict[str, Any]]) -> Any:
     """Replace ``{{id}}`` in string args with that step's output as text."""
-    return map_strings(value, lambda text: REFERENCE.sub(lambda m: as_text(results[m.group(1)].output), text))
+    return map_strings(value, lambda text: REFERENCE.sub(lambda m: as_text(results[m.group(1)].get("output")), text))
 
 
 def as_text(output: Any) -> str:
@@ -249,13 +258,12 @@ def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolCon
             futures.append(future)
         for future in futures:
             future.exception()  # wait; outcomes arrive through on_done
-        for latch in run.finished.values():
-            latch.wait()
+        run.all_finished.wait()  # on_done runs after a future's waiters wake
     finally:
         stop_watching.set()
     results = {s.id: run.results[s.id] for s in plan.steps}
     status, error = _outcome(results, run.cancelled.is_set())
-    return {"steps": {s.id: run.stored[s.id] for s in plan.steps}, "status": status.value, "error": error}
+    return {"steps": results, "status": status.value, "error": error}
 
 
 def _watch_cancel(requested: Callable[[], bool], cancelled: threading.Event, stop: threading.Event) -> None:
@@ -268,14 +276,14 @@ def _watch_cancel(requested: Callable[[], bool], cancelled: threading.Event, sto
             continue
 
 
-def _outcome(results: dict[str, StepResult], cancelled: bool) -> tuple[Status, str | None]:
-    failed = [i for i, r in results.items() if r.status == StepStatus.FAILED]
-    skipped = [i for i, r in results.items() if r.status == StepStatus.SKIPPED]
-    if cancelled and any(r.status != StepStatus.SUCCEEDED for r in results.values()):
-        done = sum(r.status == StepStatus.SUCCEEDED for r in results.values())
+def _outcome(results: dict[str, dict[str, Any]], cancelled: bool) -> tuple[Status, str | None]:
+    failed = [i for i, r in results.items() if r["status"] == StepStatus.FAILED.value]
+    skipped = [i for i, r in results.items() if r["status"] == StepStatus.SKIPPED.value]
+    done = sum(r["status"] == SUCCEEDED for r in results.values())
+    if cancelled and done < len(results):
         return Status.CANCELLED, f"cancelled by the operator ({done}/{len(results)} steps had succeeded)"
     if failed:
-        error = f"{len(failed)} step(s) failed ({', '.join(failed)}): {failed[0]}: {results[failed[0]].error}"
+        error = f"{len(failed)} step(s) failed ({', '.join(failed)}): {failed[0]}: {results[failed[0]].get('error')}"
         if skipped:
             error += f"; skipped: {', '.join(skipped)}"
         return Status.FAILED, error
