@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -106,6 +107,7 @@ def expressions(width: int) -> list[str]:
 def steps_ours(flow: Operations, width: int) -> float:
     steps = [{"id": f"s{i}", "tool": "calculate", "args": {"expression": e}} for i, e in enumerate(expressions(width))]
     thread = flow.start(plan=Plan.model_validate({"goal": f"{width} steps", "steps": steps})).thread_id
+    gc.collect()
     began = time.perf_counter()
     view = flow.approve(thread)
     elapsed = time.perf_counter() - began
@@ -114,6 +116,7 @@ def steps_ours(flow: Operations, width: int) -> float:
 
 
 def steps_bare(graph, width: int) -> float:
+    gc.collect()
     began = time.perf_counter()
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     for _ in graph.stream({"expressions": expressions(width)}, config, durability="sync"):
@@ -124,7 +127,14 @@ def steps_bare(graph, width: int) -> float:
 
 
 def per_step(tmp: Path, runs: int, width: int) -> tuple[float, float]:
-    """Median seconds (ours, bare) for one plan of ``width`` steps, alternating."""
+    """Median seconds (ours, bare) for one plan of ``width`` steps, alternating.
+
+    Each timed run starts from a collected heap (``gc.collect()`` first, on both sides).
+    A run of a thousand steps sets off about one full collection of the process's heap
+    (100-300 ms here); without the collect, whether it fell into our run or the bare one
+    depended on the garbage left by what ran before (the untimed planning of our plan, the
+    other side's run), and the same code measured anywhere from 1.1x to 1.5x. Each side now
+    pays for the collections its own run sets off."""
     flow = Operations.open(Settings.from_env(db=str(tmp / "steps.db")))
     bare = bare_task_graph(open_database(str(tmp / "steps-bare.db")))
     steps_ours(flow, width), steps_bare(bare, width)  # warm-up

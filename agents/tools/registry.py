@@ -13,13 +13,9 @@ from importlib.metadata import entry_points
 
 from langchain_core.tools import BaseTool
 
-from agents.tools.calculate import calculate
+from agents.tools.builtin import BUILTIN, ENTRY_POINT_GROUP
 from agents.tools.calling import ToolCall, tool_caller
-from agents.tools.command import run_command
-from agents.tools.files import list_files, read_file, search_files, write_file
-from agents.tools.http import http_request
 from agents.tools.mcp import load_all
-from agents.tools.summarize import summarize
 from graph.core.errors import ToolError
 from graph.core.settings import McpServer, Settings
 
@@ -96,7 +92,7 @@ class ToolRegistry:
 
 
 def _load_user_tools(registry: ToolRegistry, specs: tuple[str, ...]) -> None:
-    for point in entry_points(group="prolight.tools"):
+    for point in entry_points(group=ENTRY_POINT_GROUP):
         registry.register(point.load())
     for spec in specs:
         module_name, _, attribute = spec.partition(":")
@@ -108,14 +104,9 @@ def default_registry(tools: tuple[str, ...] = ()) -> ToolRegistry:
     """The built-in tools, those installed under the ``prolight.tools`` entry point, and
     ``tools`` (the settings' ``module:attribute`` specs)."""
     registry = ToolRegistry()
-    registry.register(http_request, risky=False)
-    registry.register(read_file)
-    registry.register(write_file, risky=True)
-    registry.register(list_files)
-    registry.register(search_files)
-    registry.register(calculate, bounded=True)
-    registry.register(run_command, risky=True)
-    registry.register(summarize)
+    for builtin in BUILTIN:
+        tool = getattr(importlib.import_module(builtin.module), builtin.name)
+        registry.register(tool, risky=builtin.risky, bounded=builtin.bounded)
     _load_user_tools(registry, tools)
     return registry
 

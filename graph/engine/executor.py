@@ -218,6 +218,8 @@ def as_text(output: Any) -> str:
 
 def to_json(output: Any) -> Any:
     """Tool outputs go into checkpoints: keep JSON values, stringify anything else."""
+    if output is None or type(output) in (str, int, float, bool):  # most outputs: nothing to encode
+        return output
     try:
         json.dumps(output)
         return output

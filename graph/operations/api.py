@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from agents.tools.builtin import listing, only_builtin
 from graph.core.audit import AuditReport, verify
 from graph.core.events import Event, StoredEvent
 from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
@@ -286,6 +287,11 @@ class Operations:
         return check_plan(plan, self.workflow.registry)
 
     def tools(self) -> list[ToolView]:
+        """Without tools of the user's, the built-in ones listed from their source: building
+        the registry imports LangChain, over a second of a CLI call."""
+        if self._workflow is None and self._engine_parts[1] is None and only_builtin(self.settings):
+            return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=t.risky)
+                    for t in listing()]
         registry = self.workflow.registry
         return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=registry.is_risky(t.name))
                 for t in registry.tools()]

@@ -11,6 +11,7 @@ import pytest
 from agents.offline_model import OfflineChatModel
 from agents.prompts import read_summarize_request
 from agents.tools import default_registry, registry_for
+from agents.tools.builtin import listing, only_builtin
 from agents.tools.context import ToolContext
 from graph.core.errors import HttpStatusError, ToolRefused
 from graph.core.settings import Settings
@@ -129,3 +130,13 @@ def test_user_tools_register_through_the_settings(settings: Settings, monkeypatc
     assert registry.get("shout").invoke({"text": "hi"}) == "HI"
     monkeypatch.setenv("PROLIGHT_TOOLS", "tests.support.user_tools:shout, other.module:tool")
     assert Settings.from_env().tools == ("tests.support.user_tools:shout", "other.module:tool"), "the reader"
+
+
+def test_the_listing_from_source_is_what_the_registry_describes(settings: Settings) -> None:
+    """``prolight tools`` lists the built-ins without importing LangChain; it must say what
+    the LangChain tools say (descriptions, arguments without the injected config, risk)."""
+    registry = default_registry()
+    assert [(t.name, t.description, t.args, t.risky) for t in listing()] == [
+        (t.name, t.description, tuple(t.args), registry.is_risky(t.name)) for t in registry.tools()]
+    assert only_builtin(settings)
+    assert not only_builtin(settings.model_copy(update={"tools": ("tests.support.user_tools:shout",)}))
