@@ -35,9 +35,8 @@ _EVENT_COUNT = """(count) => [...document.querySelectorAll('[data-testid="stMark
   .some((e) => e.innerText.startsWith(`Events (${count} of ${count})`))"""
 
 
-def home_with_threads(root: Path, count: int) -> Path:
-    home = root / f"threads-{count}"
-    (home / "workspace").mkdir(parents=True)
+def add_threads(home: Path, count: int) -> None:
+    """``count`` more COMPLETED threads in ``home``'s database, written straight to the runs table."""
     db = open_database(str(home / "prolight.db"))
     now = utc_now().isoformat()
     with db.cursor() as cur:
@@ -45,47 +44,43 @@ def home_with_threads(root: Path, count: int) -> Path:
                         "VALUES (?, ?, 'COMPLETED', 'offline', 'bench', ?, ?)",
                         [(uuid.uuid4().hex, f"goal number {i}", now, now) for i in range(count)])
     db.close()
-    return home
 
 
-def runs_page_loads(browser, home: Path, loads: int) -> list[float]:
+def runs_page_loads(browser, url: str, loads: int) -> list[float]:
     """Seconds from navigation to the Runs table's cells drawn, each in a fresh context."""
     spent = []
-    with running_dashboard(home) as (url, _):
-        for i in range(loads + 1):
-            # A plain context: the tests' loopback guard (loopback_context) routes every
-            # request through Playwright, which adds about 200 ms to a load that no operator
-            # pays; Chromium's resolver rules (CHROMIUM_ARGS) still look up no name.
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            began = time.perf_counter()
-            page.goto(url)
-            wait_for_tables(page, 1)
-            if i:  # the first load also imports the app and opens the database
-                spent.append(time.perf_counter() - began)
-            context.close()
+    for i in range(loads + 1):
+        # A plain context: the tests' loopback guard (loopback_context) routes every
+        # request through Playwright, which adds about 200 ms to a load that no operator
+        # pays; Chromium's resolver rules (CHROMIUM_ARGS) still look up no name.
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        began = time.perf_counter()
+        page.goto(url)
+        wait_for_tables(page, 1)
+        if i:  # the first load also imports the app, opens the database, or meets the new rows
+            spent.append(time.perf_counter() - began)
+        context.close()
     return spent
 
 
-def event_latencies(browser, root: Path, events: int) -> list[float]:
+def event_latencies(browser, url: str, home: Path, events: int) -> list[float]:
     """Seconds from an event's commit to the thread page showing it."""
-    home = root / "events"
-    (home / "workspace").mkdir(parents=True)
     ops = Operations.open(Settings.from_env(db=str(home / "prolight.db")))
     thread = ops.start("Calculate 6*7").thread_id  # waits at the gate: nothing else writes events
     seen = len(ops.events(thread).events)
     spent = []
-    with running_dashboard(home) as (url, _):
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.goto(f"{url}/thread?thread_id={thread}")
-        page.wait_for_function(_EVENT_COUNT, arg=seen, timeout=30_000)
-        for _ in range(events):
-            time.sleep(random.uniform(0, LIVE_REFRESH_S))  # events arrive at any moment of the refresh cycle
-            append_events(ops.db, thread, [Event(kind="progress", payload={"message": "bench"})])
-            written = time.perf_counter()
-            seen += 1
-            page.wait_for_function(_EVENT_COUNT, arg=seen, timeout=30_000, polling=10)
-            spent.append(time.perf_counter() - written)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{url}/thread?thread_id={thread}")
+    page.wait_for_function(_EVENT_COUNT, arg=seen, timeout=30_000)
+    for _ in range(events):
+        time.sleep(random.uniform(0, LIVE_REFRESH_S))  # events arrive at any moment of the refresh cycle
+        append_events(ops.db, thread, [Event(kind="progress", payload={"message": "bench"})])
+        written = time.perf_counter()
+        seen += 1
+        page.wait_for_function(_EVENT_COUNT, arg=seen, timeout=30_000, polling=10)
+        spent.append(time.perf_counter() - written)
+    page.close()
     ops.close()
     return spent
 
@@ -96,12 +91,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--threads", type=int, default=10_000, help="threads on the large Runs page")
     args = parser.parse_args()
+    if args.threads < 10:
+        parser.error("--threads: at least the 10 of the baseline")
     with tempfile.TemporaryDirectory() as tmp_name, sync_playwright() as p:
-        root = Path(tmp_name)
+        home = Path(tmp_name)
+        (home / "workspace").mkdir()
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        small = runs_page_loads(browser, home_with_threads(root, 10), args.loads)
-        large = runs_page_loads(browser, home_with_threads(root, args.threads), args.loads)
-        latencies = event_latencies(browser, root, args.events)
+        add_threads(home, 10)
+        # One dashboard for every figure (a start is seconds): the baseline first, then the
+        # same server with the rest of the threads added, then the live events.
+        with running_dashboard(home) as (url, _):
+            small = runs_page_loads(browser, url, args.loads)
+            add_threads(home, args.threads - 10)
+            large = runs_page_loads(browser, url, args.loads)
+            latencies = event_latencies(browser, url, home, args.events)
         browser.close()
     ratio = statistics.median(large) / statistics.median(small)
     print(f"Runs page, navigation to the table drawn, {args.loads} loads each (median):")

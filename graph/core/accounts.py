@@ -14,17 +14,24 @@ import ipaddress
 import re
 import secrets
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import Field, field_validator
 
 from graph.core.model import Model
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 Role = Literal["viewer", "operator", "approver"]  # which role each command needs: graph/operations/commands.py
 
-_HASHER = PasswordHasher()
+@cache
+def _hasher() -> PasswordHasher:
+    """Made on first use: only signing in and `hash-password` hash, and importing argon2 is
+    a few milliseconds of every CLI call."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 @cache
@@ -32,7 +39,7 @@ def _dummy_hash() -> str:
     """Checked when the name is unknown, so a wrong name costs as long as a wrong password
     and the time of an answer does not tell which names exist. Made on first use: hashing
     takes 0.1 s, which no command that never signs anyone in should pay."""
-    return _HASHER.hash("no such account")
+    return _hasher().hash("no such account")
 
 
 class Account(Model):
@@ -64,14 +71,16 @@ class Account(Model):
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    return _hasher().hash(password)
 
 
 def verify(accounts: dict[str, Account], name: str, password: str) -> Account | None:
     """The account if the password is its own, else None (no hint which part was wrong)."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     account = accounts.get(name.strip())
     try:
-        _HASHER.verify(account.password_hash if account else _dummy_hash(), password)
+        _hasher().verify(account.password_hash if account else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     return account

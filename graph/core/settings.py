@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -265,6 +264,8 @@ def _file_values() -> dict[str, Any]:
         if explicit:
             raise SettingsError(f"settings file {explicit} does not exist")
         return {}
+    import tomllib  # here: most calls have no settings file
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
