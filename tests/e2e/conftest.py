@@ -8,18 +8,68 @@ import json
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, loopback_context, served_without_tracebacks
+from tests.support.browser import (CHROMIUM, CHROMIUM_ARGS, loopback_context, running_dashboard,
+                                   served_without_tracebacks)
 
 VIEWPORT = {"width": 1400, "height": 1800}  # tall: Streamlit scrolls inside
 
 
+DASHBOARD_ENV = {"PROLIGHT_CANCEL_GRACE_S": "0.5"}
+
+
+@dataclass
+class Shared:
+    url: str
+    setup: "Setup"
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def shared_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """One dashboard for the journeys of a module that each work on a thread of their own,
+    opened by its link: a server start and its first page's imports are seconds a test.
+    A journey that looks at the whole database (counts, the Runs table's order, an empty
+    dashboard), fails steps on purpose (a breaker is process-wide) or needs another back
+    end is marked ``own_dashboard`` and gets a server of its own."""
+    home = tmp_path_factory.mktemp("shared-dashboard")
+    (home / "workspace").mkdir()
+    db = str(home / "prolight.db")
+    env = {"PROLIGHT_DB": db, "PROLIGHT_MODEL": "offline", "PROLIGHT_RETRY_INITIAL_DELAY_S": "0.01"}
+    with running_dashboard(home, **env, **DASHBOARD_ENV) as (url, log):
+        setup = Setup(home, db)
+        try:
+            yield Shared(url, setup, log)
+        finally:
+            setup.ops.api.close()
+
+
 @pytest.fixture
-def dashboard(home: Path) -> Iterator[str]:
-    with served_without_tracebacks(home, PROLIGHT_CANCEL_GRACE_S="0.5") as url:
+def shared(request: pytest.FixtureRequest) -> Iterator[Shared | None]:
+    """The module's shared dashboard, or None for a test marked ``own_dashboard``. A
+    traceback the dashboard logs while a test uses it fails that test."""
+    if request.node.get_closest_marker("own_dashboard"):
+        yield None
+        return
+    made: Shared = request.getfixturevalue("shared_dashboard")
+    start = made.log.stat().st_size
+    yield made
+    with made.log.open("rb") as log:
+        log.seek(start)
+        served = log.read().decode(errors="replace")
+    assert "Traceback" not in served, f"the dashboard's log has a traceback:\n{served[-3000:]}"
+
+
+@pytest.fixture
+def dashboard(request: pytest.FixtureRequest, shared: Shared | None) -> Iterator[str]:
+    if shared is not None:
+        yield shared.url
+        return
+    with served_without_tracebacks(request.getfixturevalue("home"), **DASHBOARD_ENV) as url:
         yield url
 
 
@@ -71,12 +121,12 @@ class Setup:
     """Prepares and checks threads in-process on the dashboard's database (a CLI subprocess
     costs a second of imports per call); answers are the JSON the CLI prints."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, db: str | None = None) -> None:
         from tests.support.ops import JsonOps
         from tests.support.settings import home_settings
 
         self.home = home
-        self.ops = JsonOps(home_settings(home, os.environ.get("PROLIGHT_DB")))
+        self.ops = JsonOps(home_settings(home, db or os.environ.get("PROLIGHT_DB")))
 
     def run(self, goal: str | None = None, plan: dict | None = None) -> str:
         from graph.operations import parse_plan
@@ -95,7 +145,10 @@ class Setup:
 
 
 @pytest.fixture
-def setup(home: Path) -> Iterator[Setup]:
-    made = Setup(home)
+def setup(request: pytest.FixtureRequest, shared: Shared | None) -> Iterator[Setup]:
+    if shared is not None:
+        yield shared.setup
+        return
+    made = Setup(request.getfixturevalue("home"))
     yield made
     made.ops.api.close()

@@ -17,6 +17,8 @@ from tests.support.browser import served_without_tracebacks, wait_for_tables
 
 PASSWORD = "correct horse battery"
 
+pytestmark = pytest.mark.own_dashboard  # its own accounts
+
 
 @pytest.fixture
 def guarded(home: Path) -> Iterator[str]:

@@ -36,6 +36,7 @@ def shot(page: Page, home: Path, name: str) -> None:
         page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
 
+@pytest.mark.own_dashboard  # an empty database
 def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Page, setup: Setup) -> None:
     page.goto(dashboard)
     expect(page.get_by_text("No threads yet.")).to_be_visible(timeout=WAIT_MS)
@@ -44,6 +45,7 @@ def test_an_empty_dashboard_points_to_the_new_run_page(dashboard: str, page: Pag
     no_exception(page)
 
 
+@pytest.mark.own_dashboard  # both back ends
 @pytest.mark.both_backends  # on PostgreSQL: the dashboard is one more process on the shared database
 def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, page: Page, setup: Setup,
                                                              db_url: str) -> None:
@@ -228,6 +230,7 @@ def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, serve
     no_exception(page)
 
 
+@pytest.mark.own_dashboard  # fails steps on purpose
 def test_resume_a_failed_thread_once_its_cause_is_fixed_and_retry_failed_steps(
         dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
     for action, label in (("resume", "Resume"), ("retry", "Retry failed steps")):
@@ -284,6 +287,7 @@ def test_two_browsers_approve_at_once_and_the_step_runs_once(dashboard: str, pag
     assert not offsite, f"the page asked for a host other than 127.0.0.1, or crashed: {offsite}"
 
 
+@pytest.mark.own_dashboard  # counts every run
 def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, setup: Setup) -> None:
     setup.approve(setup.run("Calculate 6*7"))
     setup.run("Calculate 2+2")
@@ -295,6 +299,7 @@ def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, s
     no_exception(page)
 
 
+@pytest.mark.own_dashboard  # the tables' order
 def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: str, page: Page, setup: Setup) -> None:
     oldest = setup.run("Calculate 1+1")
     newest = setup.run("Calculate 2+2")
@@ -310,6 +315,7 @@ def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: st
     no_exception(page)
 
 
+@pytest.mark.own_dashboard  # fails a step on purpose
 def test_markup_from_goals_and_tools_is_shown_as_text(dashboard: str, page: Page, setup: Setup) -> None:
     """A hostile goal, tool output and step error: the characters are on the page, nothing
     is drawn from them, and no request leaves 127.0.0.1 (the page fixture fails the test on

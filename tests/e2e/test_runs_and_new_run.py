@@ -7,6 +7,8 @@ import json
 import re
 import time
 
+import pytest
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Setup
@@ -14,6 +16,8 @@ from tests.e2e.test_dashboard import WAIT_MS, no_exception, shot
 from tests.support.browser import wait_for_tables
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
+
+pytestmark = pytest.mark.own_dashboard  # the whole Runs table and its counts
 
 
 def settled(setup: Setup, thread: str, status: str, timeout: float = 30) -> None:
