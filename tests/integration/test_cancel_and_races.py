@@ -47,16 +47,22 @@ def test_cancel_at_the_approval_gate_ends_the_thread(cli: Cli, server: ToolServe
 
 @pytest.mark.both_backends
 def test_two_racing_approvals_exactly_one_wins(cli: Cli, server: ToolServer) -> None:
-    plan = {"steps": [fetch(server, "work", delay=1)]}
-    for attempt in range(3):
-        thread = cli.ok("run", "--plan", cli.write_plan(f"p{attempt}.json", plan))["thread_id"]
+    """The racers are real processes; the threads are made and checked in-process (a CLI
+    call is a second of imports)."""
+    from graph.core.schemas import Plan
+    from tests.support.ops import JsonOps
+
+    flow = JsonOps(cli.settings())
+    plan = Plan.model_validate({"goal": "race", "steps": [fetch(server, "work", delay=1)]})
+    for _ in range(3):
+        thread = flow.start(plan=plan)["thread_id"]
         racers = [cli.popen("approve", thread, "--operator", name) for name in ("alice", "bob")]
         outcomes = [(p.wait(timeout=60), p.stderr.read()) for p in racers]
         codes = sorted(code for code, _ in outcomes)
         assert codes == [0, 2], outcomes
         loser = next(err for code, err in outcomes if code == 2)
         assert "already decided" in loser and len(loser.strip().splitlines()) == 1
-        decisions = cli.ok("status", thread)["decisions"]
+        decisions = flow.thread(thread)["decisions"]
         assert len(decisions) == 1
     assert server.started["/work"] == 3, "each thread's plan ran once"
 

@@ -66,31 +66,41 @@ RANDOM_DAG = {  # step: (delay seconds, dependencies)
 LAST = "f"  # depends on the whole left side; held by the server until the kill has landed
 
 
+TRIALS, AT_ONCE = 20, 4  # four processes a wave: a process's start is a second of imports
+
+
 def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: ToolServer) -> None:
-    """20 trials; the killed process is a real `prolight approve`, the rest runs in-process.
+    """20 trials, four at a time; each killed process is a real `prolight approve`, the rest
+    runs in-process.
 
     Each kill is placed by progress, not by the clock: it lands once the tool server has
-    seen k of the plan's steps start (k drawn per trial), and the last step is held by the
-    server until after the kill, so every kill lands mid-run however busy the machine is."""
+    seen k of its plan's steps start (k drawn per trial; each trial's steps have their own
+    paths, and a thread per trial waits for its own count), and the last step is held by
+    the server until after the kill, so every kill lands mid-run however busy the machine is."""
     import random
+    from concurrent.futures import ThreadPoolExecutor
 
     from graph.core.schemas import Plan
     from tests.support.ops import JsonOps
 
     flow = JsonOps(cli.settings())
-    for trial in range(20):
-        rng = random.Random(trial)
-        prefix = f"/t{trial}/"
+
+    def start(trial: int) -> str:
+        prefix = f"t{trial}/"
         steps = [{"id": s, "tool": "http_request", "depends_on": deps,
-                  "args": {"url": server.url(f"t{trial}/{s}", delay=delay, **({"hold": prefix} if s == LAST else {}))}}
+                  "args": {"url": server.url(f"{prefix}{s}", delay=delay, **({"hold": f"/{prefix}"} if s == LAST else {}))}}
                  for s, (delay, deps) in RANDOM_DAG.items()]
-        thread = flow.start(plan=Plan.model_validate({"goal": f"trial {trial}", "steps": steps}))["thread_id"]
+        return flow.start(plan=Plan.model_validate({"goal": f"trial {trial}", "steps": steps}))["thread_id"]
+
+    def kill_at_progress(trial: int, thread: str) -> None:
         proc = cli.popen("approve", thread)
-        server.wait_progress(prefix, rng.randint(1, len(RANDOM_DAG) - 1))
+        server.wait_progress(f"/t{trial}/", random.Random(trial).randint(1, len(RANDOM_DAG) - 1))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        server.release(prefix)
+        server.release(f"/t{trial}/")
 
+    def resume_and_check(trial: int, thread: str) -> None:
+        prefix = f"/t{trial}/"
         durable = persisted_outputs(cli.env["PROLIGHT_DB"], thread)
         assert flow.thread(thread)["status"] == "EXECUTING", f"trial {trial}: the kill did not land mid-run"
         final = flow.resume(thread)
@@ -101,3 +111,11 @@ def test_kill_at_random_moments_never_reruns_a_finished_step(cli: Cli, server: T
             if any(out.startswith(f"ok {path} ") for out in durable):
                 assert server.started[path] == 1, f"trial {trial}: durable step {step_id} ran again"
             assert server.started[path] <= 2
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        for first in range(0, TRIALS, AT_ONCE):
+            threads = {trial: start(trial) for trial in range(first, min(first + AT_ONCE, TRIALS))}
+            for killed in [pool.submit(kill_at_progress, trial, thread) for trial, thread in threads.items()]:
+                killed.result()
+            for resumed in [pool.submit(resume_and_check, trial, thread) for trial, thread in threads.items()]:
+                resumed.result()
