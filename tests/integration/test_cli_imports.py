@@ -6,14 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.cli import Cli
+from tests.support.ops import JsonOps
 
 ENGINE = ("langgraph", "langchain_core", "langchain", "langsmith")
 
 
 def test_reads_of_our_own_tables_import_no_engine(cli: Cli, tmp_path: Path) -> None:
-    done = cli.ok("run", "Calculate 6*7")["thread_id"]
-    cli.ok("approve", done)
-    waiting = cli.ok("run", "Calculate 2+2")["thread_id"]
+    flow = JsonOps(cli.settings())  # the threads are made in-process: only the reads are the subject
+    done = flow.start("Calculate 6*7")["thread_id"]
+    flow.approve(done)
+    waiting = flow.start("Calculate 2+2")["thread_id"]
+    flow.api.close()
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "sitecustomize.py").write_text(  # as if not installed: importing one raises
