@@ -8,6 +8,7 @@ the registry's tools. This module imports nothing of LangChain; keep it so."""
 
 from __future__ import annotations
 
+import ast  # already imported by pydantic (through inspect): free here
 import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,17 +60,22 @@ def listing() -> tuple[ToolInfo, ...]:
 
 
 def _describe(tool: Builtin) -> ToolInfo:
-    import ast  # here: only `prolight tools` reads source
-
-    spec = importlib.util.find_spec(tool.module)
-    if spec is None or spec.origin is None:
-        raise ImportError(f"no module {tool.module}")
-    with open(spec.origin, encoding="utf-8") as source:
-        tree = ast.parse(source.read(), spec.origin)
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == tool.name:
+    for node in _functions(tool.module):
+        if node.name == tool.name:
             params = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
             args = tuple(p.arg for p in params
                          if p.annotation is None or ast.unparse(p.annotation) != "RunnableConfig")
             return ToolInfo(tool.name, (ast.get_docstring(node, clean=False) or "").strip(), args, tool.risky)
     raise ImportError(f"{tool.module} defines no {tool.name}")
+
+
+@lru_cache(maxsize=None)
+def _functions(module: str) -> list[ast.FunctionDef]:
+    """The module's top-level functions, parsed once (several tools share a module)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"no module {module}")
+    with open(spec.origin, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), spec.origin)
+    return [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+
