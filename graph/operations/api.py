@@ -120,6 +120,9 @@ class Operations:
         """Carry out one command of the table. ``operator``: who asks (recorded on the thread
         and in the audit trail)."""
         who = operator or "operator"
+        named = getattr(request, "thread_id", None)
+        if named is not None:
+            self._row(named)  # an unknown thread is refused before the engine is built (a second of imports)
         flow, execute = self.workflow, not queue
         match request:
             case StartRequest():
