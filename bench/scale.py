@@ -10,7 +10,7 @@
    process start-up is not counted. PostgreSQL is a throw-away cluster on 127.0.0.1
    (``tests/support/postgres.py``), one database per measurement.
 
-    python -m bench.scale [--events 50] [--runs 48] [--no-postgres]
+    python -m bench.scale [--events 50] [--runs 48] [--no-postgres] [--processes 4]
 """
 
 from __future__ import annotations
@@ -150,8 +150,9 @@ def runs_per_second(db_url: str, home: Path, tools: ToolServer, processes: int, 
         ops.close()
 
 
-def throughput(runs: int) -> list[tuple[str, float]]:
-    """(configuration, runs per second): SQLite with one process, then PostgreSQL with 1, 2, 4."""
+def throughput(runs: int, most: int = 4) -> list[tuple[str, float]]:
+    """(configuration, runs per second): SQLite with one process, then PostgreSQL with 1, 2
+    and 4 processes (up to ``most``)."""
     tools = ToolServer().start()
     server = PostgresServer().start()
     try:
@@ -159,7 +160,7 @@ def throughput(runs: int) -> list[tuple[str, float]]:
             home = Path(tmp_name)
             os.environ["PROLIGHT_AUDIT_KEY_FILE"] = str(home / "audit.key")  # shared by the workers on PostgreSQL
             figures = [("SQLite, 1 process", runs_per_second(str(home / "scale.db"), home, tools, 1, runs, "sqlite"))]
-            for processes in (1, 2, 4):
+            for processes in (p for p in (1, 2, 4) if p <= most):
                 figures.append((f"PostgreSQL, {processes} process{'es' if processes > 1 else ''}",
                                 runs_per_second(server.new_database(), home, tools, processes, runs, f"pg{processes}")))
         return figures
@@ -173,6 +174,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--runs", type=int, default=48)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--processes", type=int, choices=(2, 4), default=4,
+                        help="the most worker processes on PostgreSQL (2: the goal's figures only)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         latencies = stream_latencies(Path(tmp_name), args.events)
@@ -182,7 +185,7 @@ def main() -> None:
     if args.no_postgres or server_binaries() is None:
         print("Runs per second on PostgreSQL: not measured (no PostgreSQL server here, or --no-postgres)")
         return
-    figures = throughput(args.runs)
+    figures = throughput(args.runs, args.processes)
     sqlite, pg_one = figures[0][1], figures[1][1]
     print(f"Runs per second, {args.runs} runs of 3 I/O-bound steps ({STEP_DELAY_S * 1000:.0f} ms each, two in "
           f"parallel then one), {WORKERS_PER_PROCESS} workers a process:")

@@ -19,7 +19,7 @@ SMALLEST = {
     "bench.overhead": (["--runs", "1", "--steps", "2", "--step-runs", "1", "--width", "5", "--threads", "20",
                         "--big", "5"], "per-step ratio"),
     "bench.dag": (["--repeats", "1", "--chain", "2", "--short", "0.01", "--slow", "0.05"], "makespan/critical_path"),
-    "bench.scale": (["--events", "2", "--runs", "4"], "goal p95"),
+    "bench.scale": (["--events", "2", "--runs", "4", "--processes", "2"], "goal p95"),
     "bench.ui": (["--loads", "1", "--events", "2", "--threads", "20"], "goal p95"),
 }
 
