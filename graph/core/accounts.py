@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Role = Literal["viewer", "operator", "approver"]  # which role each command needs: graph/operations/commands.py
 
+
 @cache
 def _hasher() -> PasswordHasher:
     """Made on first use: only signing in and `hash-password` hash, and importing argon2 is

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import (CHROMIUM, CHROMIUM_ARGS, loopback_context, running_dashboard,
-                                   served_without_tracebacks)
+from tests.support.browser import (CHROMIUM, CHROMIUM_ARGS, assert_no_traceback, loopback_context,
+                                   running_dashboard, served_without_tracebacks)
 
 VIEWPORT = {"width": 1400, "height": 1800}  # tall: Streamlit scrolls inside
 
@@ -60,8 +60,7 @@ def shared(request: pytest.FixtureRequest) -> Iterator[Shared | None]:
     yield made
     with made.log.open("rb") as log:
         log.seek(start)
-        served = log.read().decode(errors="replace")
-    assert "Traceback" not in served, f"the dashboard's log has a traceback:\n{served[-3000:]}"
+        assert_no_traceback(log.read().decode(errors="replace"))
 
 
 @pytest.fixture

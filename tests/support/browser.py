@@ -90,6 +90,11 @@ def served_without_tracebacks(home: Path, **env: str) -> Iterator[str]:
         # Starlette's "not connected" RuntimeError for a text frame and closes twice;
         # starlette#2766). That is the server stopping, not normal use, which this checks.
         served = log.read_text()
+    assert_no_traceback(served)
+
+
+def assert_no_traceback(served: str) -> None:
+    """What the dashboard logged while it served a test: a traceback fails the test."""
     assert "Traceback" not in served, f"the dashboard's log has a traceback:\n{served[-3000:]}"
 
 
