@@ -36,7 +36,7 @@ from graph.core.schemas import Plan
 from graph.core.settings import Settings
 from graph.operations import Operations
 from graph.store.event_log import append_events
-from tests.support.browser import free_port
+from tests.support.browser import free_port, wait_answering
 from tests.support.postgres import PostgresServer, server_binaries
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
@@ -59,6 +59,7 @@ def stream_latencies(home: Path, events: int) -> list[float]:
     try:
         tools.wait_started("/held")
         url = f"http://127.0.0.1:{port}"
+        wait_answering(f"{url}/health", server)
         seen = ops.events(thread, 0, 100_000).last_seq
         connected = threading.Event()
 
@@ -74,7 +75,8 @@ def stream_latencies(home: Path, events: int) -> list[float]:
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
-        connected.wait(30)
+        if not connected.wait(30):
+            raise RuntimeError("the SSE client did not connect")
         spent = []
         for i in range(events):
             time.sleep(random.uniform(0, POLL_S))  # events arrive at any moment of the poll cycle

@@ -50,6 +50,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_answering(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until ``url`` answers 200: a server process is up long before it listens (its run
+    manager, for one, may start a step first). Fails at once if the process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited {proc.returncode} before {url} answered")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 @contextmanager
 def running_dashboard(home: Path, **env: str) -> Iterator[tuple[str, Path]]:
     """(its URL, its log file) while it runs on ``home``'s database (the test's PROLIGHT_DB:
