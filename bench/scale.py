@@ -37,9 +37,9 @@ from graph.core.settings import Settings
 from graph.operations import Operations
 from graph.store.event_log import append_events
 from tests.support.browser import free_port, wait_answering
-from tests.support.postgres import PostgresServer, server_binaries
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
+from tests.support.postgres import PostgresServer, server_binaries
 from ui.api.stream import POLL_S
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from graph.core.settings import Settings
+from tests.support.forkserver import ForkServer
 from tests.support.settings import home_settings
 
 PROLIGHT = str(Path(sys.executable).with_name("prolight"))
+FORKS = ForkServer()  # short commands start with LangGraph imported (tests/support/forkserver.py)
 
 
 @dataclass
@@ -54,9 +56,12 @@ class Cli:
         return home_settings(self.home, self.env["PROLIGHT_DB"])
 
     def __call__(self, *args: str, timeout: float = 120, stdin: str = "") -> Result:
-        done = subprocess.run([PROLIGHT, *args], capture_output=True, text=True, env=self.env,
-                              cwd=self.home, timeout=timeout, input=stdin)
-        return Result(done.returncode, done.stdout, done.stderr)
+        if FORKS.serves(self.env):
+            done = FORKS.run([PROLIGHT, *args], self.env, self.home, timeout, stdin)
+            return Result(done.code, done.stdout, done.stderr)
+        ran = subprocess.run([PROLIGHT, *args], capture_output=True, text=True, env=self.env,
+                             cwd=self.home, timeout=timeout, input=stdin)
+        return Result(ran.returncode, ran.stdout, ran.stderr)
 
     def ok(self, *args: str) -> Any:
         """Run with --json, expect exit 0, return the parsed output."""
