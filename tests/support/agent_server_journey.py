@@ -15,26 +15,11 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from tests.support.browser import wait_answering
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_ready(url: str, server: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"langgraph dev exited {server.returncode}")
-        try:
-            if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"langgraph dev did not answer within {timeout}s")
 
 
 def journey(url: str) -> dict:
@@ -70,7 +55,7 @@ def main(port: int) -> int:
     server = subprocess.Popen([cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser",
                                "--no-reload"], cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
     try:
-        wait_ready(url, server)
+        wait_answering(f"{url}/ok", server, timeout=180)
         print(json.dumps(journey(url)))
         return 0
     finally:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from graph.core.accounts import hash_password, new_token, token_digest
-from tests.support.browser import free_port
+from tests.support.browser import free_port, wait_answering
 from tests.support.cli import Background, Cli
 
 
@@ -52,15 +52,11 @@ def serve(home: Path, settings: Path, port: int, **env: str) -> Background:
     """``prolight serve`` on ``port``, once it answers."""
     server = Cli(home, PROLIGHT_SETTINGS=str(settings), PROLIGHT_SSE_HEARTBEAT_S="0.3", **env).background(
         "serve", "--port", str(port))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert server.proc.poll() is None and time.monotonic() < deadline, server.report()
-        time.sleep(0.1)
+    try:
+        wait_answering(f"http://127.0.0.1:{port}/health", server.proc, timeout=30)
+    except RuntimeError as exc:
+        raise AssertionError(server.report()) from exc
+    return server
 
 
 @pytest.fixture

@@ -81,16 +81,11 @@ def running_dashboard(home: Path, **env: str) -> Iterator[tuple[str, Path]]:
          "--server.headless", "true"],  # the address comes from .streamlit/config.toml, as for `make run`
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"dashboard did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    try:
+        wait_answering(f"{url}/_stcore/health", proc)
+    except RuntimeError:
+        proc.kill()
+        raise RuntimeError(f"dashboard did not start: {log.read_text()[-2000:]}") from None
     try:
         yield url, log
     finally:

@@ -62,6 +62,7 @@ class ForkServer:
         self._server: subprocess.Popen | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="prolight-forks-"))
         self._socket = str(self._dir / "socket")
+        self._log = self._dir / "server.log"
         atexit.register(self.close)
 
     def serves(self, env: dict[str, str]) -> bool:
@@ -78,12 +79,12 @@ class ForkServer:
             if os.path.exists(self._socket):
                 os.unlink(self._socket)
             env = {k: v for k, v in os.environ.items() if not k.startswith("PROLIGHT_")}
-            log = (self._dir / "server.log").open("w")
-            self._server = subprocess.Popen([sys.executable, __file__, self._socket], stdin=subprocess.PIPE,
-                                            stdout=log, stderr=subprocess.STDOUT, env=env)
+            with self._log.open("w") as log:  # the server holds its own copy of the file
+                self._server = subprocess.Popen([sys.executable, __file__, self._socket], stdin=subprocess.PIPE,
+                                                stdout=log, stderr=subprocess.STDOUT, env=env)
             while not os.path.exists(self._socket + ".ready"):
                 if self._server.poll() is not None:
-                    raise RuntimeError(f"the fork server exited: {(self._dir / 'server.log').read_text()[-2000:]}")
+                    raise RuntimeError(f"the fork server exited: {self._log.read_text()[-2000:]}")
                 select.select([], [], [], 0.05)
 
     def close(self) -> None:
@@ -113,7 +114,7 @@ class ForkServer:
                     os.kill(pid, 9)
                     raise subprocess.TimeoutExpired(argv, timeout) from None
                 if not code:
-                    raise RuntimeError(f"the fork server lost {argv}: {(self._dir / 'server.log').read_text()[-2000:]}")
+                    raise RuntimeError(f"the fork server lost {argv}: {self._log.read_text()[-2000:]}")
             return Finished(int(code), Path(files["stdout"]).read_text(), Path(files["stderr"]).read_text())
 
 
@@ -170,7 +171,6 @@ def _supervise(conn: socket.socket) -> None:
 def _run(request: dict) -> None:
     """In the command's process: what the ``prolight`` executable does, then exit as an
     interpreter does (non-daemon threads joined, atexit handlers run, streams flushed)."""
-    import atexit
     import traceback
 
     code: object = 1
