@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 from langchain_core.tools import BaseTool
 
-from agents.tools.builtin import BUILTIN, ENTRY_POINT_GROUP
+from agents.tools.builtin import BUILTIN, ENTRY_POINT_GROUP, ToolInfo
 from agents.tools.calling import ToolCall, tool_caller
 from agents.tools.mcp import load_all
 from graph.core.errors import ToolError
@@ -80,6 +80,11 @@ class ToolRegistry:
 
     def tools(self) -> list[BaseTool]:
         return [entry.tool for entry in self._tools.values()]
+
+    def listing(self) -> tuple[ToolInfo, ...]:
+        """What ``prolight tools`` shows, as ``agents.tools.builtin.listing`` reads it from source."""
+        return tuple(ToolInfo(name, entry.tool.description, tuple(entry.tool.args), entry.risky)
+                     for name, entry in self._tools.items())
 
     def catalogue(self) -> str:
         """One line per tool with its arguments, for prompts and `prolight tools`."""

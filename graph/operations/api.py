@@ -293,11 +293,10 @@ class Operations:
         """Without tools of the user's, the built-in ones listed from their source: building
         the registry imports LangChain, over a second of a CLI call."""
         if self._workflow is None and self._engine_parts[1] is None and only_builtin(self.settings):
-            return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=t.risky)
-                    for t in listing()]
-        registry = self.workflow.registry
-        return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=registry.is_risky(t.name))
-                for t in registry.tools()]
+            tools = listing()
+        else:
+            tools = self.workflow.registry.listing()
+        return [ToolView(name=t.name, description=t.description, args=list(t.args), risky=t.risky) for t in tools]
 
     def _row(self, thread_id: str) -> RunRow:
         return run_row(self.db, thread_id)
