@@ -98,17 +98,60 @@ def served_without_tracebacks(home: Path, **env: str) -> Iterator[str]:
     """The dashboard's URL; fails the test if its log shows a traceback while it served."""
     with running_dashboard(home, **env) as (url, log):
         yield url
-        # Read before the server is stopped: Streamlit 1.67 on Starlette 1.x can log a
-        # traceback while it shuts down with a websocket still open (its receive loop takes
-        # Starlette's "not connected" RuntimeError for a text frame and closes twice;
-        # starlette#2766). That is the server stopping, not normal use, which this checks.
+        # Read before the server is stopped: its shutdown with websockets open is not what
+        # this checks.
         served = log.read_text()
     assert_no_traceback(served)
 
 
+_CHAINED = ("During handling of the above exception, another exception occurred:",
+            "The above exception was the direct cause of the following exception:")
+
+
+def tracebacks(log: str) -> list[str]:
+    """Each Python error report in a log, a chain of tracebacks (``During handling ...``)
+    counted as one report, ending at its last exception line."""
+    lines, reports, i = log.splitlines(), [], 0
+    while i < len(lines):
+        if not lines[i].startswith("Traceback (most recent call last):"):
+            i += 1
+            continue
+        start = i
+        while True:
+            i += 1
+            while i < len(lines) and (not lines[i] or lines[i][0].isspace()):
+                i += 1  # frames and source lines are indented; the exception line is not
+            end = i
+            i += 1
+            rest = i
+            while rest < len(lines) and not lines[rest].strip():
+                rest += 1
+            if rest < len(lines) and lines[rest] in _CHAINED:
+                i = rest + 1
+                while i < len(lines) and not lines[i].startswith("Traceback"):
+                    i += 1
+                continue
+            break
+        reports.append("\n".join(lines[start:end + 1]))
+    return reports
+
+
+def browser_gone(report: str) -> bool:
+    """Streamlit 1.67's websocket loop when a browser leaves while the server sends to it:
+    the failed send marks the socket closed, the next receive raises Starlette's
+    ``WebSocketDisconnected`` (a RuntimeError), which the loop takes for a text frame and
+    answers by closing the socket a second time; the report is that second close. It is a
+    Streamlit bug (starlette#2766), harmless to us: the page it served had already gone."""
+    return ("streamlit/web/server/starlette/starlette_websocket.py" in report
+            and report.rsplit("\n", 1)[-1].startswith("starlette.websockets.WebSocketDisconnected"))
+
+
 def assert_no_traceback(served: str) -> None:
-    """What the dashboard logged while it served a test: a traceback fails the test."""
-    assert "Traceback" not in served, f"the dashboard's log has a traceback:\n{served[-3000:]}"
+    """What the dashboard logged while it served a test: a traceback fails the test, except
+    Streamlit's report of a browser that went away (``browser_gone``)."""
+    excused = sum(report.count("Traceback") for report in tracebacks(served) if browser_gone(report))
+    assert served.count("Traceback") == excused, (
+        f"the dashboard's log has a traceback:\n{served[-3000:]}")
 
 
 _TABLES_PAINTED = """(count) => {
