@@ -1,4 +1,5 @@
-"""Runs the real ``prolight`` executable in a subprocess against a test's own database."""
+"""Runs the real ``prolight`` command against a test's own database, as a process of its own
+(forked with LangGraph imported: tests/support/forkserver.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.core.settings import Settings
-from tests.support.forkserver import ForkServer
+from tests.support.forkserver import Forked, ForkServer
 from tests.support.settings import home_settings
 
 PROLIGHT = str(Path(sys.executable).with_name("prolight"))
@@ -30,7 +31,7 @@ class Result:
 
 @dataclass
 class Background:
-    proc: subprocess.Popen
+    proc: subprocess.Popen | Forked
     log: Path
 
     def report(self) -> str:
@@ -69,17 +70,34 @@ class Cli:
         assert result.code == 0, f"prolight {' '.join(args)} exited {result.code}: {result.stderr}"
         return result.json()
 
-    def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([PROLIGHT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=self.env, cwd=self.home)
+    def popen(self, *args: str) -> subprocess.Popen | Forked:
+        """A command that runs while the test goes on, its stdout and stderr as text pipes."""
+        if not FORKS.serves(self.env):
+            return subprocess.Popen([PROLIGHT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL)
+        out, err = os.pipe(), os.pipe()
+        try:
+            with open(os.devnull, "rb") as null:
+                forked = FORKS.spawn([PROLIGHT, *args], self.env, self.home, (null.fileno(), out[1], err[1]))
+        except BaseException:
+            for fd in (*out, *err):
+                os.close(fd)
+            raise
+        os.close(out[1])
+        os.close(err[1])
+        forked.stdout, forked.stderr = open(out[0]), open(err[0])
+        return forked
 
     def background(self, *args: str) -> Background:
         """A long-running process (a worker) whose output goes to a file: an unread pipe
         would fill and block it, and the file tells a failing test what the process did."""
         log = self.home / f"{args[0]}-{len(list(self.home.glob(f'{args[0]}-*.log')))}.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen([PROLIGHT, *args], stdout=out, stderr=subprocess.STDOUT,
-                                    text=True, env=self.env, cwd=self.home)
+        with log.open("w") as out, open(os.devnull, "rb") as null:
+            if FORKS.serves(self.env):
+                proc = FORKS.spawn([PROLIGHT, *args], self.env, self.home, (null.fileno(), out.fileno(), out.fileno()))
+            else:
+                proc = subprocess.Popen([PROLIGHT, *args], stdout=out, stderr=subprocess.STDOUT, stdin=null,
+                                        text=True, env=self.env, cwd=self.home)
         return Background(proc, log)
 
     def write_plan(self, name: str, plan: dict[str, Any]) -> str:

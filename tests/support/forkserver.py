@@ -14,13 +14,20 @@ imported here, so each call imports our code and reads its settings as the real
 before it forks (it checks). A call whose environment changes how Python starts (any
 ``PYTHON*`` variable, as ``tests/integration/test_cli_imports.py`` sets to make LangGraph
 unimportable) and every call when ``TESTS_EXEC_CLI=1`` is set run the executable itself;
-so do the long-running processes (``Cli.popen``, ``Cli.background``), the benchmarks and
-the import tests.
+so do the benchmarks and the import tests.
 
-Protocol, one request per connection on a Unix socket: the client sends one JSON line
-(argv, env, cwd and the files for fds 0, 1 and 2); a supervisor process forked for the
-connection forks the command, answers its pid, waits for it and answers its exit code.
-The server exits when its parent closes its stdin.
+Long-running commands (``Cli.popen``, ``Cli.background``: workers, ``serve``, the
+processes the crash tests ``kill -9``) are forked too and come back as a ``Forked``, which
+has the ``subprocess.Popen`` methods the tests use (``pid``, ``poll``, ``wait``,
+``send_signal``, ``terminate``, ``kill``, ``stdout``, ``stderr``).
+
+Protocol, one command per connection on a Unix socket: the client sends one JSON line
+(argv, env, cwd) with the command's stdin, stdout and stderr as file descriptors
+(SCM_RIGHTS); a supervisor process forked for the connection forks the command, answers its
+pid, waits for it and answers its exit code (``-N`` for a signal, as Popen says it). As a
+parent does for Popen, the supervisor reaps the command only once the client has read its
+exit code and hung up, so its pid cannot be reused by another process while the test may
+still signal it. The server exits when its parent closes its stdin.
 """
 
 from __future__ import annotations
@@ -31,13 +38,16 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 # What every graph-driving command imports, and costs a second: LangGraph and what it pulls in.
 PRELOAD = ("langgraph.graph", "langgraph.func", "langgraph.types", "langgraph.config", "langgraph.checkpoint.sqlite",
@@ -94,28 +104,98 @@ class ForkServer:
             self._server.wait(10)
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def run(self, argv: list[str], env: dict[str, str], cwd: Path, timeout: float, stdin: str) -> Finished:
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, fds: tuple[int, int, int]) -> Forked:
+        """Start ``argv`` with ``fds`` as its stdin, stdout and stderr (the caller keeps
+        and closes its own copies)."""
         self._start()
+        conn = socket.socket(socket.AF_UNIX)
+        try:
+            conn.connect(self._socket)
+            request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd)}).encode() + b"\n"
+            socket.send_fds(conn, [request], list(fds))
+            forked = Forked(argv, conn, self._log)
+        except BaseException:
+            conn.close()
+            raise
+        return forked
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: Path, timeout: float, stdin: str) -> Finished:
         with tempfile.TemporaryDirectory(dir=self._dir) as tmp:
-            files = {name: os.path.join(tmp, name) for name in ("stdin", "stdout", "stderr")}
-            Path(files["stdin"]).write_text(stdin)
-            for name in ("stdout", "stderr"):
-                Path(files[name]).touch()
-            request = {"argv": argv, "env": env, "cwd": str(cwd), "files": files}
-            with socket.socket(socket.AF_UNIX) as conn:
-                conn.connect(self._socket)
-                conn.sendall(json.dumps(request).encode() + b"\n")
-                conn.settimeout(timeout)
-                answers = conn.makefile("r")
-                pid = int(answers.readline())
-                try:
-                    code = answers.readline()
-                except TimeoutError:
-                    os.kill(pid, 9)
-                    raise subprocess.TimeoutExpired(argv, timeout) from None
-                if not code:
-                    raise RuntimeError(f"the fork server lost {argv}: {self._log.read_text()[-2000:]}")
-            return Finished(int(code), Path(files["stdout"]).read_text(), Path(files["stderr"]).read_text())
+            paths = [os.path.join(tmp, name) for name in ("stdin", "stdout", "stderr")]
+            Path(paths[0]).write_text(stdin)
+            with open(paths[0], "rb") as fd0, open(paths[1], "wb") as fd1, open(paths[2], "wb") as fd2:
+                forked = self.spawn(argv, env, cwd, (fd0.fileno(), fd1.fileno(), fd2.fileno()))
+            try:
+                code = forked.wait(timeout)
+            except subprocess.TimeoutExpired:
+                forked.kill()
+                forked.wait()
+                raise
+            return Finished(code, Path(paths[1]).read_text(), Path(paths[2]).read_text())
+
+
+class Forked:
+    """A command forked by the server: what the tests use of ``subprocess.Popen``."""
+
+    stdout: IO[str] | None = None
+    stderr: IO[str] | None = None
+
+    def __init__(self, args: list[str], conn: socket.socket, log: Path) -> None:
+        self.args = args
+        self.returncode: int | None = None
+        self._conn, self._log, self._received = conn, log, b""
+        self.pid = int(self._line(None))
+
+    def _line(self, timeout: float | None) -> str:
+        """The supervisor's next answer; TimeoutError if none comes within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._received:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._conn], [], [], left)[0]:
+                raise TimeoutError
+            chunk = self._conn.recv(64)
+            if not chunk:
+                raise RuntimeError(f"the fork server lost {self.args}: {self._log.read_text()[-2000:]}")
+            self._received += chunk
+        line, self._received = self._received.split(b"\n", 1)
+        return line.decode()
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = int(self._line(timeout))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+            self._conn.close()  # the supervisor reaps the command now
+        return self.returncode
+
+    def poll(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(0)
+        return None
+
+    def communicate(self, timeout: float | None = None) -> tuple[str | None, str | None]:
+        """The rest of stdout and stderr, once the command has exited. Both pipes are read on
+        threads while it runs, so that neither can fill and block it."""
+        read: dict[str, str] = {}
+        readers = [threading.Thread(target=lambda n=name, f=pipe: read.setdefault(n, f.read()), daemon=True)
+                   for name, pipe in (("stdout", self.stdout), ("stderr", self.stderr)) if pipe is not None]
+        for reader in readers:
+            reader.start()
+        self.wait(timeout)
+        for reader in readers:
+            reader.join()
+        return read.get("stdout"), read.get("stderr")
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:  # not yet reaped (see the module), so the pid is still the command's
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 # ---- the server -------------------------------------------------------------------------
@@ -156,19 +236,31 @@ def _reap() -> None:
 def _supervise(conn: socket.socket) -> None:
     """In the supervisor (one per call): fork the command, report its pid and exit code."""
     try:
-        request = json.loads(conn.makefile("r").readline())
+        first, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        received = first
+        while not received.endswith(b"\n"):
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                return
+            received += chunk
         pid = os.fork()
         if pid == 0:
             conn.close()
-            _run(request)
+            _run(json.loads(received), fds)
+        for fd in fds:
+            os.close(fd)
         conn.sendall(f"{pid}\n".encode())
-        _, status = os.waitpid(pid, 0)
-        conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+        status = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+        code = status.si_status if status.si_code == os.CLD_EXITED else -status.si_status
+        conn.sendall(f"{code}\n".encode())
+        with contextlib.suppress(OSError):
+            conn.recv(1)  # until the client hangs up: till then the pid stays the command's
+        os.waitpid(pid, 0)
     finally:
         os._exit(0)
 
 
-def _run(request: dict) -> None:
+def _run(request: dict, fds: list[int]) -> None:
     """In the command's process: what the ``prolight`` executable does, then exit as an
     interpreter does (non-daemon threads joined, atexit handlers run, streams flushed)."""
     import traceback
@@ -178,10 +270,10 @@ def _run(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        for fd, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_WRONLY), (2, "stderr", os.O_WRONLY)):
-            opened = os.open(request["files"][name], flags)
-            os.dup2(opened, fd)
-            os.close(opened)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        for fd in set(fds) - {0, 1, 2}:
+            os.close(fd)
         sys.argv = list(request["argv"])
         sys.path[0] = os.path.dirname(sys.argv[0])  # as for the console script, not this file's folder
         from ui.cli import main
