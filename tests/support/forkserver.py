@@ -276,9 +276,9 @@ def _run(request: dict, fds: list[int]) -> None:
             os.close(fd)
         sys.argv = list(request["argv"])
         sys.path[0] = os.path.dirname(sys.argv[0])  # as for the console script, not this file's folder
-        from ui.cli import main
+        from ui.cli import entry
 
-        code = main()
+        code = entry()
     except SystemExit as exc:
         code = exc.code
     except BaseException:  # noqa: BLE001 (as the interpreter does with an uncaught error)
