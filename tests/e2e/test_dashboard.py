@@ -92,7 +92,7 @@ def edit_cell(page: Page, grid_index: int, row: int, column: int, text: str) -> 
     still finishing can drop a keystroke, so a try whose edit never counted is made again
     (progress, not a time window, decides)."""
     grid = page.get_by_test_id("stDataFrame").nth(grid_index)
-    counted = page.get_by_text(re.compile(r"^\d+ change\(s\), not sent"))
+    counted = page.get_by_text(re.compile(r"^\d+ edits? not sent yet"))
     for attempt in range(3):
         expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
         grid.click(position={"x": 30 + 15, "y": 35 + 35 * row + 17})
@@ -113,16 +113,27 @@ def edit_cell(page: Page, grid_index: int, row: int, column: int, text: str) -> 
 
 
 def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, setup: Setup) -> None:
+    """One decision, exactly the plan on screen: with an edit pending there is no plain
+    Approve; a discard brings it back with the table as it was; the edit approved runs."""
     thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
-    expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame").first.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    edit_cell(page, 0, row=0, column=2, text='{"expression": "6*900"}')
+    expect(page.get_by_role("button", name="Approve with 1 edit", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Discard 1 edit", exact=True).click()
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Approve with 1 edit", exact=True)).to_have_count(0)
+    page.get_by_text("Edit the plan before approving").click()
     edit_cell(page, 0, row=0, column=2, text='{"expression": "6*9"}')
+    approve = page.get_by_role("button", name="Approve with 1 edit", exact=True)
+    expect(approve).to_be_visible(timeout=WAIT_MS)
     shot(page, setup.home, "thread-editing")
-    page.get_by_role("button", name="Approve the edited plan").click()
+    approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
     done = setup.status(thread)
-    assert done["decisions"][-1]["action"] == "edit"
+    assert [d["action"] for d in done["decisions"]] == ["edit"]
     [step] = done["steps"].values()
     assert step["args"] == {"expression": "6*9"} and step["output"] == 54
     no_exception(page)
@@ -133,9 +144,9 @@ def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
     thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
-    expect(page.get_by_role("button", name="Approve the edited plan")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame").first.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
     edit_cell(page, 0, row=0, column=2, text='{"expression": ')
-    page.get_by_role("button", name="Approve the edited plan").click()
+    page.get_by_role("button", name="Approve with 1 edit", exact=True).click()
     expect(page.get_by_text("The edited plan was not sent: 1 step(s) to fix.")).to_be_visible(timeout=WAIT_MS)
     wait_for_tables(page, 2)
     shot(page, setup.home, "thread-invalid-edit")
