@@ -70,35 +70,36 @@ class Cli:
         assert result.code == 0, f"prolight {' '.join(args)} exited {result.code}: {result.stderr}"
         return result.json()
 
+    def _launch(self, args: tuple[str, ...], stdout: int, stderr: int) -> subprocess.Popen | Forked:
+        """``prolight args`` running on (stdin from /dev/null, the given stdout and stderr
+        descriptors): forked unless the environment needs the executable (see forkserver)."""
+        with open(os.devnull, "rb") as null:
+            if FORKS.serves(self.env):
+                return FORKS.spawn([PROLIGHT, *args], self.env, self.home, (null.fileno(), stdout, stderr))
+            return subprocess.Popen([PROLIGHT, *args], stdin=null, stdout=stdout, stderr=stderr,
+                                    env=self.env, cwd=self.home)
+
     def popen(self, *args: str) -> subprocess.Popen | Forked:
         """A command that runs while the test goes on, its stdout and stderr as text pipes."""
-        if not FORKS.serves(self.env):
-            return subprocess.Popen([PROLIGHT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, env=self.env, cwd=self.home, stdin=subprocess.DEVNULL)
         out, err = os.pipe(), os.pipe()
         try:
-            with open(os.devnull, "rb") as null:
-                forked = FORKS.spawn([PROLIGHT, *args], self.env, self.home, (null.fileno(), out[1], err[1]))
+            proc = self._launch(args, out[1], err[1])
         except BaseException:
-            for fd in (*out, *err):
-                os.close(fd)
+            os.close(out[0])
+            os.close(err[0])
             raise
-        os.close(out[1])
-        os.close(err[1])
-        forked.stdout, forked.stderr = open(out[0]), open(err[0])
-        return forked
+        finally:
+            os.close(out[1])
+            os.close(err[1])
+        proc.stdout, proc.stderr = open(out[0]), open(err[0])
+        return proc
 
     def background(self, *args: str) -> Background:
         """A long-running process (a worker) whose output goes to a file: an unread pipe
         would fill and block it, and the file tells a failing test what the process did."""
         log = self.home / f"{args[0]}-{len(list(self.home.glob(f'{args[0]}-*.log')))}.log"
-        with log.open("w") as out, open(os.devnull, "rb") as null:
-            if FORKS.serves(self.env):
-                proc = FORKS.spawn([PROLIGHT, *args], self.env, self.home, (null.fileno(), out.fileno(), out.fileno()))
-            else:
-                proc = subprocess.Popen([PROLIGHT, *args], stdout=out, stderr=subprocess.STDOUT, stdin=null,
-                                        text=True, env=self.env, cwd=self.home)
-        return Background(proc, log)
+        with log.open("w") as out:
+            return Background(self._launch(args, out.fileno(), out.fileno()), log)
 
     def write_plan(self, name: str, plan: dict[str, Any]) -> str:
         path = self.home / name
