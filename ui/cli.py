@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p = command("events", "a thread's events in order")
     p.add_argument("thread")
-    p.add_argument("--follow", action="store_true", help="keep printing until the thread settles")
+    p.add_argument("--follow", action="store_true",
+                   help="keep printing through the approval gate until the thread finishes")
     p = command("metrics", "run, agent and tool metrics from the database")
     p.add_argument("--prometheus", action="store_true", help="Prometheus text exposition")
     p.add_argument("--since", type=since, help="window start: ISO date-time or a span back (24h, 7d)")
@@ -234,10 +235,14 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
 
 
 def follow_events(ops: OperationsApi, thread_id: str, follow: bool, as_json: bool) -> None:
-    """Print events as they are stored; with ``follow``, until the thread settles (from a
-    remote server: its event stream, reconnected and resumed if it drops)."""
+    """Print events as they are stored; with ``follow``, through the approval gate until the
+    thread finishes (from a remote server: its event stream, reconnected and resumed if it
+    drops). At the gate a line says what the run waits for (on stderr with ``--json``, so
+    stdout stays one event per line)."""
     def show(event: StoredEvent) -> None:
         print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
+        if follow and event.kind == "awaiting_approval":
+            print(render.gate_line(event.thread_id), file=sys.stderr if as_json else sys.stdout, flush=True)
 
     if follow:
         ops.follow(thread_id, 0, show)  # an unknown thread: exit 2 before printing anything
@@ -397,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         # not our failure. Point stdout at devnull so the interpreter's final flush is quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C ends a follower (or any wait) quietly, as shells expect
+        return 130
 
 
 def _main(argv: list[str] | None) -> int:

@@ -19,9 +19,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.reconnect import backoff
-from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
-                                     PendingApproval, RetryConfig, StatusCounts, StoredEvent, ThreadPage, ThreadQuery,
-                                     ThreadView, ToolView)
+from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage,
+                                     FollowUntil, Metrics, PendingApproval, RetryConfig, StatusCounts, StoredEvent,
+                                     ThreadPage, ThreadQuery, ThreadView, ToolView)
 
 T = TypeVar("T")
 RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)
@@ -63,17 +63,19 @@ class RemoteOperations:
         view = self._call(ThreadView, command.method, path, json=body)
         if queue:
             return view
-        self.follow(view.thread_id, seen, on_event)
+        self.follow(view.thread_id, seen, on_event, until="settled")
         return self.thread(view.thread_id)
 
-    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None) -> int:
-        """Pass each event after ``after`` to ``on_event`` until the thread settles; the
-        last seq received. Reconnects resume with Last-Event-ID."""
+    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None,
+               until: FollowUntil = "finished") -> int:
+        """Pass each event after ``after`` to ``on_event`` until the thread stops where
+        ``until`` says; the last seq received. Reconnects resume with Last-Event-ID."""
         last = [after_seq]
 
         def read() -> None:
             headers = {"Last-Event-ID": str(last[0])}
             with connect_sse(self.http, "GET", f"/threads/{thread_id}/stream", headers=headers,
+                             params={"until": until},
                              timeout=httpx.Timeout(60, read=None)) as source:
                 if source.response.status_code >= 400:
                     source.response.read()

@@ -103,9 +103,14 @@ def thread_status(status: dict[str, Any]) -> str:
     if status.get("report"):
         lines.append("report:\n  " + status["report"].replace("\n", "\n  "))
     if status.get("awaiting_approval"):
-        t = status["thread_id"]
-        lines.append(f"awaiting approval: prolight approve {t}  |  prolight reject {t} --feedback TEXT")
+        lines.append(gate_line(status["thread_id"]))
     return "\n".join(lines)
+
+
+def gate_line(thread_id: str) -> str:
+    """What a thread at the gate waits for, and the two commands that decide it."""
+    return (f"waiting for a decision: prolight approve {thread_id}  |  "
+            f"prolight reject {thread_id} --feedback TEXT")
 
 
 def _short(args: dict[str, Any]) -> str:

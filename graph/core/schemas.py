@@ -60,6 +60,12 @@ SETTLED: frozenset[Status] = FINISHED | {Status.AWAITING_APPROVAL}  # nothing ha
 UNSUCCESSFUL: frozenset[Status] = frozenset({Status.FAILED, Status.CANCELLED})  # executed, did not complete
 EXECUTED: frozenset[Status] = UNSUCCESSFUL | {Status.COMPLETED}  # the success rate's denominator
 
+# Where a follower of a thread's events stops: ``settled`` also at the gate (the CLI that
+# started a run hands back to the operator there), ``finished`` only at an end state (an
+# operator watching a thread sees the run an approval starts).
+FollowUntil = Literal["settled", "finished"]
+FOLLOW_UNTIL: dict[str, frozenset[Status]] = {"settled": SETTLED, "finished": FINISHED}
+
 
 class StepStatus(StrEnum):
     PENDING = "PENDING"

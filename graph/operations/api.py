@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from agents.tools.builtin import listing, only_builtin
 from graph.core.audit import AuditReport, verify
 from graph.core.events import Event, StoredEvent
-from graph.core.schemas import SETTLED, CritiqueIssue, Plan, Status
+from graph.core.schemas import FOLLOW_UNTIL, SETTLED, CritiqueIssue, FollowUntil, Plan, Status
 from graph.core.settings import Settings
 from graph.engine.snapshots import gate_summary
 from graph.operations import views
@@ -111,8 +111,8 @@ class Operations:
             time.sleep(0.05)
         return self.thread(thread_id)
 
-    def is_settled(self, thread_id: str) -> bool:
-        return is_settled(self.db, thread_id)
+    def is_settled(self, thread_id: str, until: FollowUntil = "settled") -> bool:
+        return is_settled(self.db, thread_id, FOLLOW_UNTIL[until])
 
     # ---- commands ------------------------------------------------------------------------
     def send(self, request: CommandRequest, *, operator: str | None = None, queue: bool = False,
@@ -252,16 +252,17 @@ class Operations:
         events = read_events(self.db, thread_id, after_seq, limit)
         return EventPage(events=events, last_seq=events[-1].seq if events else after_seq)
 
-    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None) -> int:
+    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None,
+               until: FollowUntil = "finished") -> int:
         """Pass each event after ``after_seq`` to ``on_event`` as it is stored, until the
-        thread settles; the last seq seen."""
+        thread stops where ``until`` says; the last seq seen."""
         while True:
             page = self.events(thread_id, after_seq)  # an unknown thread: refused before anything is shown
             for event in page.events:
                 if on_event is not None:
                     on_event(event)
             after_seq = page.last_seq
-            if not page.events and self.is_settled(thread_id):
+            if not page.events and self.is_settled(thread_id, until):
                 return after_seq
             if not page.events:
                 time.sleep(FOLLOW_POLL_S)

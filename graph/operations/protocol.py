@@ -11,6 +11,7 @@ from typing import Protocol
 
 from graph.core.audit import AuditReport
 from graph.core.events import Event, StoredEvent
+from graph.core.schemas import FollowUntil
 from graph.operations.commands import CommandRequest
 from graph.operations.models import (BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
                                      PendingApproval, StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
@@ -31,8 +32,10 @@ class OperationsApi(Protocol):
     def checkpoint_state(self, thread_id: str, checkpoint_id: str) -> CheckpointState: ...
     def events(self, thread_id: str, after_seq: int = 0, limit: int = 1000) -> EventPage: ...
 
-    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None) -> int:
-        """Each event after ``after_seq`` as it is stored, until the thread settles."""
+    def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None,
+               until: FollowUntil = "finished") -> int:
+        """Each event after ``after_seq`` as it is stored, until the thread finishes (or,
+        with ``until="settled"``, also stops at the gate)."""
         ...
 
     def metrics(self, since: datetime | None = None, until: datetime | None = None) -> Metrics: ...

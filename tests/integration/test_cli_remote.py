@@ -62,6 +62,28 @@ def test_the_cli_drives_a_remote_server(home: Path, api: Api) -> None:
     assert not (home / "elsewhere" / ".prolight").exists(), "no database was opened here"
 
 
+def test_a_remote_follower_waits_at_the_gate_and_follows_the_approved_run(home: Path, api: Api) -> None:
+    """``events --follow`` asks the server's stream to end only when the thread finishes;
+    ``run`` (which hands back at the gate) asks it to end once the thread settles."""
+    (home / "elsewhere").mkdir()
+    cli = remote(home, api)
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]  # this follow ended at the gate
+    follower = cli.popen("events", thread, "--follow")
+    try:
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("waiting for a decision"):
+            line = follower.stdout.readline()
+            assert line, f"follow ended at the gate: {follower.stderr.read()}"
+            lines.append(line.strip())
+        assert lines[-1] == f"waiting for a decision: prolight approve {thread}  |  prolight reject {thread} --feedback TEXT"
+        assert cli.ok("approve", thread)["status"] == "COMPLETED"
+        out, err = follower.communicate(timeout=60)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    assert "run_completed" in out and "step_succeeded" in out
+
+
 def test_events_follow_outlives_the_server_and_prints_every_event_once(home: Path, server: ToolServer) -> None:
     settings, tokens = write_accounts(home)
     port = free_port()

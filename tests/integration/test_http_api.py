@@ -103,6 +103,10 @@ def test_bad_input_is_a_4xx_with_one_line_and_writes_nothing(api: Api) -> None:
     assert ana.get("/threads/counts").json()["total"] == 0, "nothing written"
     thread = ana.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
     api.wait(thread, "AWAITING_APPROVAL")
+    at_gate = ana.get(f"/threads/{thread}/stream", params={"until": "settled"})  # ends at the gate
+    assert at_gate.status_code == 200 and "event: awaiting_approval" in at_gate.text, at_gate.text
+    bad_until = ana.get(f"/threads/{thread}/stream", params={"until": "soon"})
+    assert bad_until.status_code == 422 and "until" in bad_until.json()["error"], bad_until.text
     ana.post(f"/threads/{thread}/approve")
     api.wait(thread, "COMPLETED")
     again = ana.post(f"/threads/{thread}/approve")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -96,35 +97,54 @@ def test_events_of_a_cancelled_run(home: Path, server: ToolServer) -> None:
     assert names[-4:] == ["node_finished", "node_started", "run_cancelled", "node_finished"]
 
 
-def test_events_follow_shows_a_slow_step_while_it_is_still_running(cli: Cli, server: ToolServer) -> None:
-    """Placed by progress: the follower starts once the step is in flight (a follower that
-    starts first sees a thread settled at the gate and rightly ends), and the tool server
-    holds the step until the follower has shown it started."""
+def test_events_follow_goes_through_the_gate_and_shows_a_slow_step_while_it_runs(
+        cli: Cli, server: ToolServer) -> None:
+    """Placed by progress: the follower starts while the thread waits at the gate, shows the
+    gate with the commands that decide it, and keeps following once the plan is approved;
+    the tool server holds the step until the follower has shown it started."""
     thread = cli.ok("run", "--plan", cli.write_plan("slow.json", {
         "goal": "wait", "steps": [fetch(server, "slow", hold="slow")]}))["thread_id"]
-    approver = cli.popen("approve", thread, "--json")
+    follower = cli.popen("events", thread, "--follow", "--json")
+    approver = None
     try:
-        server.wait_started("/slow", timeout=60)
-        follower = cli.popen("events", thread, "--follow", "--json")
-        try:
-            seen: list[dict] = []
-            while not (seen and seen[-1]["kind"] == "step_started"):
+        seen: list[dict] = []
+
+        def read_until(kind: str) -> None:
+            while not (seen and seen[-1]["kind"] == kind):
                 line = follower.stdout.readline()
-                assert line, f"follow ended before the step started: {follower.stderr.read()}"
+                assert line, f"follow ended before {kind}: {follower.stderr.read()}"
                 seen.append(json.loads(line))
-            assert server.hits["/slow"] == 0 and approver.poll() is None, "seen while the step is in flight"
-            server.release("slow")
-            assert approver.wait(timeout=60) == 0
-            out, _ = follower.communicate(timeout=30)
-        finally:
-            follower.kill()
+
+        read_until("awaiting_approval")  # the gate: the follower goes on waiting
+        approver = cli.popen("approve", thread, "--json")
+        read_until("step_started")
+        assert server.hits["/slow"] == 0 and approver.poll() is None, "seen while the step is in flight"
+        server.release("slow")
+        assert approver.wait(timeout=60) == 0
+        out, err = follower.communicate(timeout=30)
     finally:
         server.release("slow")
-        approver.kill()
+        follower.kill()
+        if approver is not None:
+            approver.kill()
     seen += [json.loads(line) for line in out.splitlines()]
-    assert follower.returncode == 0, "follow stops by itself once the thread settles"
+    assert follower.returncode == 0, "follow stops by itself once the thread finishes"
     assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1))
     assert seen[-2]["kind"] == "run_completed"
+    assert err.strip() == f"waiting for a decision: prolight approve {thread}  |  prolight reject {thread} --feedback TEXT"
+
+
+def test_ctrl_c_ends_a_follower_quietly_with_130(cli: Cli) -> None:
+    thread = cli.ok("run", "Calculate 6*7")["thread_id"]
+    follower = cli.popen("events", thread, "--follow")
+    try:
+        while not follower.stdout.readline().startswith("waiting for a decision"):
+            assert follower.poll() is None, follower.stderr.read()
+        follower.send_signal(signal.SIGINT)
+        _, err = follower.communicate(timeout=30)
+    finally:
+        follower.kill()
+    assert follower.returncode == 130 and err == "", err
 
 
 def test_metrics_match_a_known_set_of_runs(home: Path, server: ToolServer) -> None:

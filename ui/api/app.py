@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.operations.models import Status
+from graph.operations.models import FollowUntil, Status
 from graph.operations.config import Settings
 from graph.operations import BadInput, Operations, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS
@@ -102,10 +102,12 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     @app.get("/threads/{thread_id}/stream", response_class=PlainTextResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
     def stream(thread_id: str, after: int = Query(0, ge=0), last_event_id: str | None = Header(None),
+               until: FollowUntil = Query("finished", description="where the stream ends: 'finished' "
+                                          "(an end state) or 'settled' (also at the approval gate)"),
                _: Caller = READ):
         ops.thread(thread_id)  # an unknown id is a 404 before the stream opens
         start_after = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
-        return event_stream(ops, thread_id, start_after, settings.sse_heartbeat_s)
+        return event_stream(ops, thread_id, start_after, until, settings.sse_heartbeat_s)
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
     def prometheus(_: Caller = READ) -> PlainTextResponse:
