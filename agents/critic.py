@@ -95,12 +95,17 @@ def args_problem(schema: type[BaseModel] | dict[str, Any] | None, args: dict[str
     return None
 
 
-def assess_risk(issues: list[CritiqueIssue], plan: Plan) -> str:
-    if any(i.severity == "warning" for i in issues):
-        return "high"
-    if any(s.tool in ("http_request",) for s in plan.steps):
-        return "medium"
-    return "low"
+def assess_risk(issues: list[CritiqueIssue], plan: Plan) -> tuple[str, dict[str, str]]:
+    """The plan's risk and the steps that make it so, each with why: a warning makes it
+    high; a step that reaches the network, medium."""
+    warned: dict[str, list[str]] = {}
+    for issue in issues:
+        if issue.severity == "warning":
+            warned.setdefault(issue.step_id or "plan", []).append(issue.message)
+    if warned:
+        return "high", {where: "; ".join(messages) for where, messages in warned.items()}
+    network = {s.id: f"step {s.id!r} reaches the network ({s.tool})" for s in plan.steps if s.tool == "http_request"}
+    return ("medium", network) if network else ("low", {})
 
 
 def blocking_problem(issues: Iterable[CritiqueIssue | Mapping[str, Any]]) -> str | None:
@@ -138,4 +143,5 @@ def critique(plan: Plan, registry: ToolRegistry, settings: Settings, model: Base
         issues += [CritiqueIssue(severity="warning", message=m) for m in review.issues]
         if review.verdict.strip().lower() == "revise":
             verdict = "revise"
-    return Critique(verdict=verdict, issues=issues, risk=assess_risk(issues, plan))
+    risk, risky_steps = assess_risk(issues, plan)
+    return Critique(verdict=verdict, issues=issues, risk=risk, risky_steps=risky_steps)

@@ -180,6 +180,9 @@ class Critique(Model):
     verdict: Literal["approve", "revise"]
     issues: list[CritiqueIssue] = Field(default_factory=list)
     risk: Literal["low", "medium", "high"] = "low"
+    # What makes it that risky, by step id ("plan" for the plan as a whole): the gate names
+    # the risky steps and why beside the buttons, so nobody has to infer it from the issues.
+    risky_steps: dict[str, str] = Field(default_factory=dict)
 
     @property
     def blocking(self) -> list[CritiqueIssue]:

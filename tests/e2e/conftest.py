@@ -139,6 +139,14 @@ class Setup:
     def status(self, thread_id: str) -> dict:
         return self.ops.thread(thread_id)
 
+    def wait(self, thread_id: str, status: str) -> dict:
+        """Until the thread settles in ``status``: a page can still show the elements of the
+        run before (Streamlit clears stale ones when a script run ends), so a button seen is
+        not proof the thread moved on."""
+        from graph.core.schemas import Status
+
+        return self.ops.wait(thread_id, 60, frozenset({Status(status)}))
+
     def history(self, thread_id: str) -> list[dict]:
         return self.ops.checkpoints(thread_id)
 

@@ -59,6 +59,8 @@ def test_start_a_run_from_a_goal_and_approve_it_to_completed(dashboard: str, pag
     thread = page.url.rsplit("=", 1)[1]
     approve = page.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the run manager planned it in the background
+    wait_for_tables(page, 4)  # the decision card's, the steps', the events' and the history's
+    expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
     shot(page, setup.home, f"thread-awaiting{suffix}")
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
@@ -85,14 +87,19 @@ def test_open_a_waiting_thread_by_link_and_by_pasting_its_id(dashboard: str, pag
     no_exception(page)
 
 
-def edit_cell(page: Page, grid_index: int, row: int, column: int, text: str) -> None:
+def plan_editor(page: Page):
+    """The plan editor's grid (the decision card's table stands above it)."""
+    return page.locator(".st-key-plan_editor").get_by_test_id("stDataFrame")
+
+
+def edit_cell(page: Page, row: int, column: int, text: str) -> None:
     """Type into one cell of a data editor as an operator would. The grid draws on a canvas:
     click the first row's first cell (rows are 35 px under a 35 px header, after the 30 px
     row-marker column), arrow over, open the cell's editor with Enter and type. The edit
     counts once the panel's caption counts it; a grid drawn again by a script run that was
     still finishing can drop a keystroke, so a try whose edit never counted is made again
     (progress, not a time window, decides)."""
-    grid = page.get_by_test_id("stDataFrame").nth(grid_index)
+    grid = plan_editor(page)
     counted = page.get_by_text(re.compile(r"^\d+ edits? not sent yet"))
     for attempt in range(3):
         expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
@@ -119,15 +126,15 @@ def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, se
     thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
-    expect(page.get_by_test_id("stDataFrame").first.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
-    edit_cell(page, 0, row=0, column=2, text='{"expression": "6*900"}')
+    expect(plan_editor(page).locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    edit_cell(page, row=0, column=2, text='{"expression": "6*900"}')
     expect(page.get_by_role("button", name="Approve with 1 edit", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     page.get_by_role("button", name="Discard 1 edit", exact=True).click()
     expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Approve with 1 edit", exact=True)).to_have_count(0)
     page.get_by_text("Edit the plan before approving").click()
-    edit_cell(page, 0, row=0, column=2, text='{"expression": "6*9"}')
+    edit_cell(page, row=0, column=2, text='{"expression": "6*9"}')
     approve = page.get_by_role("button", name="Approve with 1 edit", exact=True)
     expect(approve).to_be_visible(timeout=WAIT_MS)
     shot(page, setup.home, "thread-editing")
@@ -140,13 +147,51 @@ def test_an_edited_step_runs_with_the_edited_args(dashboard: str, page: Page, se
     no_exception(page)
 
 
+def test_the_decision_card_stands_beside_the_buttons_and_a_click_shows_a_step_whole(
+        dashboard: str, page: Page, setup: Setup) -> None:
+    """Item 2 of the trustworthy gate: the steps with tool, args and dependencies, the risk
+    as a badge naming the risky step and why, the estimate and the critic beside Approve;
+    the digest in small print; a click on a row or on a node of the graph shows that step."""
+    thread = setup.run(plan={"goal": "Write the product down, then read it back", "steps": [
+        {"id": "calc", "tool": "calculate", "args": {"expression": "6*7"}},
+        {"id": "write", "tool": "write_file", "args": {"path": "notes.txt", "content": "{{calc}}"},
+         "depends_on": ["calc"]},
+        {"id": "read", "tool": "read_file", "args": {"path": "notes.txt"}, "depends_on": ["write"]}]})
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    card = page.locator(".st-key-decision_card")
+    expect(card.get_by_text("risk high", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(card.get_by_text("write: step 'write' uses risky tool 'write_file'")).to_be_visible()
+    expect(card.get_by_text(re.compile(r"^Estimated \d+\.\d s on the critical path"))).to_be_visible()
+    expect(card.get_by_text("Critic: approve, 1 issue", exact=True)).to_be_visible()
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    card_box, approve_box = card.bounding_box(), approve.bounding_box()
+    assert approve_box["x"] > card_box["x"] + card_box["width"] and approve_box["y"] < card_box["y"] + 100, \
+        "the buttons stand beside the card, at its top"
+    expect(page.get_by_text(re.compile(r"^plan sha256:[0-9a-f]{12}…"))).to_be_visible()
+    wait_for_tables(page, 5)  # the card's steps and issues, the live steps, the events, the history
+    graph = page.get_by_test_id("stVegaLiteChart").first
+    expect(graph.locator("svg").first).to_be_visible(timeout=WAIT_MS)
+    shot(page, setup.home, "thread-decision-card")
+
+    steps = page.locator(".st-key-steps_table").get_by_test_id("stDataFrame")
+    steps.click(position={"x": 15, "y": 35 + 35 * 2 + 17})  # the third row's selection box: read
+    detail = page.locator(".st-key-step_detail")
+    expect(detail.get_by_text("read_file · PENDING · after write · 0 attempt(s)")).to_be_visible(timeout=WAIT_MS)
+    detail.get_by_role("button", name="Close").click()
+    expect(detail).to_have_count(0, timeout=WAIT_MS)
+    graph.locator('[aria-label="step calc: calculate, PENDING"]').click()
+    expect(detail.get_by_text("calculate · PENDING · 0 attempt(s)")).to_be_visible(timeout=WAIT_MS)
+    expect(detail.get_by_text('"expression": "6*7"')).to_be_visible()
+    no_exception(page)
+
+
 def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
         dashboard: str, page: Page, setup: Setup) -> None:
     thread = setup.run("Calculate 6*7")
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     page.get_by_text("Edit the plan before approving").click()
-    expect(page.get_by_test_id("stDataFrame").first.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
-    edit_cell(page, 0, row=0, column=2, text='{"expression": ')
+    expect(plan_editor(page).locator("canvas").first).to_be_visible(timeout=WAIT_MS)
+    edit_cell(page, row=0, column=2, text='{"expression": ')
     page.get_by_role("button", name="Approve with 1 edit", exact=True).click()
     expect(page.get_by_text("The edited plan was not sent: 1 step(s) to fix.")).to_be_visible(timeout=WAIT_MS)
     wait_for_tables(page, 2)
@@ -210,8 +255,10 @@ def test_reject_with_feedback_and_approve_the_revised_plan(dashboard: str, page:
     page.get_by_label("Feedback for the planner").fill(f"fetch {server.url('b')} instead")
     page.get_by_role("button", name="Reject").click()
     expect(page.get_by_text("Last decision: reject by operator")).to_be_visible(timeout=WAIT_MS)
-    expect(approve).to_be_visible(timeout=WAIT_MS)  # the planner revised it and it waits again
-    assert setup.status(thread)["plan"]["steps"][0]["args"]["url"] == server.url("b")
+    revised = setup.wait(thread, "AWAITING_APPROVAL")  # the planner revised it and it waits again
+    assert revised["plan"]["steps"][0]["args"]["url"] == server.url("b")
+    expect(page.get_by_text(f"plan {revised['plan_digest'][:19]}…")).to_be_visible(timeout=WAIT_MS)  # drawn
+    expect(approve).to_be_visible(timeout=WAIT_MS)
     approve.click()
     expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
     assert server.hits["/b"] == 1 and server.started["/a"] == 0

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 from graph.core.events import StoredEvent
 from graph.core.schemas import Attempt, StepStatus
 from graph.operations.models import StepView
-from ui.dashboard.charts import dag_dot
-from ui.dashboard.tables import attempts_frame, events_frame, steps_frame, timeline_frame
+from graph.core.schemas import Plan
+from ui.dashboard.charts import dag, dag_layout
+from ui.dashboard.tables import args_summary, attempts_frame, card_frame, events_frame, steps_frame, timeline_frame
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
@@ -18,9 +19,9 @@ def event(seq: int, kind: str, attempt: int | None = None, step: str | None = No
     return StoredEvent(thread_id="t", seq=seq, ts=T0, kind=kind, attempt=attempt, step_id=step, payload={"n": seq})
 
 
-def test_events_keep_one_type_per_column_when_some_have_no_attempt() -> None:
+def test_events_keep_one_type_per_column_and_blank_cells_when_some_have_no_attempt() -> None:
     frame = events_frame([event(1, "node_started"), event(2, "step_started", 1, "a")])
-    assert str(frame["attempt"].dtype) == "Int64" and frame["attempt"].isna().tolist() == [True, False]
+    assert frame["attempt"].tolist() == ["", "1"] and frame["step"].tolist() == ["", "a"], "blank, not None"
     assert frame["detail"].tolist() == ["n=1", "n=2"]
 
 
@@ -33,8 +34,10 @@ def test_steps_attempts_and_timeline() -> None:
                  started_at=T0 + timedelta(seconds=2)),
         StepView(id="c", tool="summarize", depends_on=["a"]),
     ]
-    frame = steps_frame(steps)
+    frame = steps_frame(steps, now=T0 + timedelta(seconds=5))
     assert frame["output"].tolist()[0] == "42" and frame["after"].tolist() == ["", "a", "a"]
+    assert frame["duration"].tolist() == ["2.00 s", "3.0 s so far", ""], "blank, not None, where there is none"
+    assert frame["error"].tolist() == ["", "", ""] and frame["started"].tolist() == ["10:00:00.000", "10:00:02.000", ""]
     assert attempts_frame(steps).to_dict("records") == [
         {"step": "a", "attempt": 1, "category": "http_5xx", "error": "HTTP 503", "backoff_s": 0.5}]
     timeline = timeline_frame(steps, now=T0 + timedelta(seconds=5))
@@ -42,7 +45,27 @@ def test_steps_attempts_and_timeline() -> None:
     assert timeline["end"].tolist()[1] == T0 + timedelta(seconds=5), "a running step's bar ends now"
 
 
-def test_the_dag_quotes_what_it_draws() -> None:
-    dot = dag_dot([StepView(id="a", tool='we"ird'), StepView(id="b", tool="calculate", depends_on=["a"],
-                                                               status=StepStatus.FAILED)])
-    assert '"a" -> "b";' in dot and 'we\\"ird' in dot and "#b91c1c" in dot
+def test_the_dag_puts_each_step_a_row_below_its_latest_dependency() -> None:
+    steps = [StepView(id="a", tool="calculate"), StepView(id="b", tool="calculate", depends_on=["a"]),
+             StepView(id="c", tool="calculate", depends_on=["a"]),
+             StepView(id="d", tool="summarize", depends_on=["b", "c"], status=StepStatus.FAILED)]
+    nodes, edges = dag_layout(steps)
+    assert dict(zip(nodes["step"], nodes["y"])) == {"a": 0, "b": 1, "c": 1, "d": 2}
+    assert dict(zip(nodes["step"], nodes["x"])) == {"a": 0.0, "b": -0.5, "c": 0.5, "d": 0.0}, "rows centred"
+    assert len(edges) == 4
+    chain = [StepView(id=f"s{i}", tool="calculate", depends_on=[f"s{i - 1}"] if i else []) for i in range(20)]
+    nodes, _ = dag_layout(chain)
+    assert nodes["y"].tolist() == list(range(20)) and set(nodes["x"]) == {0.0}, "a chain runs down the page"
+    spec = dag(chain).to_dict()
+    assert spec["height"] >= 20 * 60, "and grows taller, each row as tall as the last"
+    assert [p["name"] for p in spec["params"]] == ["dag_pick"], "a click on a node picks its step"
+
+
+def test_the_decision_card_summarises_args_on_one_line() -> None:
+    plan = Plan.model_validate({"goal": "g", "steps": [
+        {"id": "a", "tool": "calculate", "args": {"expression": "6*7"}},
+        {"id": "b", "tool": "write_file", "args": {"path": "x.txt", "content": "y" * 500}, "depends_on": ["a"]}]})
+    frame = card_frame(plan)
+    assert frame["args"].tolist()[0] == 'expression="6*7"' and frame["after"].tolist() == ["", "a"]
+    assert len(frame["args"].tolist()[1]) == 120 and frame["args"].tolist()[1].endswith("…")
+    assert args_summary({}) == ""

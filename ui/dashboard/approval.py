@@ -17,27 +17,32 @@ import pandas as pd
 import streamlit as st
 
 from graph.operations.models import Plan, ThreadView
+from ui.dashboard.decision_card import decision_card, digest_note
 from ui.dashboard.plan_edit import edited_plan, plan_frame
 from ui.dashboard.session import operations, send
 from ui.dashboard.tables import problems_frame
 
 
 def approval_panel(view: ThreadView) -> None:
+    """The decision card on the left, the buttons beside it; the editor, when open, full
+    width under both."""
     st.subheader("Waiting for your decision")
-    st.caption(f"Approving approves exactly this plan: {view.plan_digest}")  # our own hex digest
     editor = PlanEditor(view)
-    approve, reject = st.columns(2)
-    with approve:
+    card, decide = st.columns([3, 2], gap="medium")
+    with card:
+        decision_card(view)
+    with decide:
         buttons = st.container()  # filled below, once the editor has drawn its table
         st.toggle("Edit the plan before approving", key=editor.toggle_key, disabled=editor.pending > 0,
                   help="Discard the edits to close the editor" if editor.pending else None)
-    with reject, st.form("reject", border=True):
-        feedback = st.text_area("Feedback for the planner", key="reject_feedback",
-                                placeholder="what the plan should do differently")
-        final = st.checkbox("Reject for good (no revision)", key="reject_final")
-        if st.form_submit_button("Reject"):
-            send("reject", view.thread_id, feedback=feedback, final=final)
-            st.rerun()
+        digest_note(view)
+        with st.form("reject", border=True):
+            feedback = st.text_area("Feedback for the planner", key="reject_feedback",
+                                    placeholder="what the plan should do differently")
+            final = st.checkbox("Reject for good (no revision)", key="reject_final")
+            if st.form_submit_button("Reject"):
+                send("reject", view.thread_id, feedback=feedback, final=final)
+                st.rerun()
     edited = editor.draw() if editor.open else None
     with buttons:
         if edited is not None and editor.pending:
@@ -70,7 +75,8 @@ class PlanEditor:
     def draw(self) -> pd.DataFrame:
         assert self.view.plan is not None
         tools = [t.name for t in operations().tools()]
-        edited = st.data_editor(plan_frame(self.view.plan), key=self.key, num_rows="dynamic", hide_index=True,
+        st.markdown("**Edit the plan**")
+        edited = st.container(key="plan_editor").data_editor(plan_frame(self.view.plan), key=self.key, num_rows="dynamic", hide_index=True,
                                 column_config={
             "id": st.column_config.TextColumn("id", required=True),
             "tool": st.column_config.SelectboxColumn("tool", options=tools, required=True),

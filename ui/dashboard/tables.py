@@ -12,11 +12,13 @@ import pandas as pd
 
 from graph.operations.models import StoredEvent
 from graph.operations.models import Decision, Status, StepStatus
-from graph.operations.models import BreakerView, CheckpointView, FieldChange, Metrics, PendingApproval, RunSummary, StepView
+from graph.operations.models import (BreakerView, CheckpointView, CritiqueIssue, FieldChange, Metrics, PendingApproval,
+                                     Plan, RunSummary, StepView)
 from ui.render import event_detail
 
 GOAL_CHARS = 120  # the list cuts goals; the thread page shows them whole
 OUTPUT_CHARS = 300
+ARGS_CHARS = 120
 
 STATUS_COLOURS: dict[str, str] = {
     Status.COMPLETED: "#15803d", Status.FAILED: "#b91c1c", Status.REJECTED: "#7f1d1d",
@@ -51,17 +53,54 @@ def runs_frame(items: list[RunSummary]) -> pd.DataFrame:
     })
 
 
-def steps_frame(steps: list[StepView]) -> pd.DataFrame:
+def args_summary(args: dict[str, object]) -> str:
+    """A step's args on one line, ``name=value`` with values as JSON, cut."""
+    return cut(", ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in args.items()), ARGS_CHARS)
+
+
+def card_frame(plan: Plan) -> pd.DataFrame:
+    """The plan in the decision card: what each step does, with what, after what."""
+    steps = plan.steps
+    return pd.DataFrame({
+        "step": pd.Series([s.id for s in steps], dtype="string"),
+        "tool": pd.Series([s.tool for s in steps], dtype="string"),
+        "args": pd.Series([args_summary(s.args) for s in steps], dtype="string"),
+        "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
+        "description": pd.Series([s.description for s in steps], dtype="string"),
+    })
+
+
+def issues_frame(issues: list[CritiqueIssue]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "severity": pd.Series([i.severity for i in issues], dtype="string"),
+        "step": pd.Series([i.step_id or "" for i in issues], dtype="string"),
+        "issue": pd.Series([i.message for i in issues], dtype="string"),
+    })
+
+
+def _duration(step: StepView, now: datetime | None) -> str:
+    if step.duration_s is not None:
+        return f"{step.duration_s:.2f} s"
+    if step.started_at is not None and step.finished_at is None and now is not None:
+        return f"{(now - step.started_at).total_seconds():.1f} s so far"
+    return ""
+
+
+def steps_frame(steps: list[StepView], now: datetime | None = None) -> pd.DataFrame:
+    """Live steps. Empty cells are blank (a step not started has no duration), not "None":
+    times and durations are shown as text for that; a running step's duration counts up
+    to ``now``."""
     return pd.DataFrame({
         "step": pd.Series([s.id for s in steps], dtype="string"),
         "status": pd.Series([s.status.value for s in steps], dtype="string"),
         "tool": pd.Series([s.tool for s in steps], dtype="string"),
         "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
         "attempts": pd.Series([s.attempts for s in steps], dtype="int64"),
-        "duration_s": pd.Series([s.duration_s for s in steps], dtype="float64"),
-        "started": _times(s.started_at for s in steps),
+        "duration": pd.Series([_duration(s, now) for s in steps], dtype="string"),
+        "started": pd.Series([f"{s.started_at:%H:%M:%S.%f}"[:12] if s.started_at else "" for s in steps],
+                             dtype="string"),
         "output": pd.Series([cut(_text(s.output), OUTPUT_CHARS) for s in steps], dtype="string"),
-        "error": pd.Series([s.error for s in steps], dtype="string"),
+        "error": pd.Series([s.error or "" for s in steps], dtype="string"),
     })
 
 
@@ -95,7 +134,7 @@ def decisions_frame(decisions: list[Decision], verified: list[bool]) -> pd.DataF
         "when": _times(d.at for d in decisions),
         "who": pd.Series([d.operator for d in decisions], dtype="string"),
         "action": pd.Series([d.action + (" (final)" if d.final else "") for d in decisions], dtype="string"),
-        "feedback": pd.Series([d.feedback for d in decisions], dtype="string"),
+        "feedback": pd.Series([d.feedback or "" for d in decisions], dtype="string"),
         "edited_plan": pd.Series([d.plan is not None for d in decisions], dtype="bool"),
         "plan_digest": pd.Series([d.plan_digest for d in decisions], dtype="string"),
         "sealed": pd.Series(verified, dtype="bool"),
@@ -107,9 +146,9 @@ def events_frame(events: list[StoredEvent]) -> pd.DataFrame:
         "seq": pd.Series([e.seq for e in events], dtype="int64"),
         "time": _times(e.ts for e in events),
         "kind": pd.Series([e.kind for e in events], dtype="string"),
-        "node": pd.Series([e.node for e in events], dtype="string"),
-        "step": pd.Series([e.step_id for e in events], dtype="string"),
-        "attempt": pd.Series([e.attempt for e in events], dtype="Int64"),  # nullable: node events have none
+        "node": pd.Series([e.node or "" for e in events], dtype="string"),
+        "step": pd.Series([e.step_id or "" for e in events], dtype="string"),
+        "attempt": pd.Series([str(e.attempt) if e.attempt else "" for e in events], dtype="string"),  # blank: none
         "detail": pd.Series([cut(event_detail(e), OUTPUT_CHARS) for e in events], dtype="string"),
     })
 

@@ -18,7 +18,7 @@ from graph.operations import RequestError
 from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
-from ui.dashboard.plan_edit import plan_frame
+from ui.dashboard.decision_card import decision_card
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations, send,
                                   shown_thread_id)
 from ui.dashboard.history import history
@@ -26,6 +26,8 @@ from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, s
 from ui.dashboard.plain import plain
 
 TEXT_CHARS = 2_000
+SHOWN_STEP = "shown_step"  # the step shown in full, picked by a click on its row or its node
+STEPS_TABLE, DAG_CHART, STEP_ORDER = "steps_table", "dag_chart", "steps_table_order"
 
 
 def long_text(text: str | None, limit: int = TEXT_CHARS) -> None:
@@ -64,22 +66,25 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         st.rerun()
     steps = list(view.steps.values())
     if steps:
-        left, right = st.columns([3, 2])
-        with left:
-            st.markdown("**Steps**")
-            st.dataframe(steps_frame(steps), hide_index=True, column_config={
-                "duration_s": st.column_config.NumberColumn("duration", format="%.2f s"),
-                "started": st.column_config.DatetimeColumn("started", format="HH:mm:ss.SSS z")})
-            failures = attempts_frame(steps)
-            if len(failures):
-                st.markdown("**Failed attempts**")
-                st.dataframe(failures, hide_index=True)
-        with right:
-            st.graphviz_chart(charts.dag_dot(steps))
-            picked = view.steps.get(st.session_state.get("step_detail") or "")
-            if picked is not None:
-                step_detail(picked)
-        timeline = timeline_frame(steps, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        st.markdown("**Steps**")
+        st.session_state[STEP_ORDER] = [s.id for s in steps]
+        st.dataframe(steps_frame(steps, now), hide_index=True, width="stretch", key=STEPS_TABLE,
+                     on_select=_picked_row, selection_mode="single-row",
+                     column_config={"started": st.column_config.TextColumn("started (UTC)")})
+        picked = view.steps.get(st.session_state.get(SHOWN_STEP) or "")
+        if picked is not None:
+            step_detail(picked)
+        else:
+            st.caption("Click a row or a node of the graph to see that step in full.")
+        failures = attempts_frame(steps)
+        if len(failures):
+            st.markdown("**Failed attempts**")
+            st.dataframe(failures, hide_index=True, width="stretch")
+        graph = charts.dag(steps)
+        st.altair_chart(graph, width="stretch", height=graph.height, key=DAG_CHART, on_select=_picked_node,
+                        selection_mode=charts.DAG_PICK)  # the height the rows need, not the default
+        timeline = timeline_frame(steps, now)
         if len(timeline):
             st.altair_chart(charts.gantt(timeline), width="stretch")
     if view.report:
@@ -93,16 +98,33 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
             "edited_plan": "edited the plan", "plan_digest": "plan approved", "sealed": "seal checks out"})
 
 
+def _picked_row() -> None:
+    rows = st.session_state[STEPS_TABLE].selection.rows
+    order = st.session_state.get(STEP_ORDER, [])
+    st.session_state[SHOWN_STEP] = order[rows[0]] if rows and rows[0] < len(order) else None
+
+
+def _picked_node() -> None:
+    picked = st.session_state[DAG_CHART].selection.get(charts.DAG_PICK) or []
+    st.session_state[SHOWN_STEP] = picked[0].get("step") if picked else None
+
+
 def step_detail(step: StepView) -> None:
-    """One step whole: its args, and its output and error uncut (its failed attempts are in
-    the table beside it)."""
-    st.markdown(f"**Step** `{step.id}`")  # a step id is letters, digits, '_' and '-'
-    st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
-    if step.output is not None:
-        long_text(step.output if isinstance(step.output, str) else json.dumps(step.output, indent=2,
-                                                                               ensure_ascii=False))
-    if step.error:
-        long_text(step.error)
+    """One step whole: what it is, its args, and its output and error uncut (its failed
+    attempts are in the table below)."""
+    with st.container(border=True, key="step_detail"):
+        title, close = st.columns([5, 1])
+        title.markdown(f"**Step** `{step.id}`")  # a step id is letters, digits, '_' and '-'
+        close.button("Close", key="close_step", on_click=st.session_state.__setitem__, args=(SHOWN_STEP, None))
+        st.text(" · ".join(x for x in (step.tool, step.status.value, f"after {', '.join(step.depends_on)}"
+                                      if step.depends_on else "", f"{step.attempts} attempt(s)") if x))
+        long_text(step.description)
+        st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
+        if step.output is not None:
+            long_text(step.output if isinstance(step.output, str) else json.dumps(step.output, indent=2,
+                                                                                   ensure_ascii=False))
+        if step.error:
+            long_text(step.error)
 
 
 def header(view: ThreadView) -> None:
@@ -155,20 +177,11 @@ def events(thread_id: str) -> None:
 
 
 def plan_and_review(view: ThreadView) -> None:
+    """Past the gate (or before it, to a reader who may not decide): the card the decision
+    was made on, folded."""
     if view.plan is not None:
-        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})",
-                         expanded=view.awaiting_approval):
-            st.dataframe(plan_frame(view.plan), hide_index=True,
-                         column_config={"depends_on": "after", "timeout_s": "timeout (s)"})
-    if view.critique is not None:
-        critique = view.critique
-        st.text(f"Critic: {critique.verdict} · risk {critique.risk} · {len(critique.issues)} issue(s)")
-        if critique.issues:
-            st.dataframe([{"severity": i.severity, "step": i.step_id or "", "issue": i.message}
-                          for i in critique.issues], hide_index=True)
-    if view.estimate is not None:
-        st.text(f"Estimated time: {view.estimate.critical_path_s:.1f} s on the critical path"
-                + (f" (no history for {', '.join(view.estimate.unknown_tools)})" if view.estimate.unknown_tools else ""))
+        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})"):
+            decision_card(view)
 
 
 def pick_thread() -> None:
@@ -212,9 +225,10 @@ def thread_page(view: ThreadView) -> None:
         approval_panel(view)
     elif view.awaiting_approval:
         st.info("Waiting for a decision by an approver. Your account may read this thread but not decide.")
-    st.selectbox("Show a step in full", ["", *view.steps], key="step_detail", format_func=lambda s: s or "none")
+        decision_card(view)
+    else:
+        plan_and_review(view)
     live(view.thread_id, moment(view))
-    plan_and_review(view)
     filter_kinds, filter_step = st.columns([3, 1])
     filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
     filter_step.selectbox("Step", ["", *view.steps], key="event_step", format_func=lambda s: s or "every step")
