@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field, ValidationError
 
+from agents.goal_checks import GOAL_CHECKS, goal_issues
 from agents.prompts import CRITIC_SYSTEM, critic_request
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
@@ -69,10 +70,10 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
     if problem:
         error(f"step {step.id!r}: args do not fit tool {step.tool!r}: {problem}")
     if registry.is_risky(step.tool):
-        issues.append(CritiqueIssue(severity="warning", step_id=step.id,
+        issues.append(CritiqueIssue(severity="warning", step_id=step.id, check="risky_tool",
                                     message=f"step {step.id!r} uses risky tool {step.tool!r}"))
     if step.tool == "http_request" and str(step.args.get("method", "GET")).upper() != "GET":
-        issues.append(CritiqueIssue(severity="warning", step_id=step.id,
+        issues.append(CritiqueIssue(severity="warning", step_id=step.id, check="method",
                                     message=f"step {step.id!r} sends a {step.args['method']} request"))
     return issues
 
@@ -100,7 +101,7 @@ def assess_risk(issues: list[CritiqueIssue], plan: Plan) -> tuple[str, dict[str,
     high; a step that reaches the network, medium."""
     warned: dict[str, list[str]] = {}
     for issue in issues:
-        if issue.severity == "warning":
+        if issue.severity == "warning" and issue.check not in GOAL_CHECKS:
             warned.setdefault(issue.step_id or "plan", []).append(issue.message)
     if warned:
         return "high", {where: "; ".join(messages) for where, messages in warned.items()}
@@ -134,13 +135,16 @@ class ModelReview(Model):
 
 
 def critique(plan: Plan, registry: ToolRegistry, settings: Settings, model: BaseChatModel | None = None) -> Critique:
-    """The deterministic checks, then (``model`` given, and they pass) the model's review."""
+    """The deterministic checks, the flags for a plan that may miss the goal (warnings: the
+    operator looks, the verdict stands), then (``model`` given, and nothing blocks) the
+    model's review."""
     issues = check_plan(plan, registry)
     verdict = "revise" if any(i.severity == "error" for i in issues) else "approve"
+    issues += goal_issues(plan)
     if model is not None and verdict == "approve":
         review = ask_structured(model, ModelReview, CRITIC_SYSTEM, critic_request(plan, registry.catalogue()),
                                 agent="critic", settings=settings)
-        issues += [CritiqueIssue(severity="warning", message=m) for m in review.issues]
+        issues += [CritiqueIssue(severity="warning", message=m, check="model") for m in review.issues]
         if review.verdict.strip().lower() == "revise":
             verdict = "revise"
     risk, risky_steps = assess_risk(issues, plan)

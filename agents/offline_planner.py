@@ -2,7 +2,8 @@
 with no model and no network.
 
 1. Steps. If the goal has list items (lines starting with ``-``, ``*``, ``•``, ``1.`` or
-   ``1)``), each item is a step and items are independent. Otherwise the goal is cut into
+   ``1)``, or "1. … 2. …" on one line), each item is a step and items are independent,
+   except that a step using a file an earlier step writes waits for it. Otherwise the goal is cut into
    sentences, and each sentence is a step. Either way, "then" (also "and then", "after
    that") cuts a piece further, and every piece after a "then" depends on the piece before
    it; so does an item or sentence that starts with "then".
@@ -13,7 +14,9 @@ with no model and no network.
    step becomes ``summarize`` of its own text.
 3. Args. URLs, file paths, quoted text (``"…"``, ``'…'``, `` `…` ``) and arithmetic are
    extracted into the tool's args; a text arg with nothing to fill it cites the previous
-   step's output as ``{{id}}`` when the step depends on one.
+   step's output as ``{{id}}`` when the step depends on one. Arithmetic is taken if
+   ``calculate`` accepts it, whatever its value (10/0 fails when it runs).
+4. Coverage. Each piece of the goal is a clause served by the step made from it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import re
 from dataclasses import dataclass, field
 
 from agents.tools import ToolRegistry
-from agents.tools.calculate import evaluate
-from graph.core.errors import ToolRefused
-from graph.core.schemas import Plan, Step
+from agents.tools.calculate import is_arithmetic
+from graph.core.schemas import Clause, Plan, Step
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.+?)\s*$")
+_INLINE_ITEMS = re.compile(r"1[.)]\s+.+\s2[.)]\s+\S", re.S)
+_INLINE_SPLIT = re.compile(r"(?:^|\s+)\d+[.)]\s+")
 _THEN = re.compile(r"(?:[,;]\s*)?\b(?:and\s+then|then|after\s+that|afterwards)\b[\s,]*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>`]+")
@@ -63,7 +67,9 @@ class Entities:
 
 def plan_offline(goal: str, registry: ToolRegistry) -> Plan:
     steps: list[Step] = []
+    coverage: list[Clause] = []
     taken: dict[str, int] = {}
+    written: dict[str, str] = {}  # a file's path → the step that writes it
     previous: str | None = None
     for piece in split_goal(goal):
         tool, args = choose_tool(piece.text, registry, previous if piece.after_previous else None)
@@ -71,14 +77,25 @@ def plan_offline(goal: str, registry: ToolRegistry) -> Plan:
         taken[verb] = taken.get(verb, 0) + 1
         step_id = verb if taken[verb] == 1 else f"{verb}_{taken[verb]}"
         depends = [previous] if piece.after_previous and previous else []
+        depends += [w for v in args.values() if (w := written.get(_file(v))) and w not in depends]
+        if tool == "write_file":
+            written[_file(args["path"])] = step_id
         steps.append(Step(id=step_id, description=piece.text, tool=tool, args=args, depends_on=depends))
+        coverage.append(Clause(text=piece.text, steps=[step_id]))
         previous = step_id
-    return Plan(goal=goal, steps=steps)
+    return Plan(goal=goal, steps=steps, coverage=coverage)
+
+
+def _file(value: object) -> str:
+    """A path as the file tools resolve it, so "./notes.txt" is the notes.txt written before."""
+    return value.strip().removeprefix("./") if isinstance(value, str) else ""
 
 
 def split_goal(goal: str) -> list[Piece]:
     protected, saved = _protect(goal)
     items = [m.group(1) for line in protected.splitlines() if (m := _LIST_ITEM.match(line))]
+    if len(items) < 2 and _INLINE_ITEMS.match(protected.strip()):  # "1. Write … 2. Read …" on one line
+        items = [i for i in _INLINE_SPLIT.split(protected.strip()) if i.strip()]
     chunks = items or [c for c in _SENTENCE.split(protected) if c.strip()]
     pieces: list[Piece] = []
     for chunk in chunks:
@@ -98,8 +115,10 @@ def _protect(text: str) -> tuple[str, list[str]]:
     saved: list[str] = []
 
     def hide(match: re.Match[str]) -> str:
-        saved.append(match.group(0))
-        return _PLACEHOLDER.format(len(saved) - 1)
+        text = match.group(0)
+        kept = text.rstrip(".,;:)") if match.re is _URL else text  # "Fetch URL. Calculate…": the dot ends a sentence
+        saved.append(kept)
+        return _PLACEHOLDER.format(len(saved) - 1) + text[len(kept):]
 
     return _URL.sub(hide, _QUOTED.sub(hide, text)), saved
 
@@ -120,13 +139,8 @@ def extract(text: str) -> Entities:
 def _expression(text: str) -> str | None:
     for candidate in sorted(_ARITH.findall(text), key=len, reverse=True):
         candidate = candidate.strip().replace("^", "**")
-        if not re.search(r"\d\s*(?:[-+*/%]|\*\*)\s*[\d(]", candidate):
-            continue
-        try:
-            evaluate(candidate)
-        except (ToolRefused, TypeError, ValueError, OverflowError):
-            continue
-        return candidate
+        if re.search(r"\d\s*(?:[-+*/%]|\*\*)\s*[\d(]", candidate) and is_arithmetic(candidate):
+            return candidate  # 10/0 too: it fails when it runs, which is the honest outcome
     return None
 
 

@@ -12,7 +12,8 @@ PLANNER_SYSTEM = """You are the planner of ProLight Flow. Turn the operator's go
 a DAG of tool steps. Use only the tools listed. Each step has a unique id (letters, digits,
 '_' or '-'), a tool, args that fit the tool, and depends_on naming the steps that must succeed
 first. Steps without dependencies run in parallel. A string arg may cite a dependency's output
-as {{step_id}}. Keep plans small. Answer by calling the Plan tool."""
+as {{step_id}}. In coverage, list every clause of the goal in order, in the goal's own words,
+with the ids of the steps that carry it out. Keep plans small. Answer by calling the Plan tool."""
 
 CRITIC_SYSTEM = """You are the critic of ProLight Flow. Review a plan for a goal before a human
 approves it. Answer 'approve' if it achieves the goal safely, 'revise' otherwise, and list the

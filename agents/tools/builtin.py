@@ -24,18 +24,27 @@ class Builtin:
     name: str
     risky: bool = False
     bounded: bool = False  # see ToolRegistry.register
+    # The words a step's description uses for what this tool does: the critic flags a step
+    # described as one operation that calls another tool ("Calculate 10/0" as summarize).
+    verbs: frozenset[str] = frozenset()
+
+
+def _verbs(words: str) -> frozenset[str]:
+    return frozenset(words.split())
 
 
 BUILTIN: tuple[Builtin, ...] = (
-    Builtin("agents.tools.http", "http_request"),
-    Builtin("agents.tools.files", "read_file"),
-    Builtin("agents.tools.files", "write_file", risky=True),
-    Builtin("agents.tools.files", "list_files"),
-    Builtin("agents.tools.files", "search_files"),
-    Builtin("agents.tools.calculate", "calculate", bounded=True),
-    Builtin("agents.tools.command", "run_command", risky=True),
-    Builtin("agents.tools.summarize", "summarize"),
+    Builtin("agents.tools.http", "http_request", verbs=_verbs("fetch download request post put patch")),
+    Builtin("agents.tools.files", "read_file", verbs=_verbs("read load")),
+    Builtin("agents.tools.files", "write_file", risky=True, verbs=_verbs("write save store append")),
+    Builtin("agents.tools.files", "list_files", verbs=_verbs("list")),
+    Builtin("agents.tools.files", "search_files", verbs=_verbs("search find grep")),
+    Builtin("agents.tools.calculate", "calculate", bounded=True,
+            verbs=_verbs("calculate compute evaluate add subtract multiply divide")),
+    Builtin("agents.tools.command", "run_command", risky=True, verbs=_verbs("run execute")),
+    Builtin("agents.tools.summarize", "summarize", verbs=_verbs("summarize summarise")),
 )
+OPERATIONS: dict[str, frozenset[str]] = {b.name: b.verbs for b in BUILTIN}
 
 
 @dataclass(frozen=True)

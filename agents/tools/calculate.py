@@ -56,6 +56,34 @@ def evaluate(expression: str) -> float | int:
         raise ToolRefused("expression is nested too deeply") from exc
 
 
+def is_arithmetic(expression: str) -> bool:
+    """Whether ``calculate`` takes this expression, whatever its value: 10/0 is arithmetic
+    that fails when it runs, and a planner that dropped it for failing planned something
+    else instead (a 'Calculate 10/0' step became a summary and the run completed)."""
+    if len(expression) > MAX_CHARS:
+        return False
+    try:
+        with _PARSE:
+            tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        return False
+    return all(_allowed(node) for node in ast.walk(tree.body))
+
+
+def _allowed(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return node.id in _CONSTANTS or node.id in _FUNCTIONS
+    if isinstance(node, ast.BinOp):
+        return type(node.op) in _BINARY
+    if isinstance(node, ast.UnaryOp):
+        return type(node.op) in _UNARY
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords
+    return isinstance(node, (ast.operator, ast.unaryop, ast.Load))
+
+
 def _eval(node: ast.AST) -> float | int:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return node.value

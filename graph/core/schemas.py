@@ -150,6 +150,17 @@ class Step(Model):
         return value
 
 
+class Clause(Model):
+    """One part of the goal and the steps that carry it out: what lets the critic and the
+    operator see a part of the goal that no step serves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="A clause of the goal, in the goal's own words.")
+    steps: list[str] = Field(default_factory=list,
+                             description="Ids of the steps that carry this clause out; empty if none does.")
+
+
 class Plan(Model):
     """A DAG of steps for one goal."""
 
@@ -157,6 +168,9 @@ class Plan(Model):
 
     goal: str = Field(description="The operator's goal, verbatim.")
     steps: list[Step] = Field(description="The steps; order does not matter, depends_on does.")
+    coverage: list[Clause] = Field(
+        default_factory=list,
+        description="Every clause of the goal, in order, with the ids of the steps that serve it.")
 
     @field_validator("steps")
     @classmethod
@@ -172,6 +186,9 @@ class CritiqueIssue(Model):
     severity: Literal["error", "warning", "info"]
     message: str
     step_id: str | None = None
+    # The rule that found it. "coverage", "order" and "operation" flag a plan that may not do
+    # what the goal asks; they do not make it risky, which is about what a step may harm.
+    check: str = ""
 
 
 class Critique(Model):

@@ -185,6 +185,48 @@ def test_the_decision_card_stands_beside_the_buttons_and_a_click_shows_a_step_wh
     no_exception(page)
 
 
+def cell(page: Page, table_key: str, text: str):
+    """A cell of a keyed dataframe, found in the grid's accessible table (its cells are
+    painted on a canvas)."""
+    return page.locator(f".st-key-{table_key} table td").filter(has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def test_the_gate_shows_which_steps_serve_each_clause_and_flags_what_misses_the_goal(
+        dashboard: str, page: Page, setup: Setup) -> None:
+    """Item 3: a newcomer's goal typed in the browser is planned whole (the read waits for
+    the write) and its coverage shown; a plan that misses the goal is flagged at the gate."""
+    page.goto(f"{dashboard}/new_run")
+    page.get_by_label("Goal").fill("1. Write a file notes.txt with the text 'hello' 2. Read notes.txt")
+    page.get_by_role("button", name="Start").click()
+    expect(page).to_have_url(re.compile(r"/thread\?thread_id=[0-9a-f]{32}$"), timeout=WAIT_MS)
+    thread = page.url.rsplit("=", 1)[1]
+    expect(cell(page, "card_coverage", "Write a file notes.txt with the text 'hello'")).to_have_count(1, timeout=WAIT_MS)
+    expect(cell(page, "card_coverage", "Read notes.txt")).to_have_count(1)
+    expect(cell(page, "card_steps", "write")).to_have_count(2)  # the write step, and the read's "after"
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
+    assert setup.status(thread)["steps"]["read"]["output"] == "hello"
+
+    flawed = setup.run(plan={
+        "goal": "Calculate 10/0. Write notes.txt. Read notes.txt. Calculate (2+3)*4", "steps": [
+            {"id": "summarize", "tool": "summarize", "description": "Calculate 10/0", "args": {"text": "10/0"}},
+            {"id": "write", "tool": "write_file", "args": {"path": "notes.txt", "content": "x"}},
+            {"id": "read", "tool": "read_file", "args": {"path": "notes.txt"}}],
+        "coverage": [{"text": "Calculate 10/0", "steps": ["summarize"]}, {"text": "Write notes.txt", "steps": ["write"]},
+                     {"text": "Read notes.txt", "steps": ["read"]}, {"text": "Calculate (2+3)*4", "steps": []}]})
+    page.goto(f"{dashboard}/thread?thread_id={flawed}")
+    expect(cell(page, "card_coverage", "no step")).to_have_count(1, timeout=WAIT_MS)
+    expect(cell(page, "card_issues", "no step serves 'Calculate (2+3)*4'")).to_have_count(1)
+    expect(cell(page, "card_issues", "step 'read' uses notes.txt, which step 'write' writes, but does not wait "
+                                     "for it (add 'write' to its depends_on)")).to_have_count(1)
+    expect(cell(page, "card_issues", "step 'summarize' is described as 'Calculate 10/0', which names calculate, "
+                                     "but it calls summarize")).to_have_count(1)
+    expect(page.locator(".st-key-decision_card").get_by_text("Critic: approve, 4 issues", exact=True)).to_be_visible()
+    wait_for_tables(page, 6)  # the card's steps, coverage and issues; the live steps, events, history
+    shot(page, setup.home, "thread-coverage-flags")
+    no_exception(page)
+
+
 def test_an_invalid_edit_shows_its_error_beside_the_step_and_runs_nothing(
         dashboard: str, page: Page, setup: Setup) -> None:
     thread = setup.run("Calculate 6*7")

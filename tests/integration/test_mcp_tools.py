@@ -91,7 +91,8 @@ def test_an_http_mcp_server_serves_a_plan_too(home: Path) -> None:
         cli = Cli(home)
         waiting = cli.ok("run", "--plan", cli.write_plan("plan.json", {"goal": "Shout", "steps": [
             {"id": "loud", "tool": "remote_shout", "args": {"text": "hey", "times": 2}}]}))
-        assert waiting["critique"]["issues"] == [], "risky = false: no warning"
+        assert [i for i in waiting["critique"]["issues"] if i["severity"] != "info"] == [], "risky = false: no warning"
+        assert waiting["critique"]["risk"] == "low"
         done = cli.ok("approve", waiting["thread_id"])
         assert done["status"] == "COMPLETED" and done["steps"]["loud"]["output"] == "HEY HEY"
         assert calls(home) == ["shout 'hey'"]

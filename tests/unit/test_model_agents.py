@@ -64,7 +64,9 @@ def test_critic_runs_deterministic_checks_and_the_models_review(settings: Settin
     model = fake_model(tool_call("ModelReview", {"verdict": "revise", "issues": ["adds the wrong numbers"]}))
     verdict = critique(plan, default_registry(), settings, model)
     assert verdict.verdict == "revise"
-    assert [i.message for i in verdict.issues] == ["adds the wrong numbers"]
+    assert [(i.check, i.message) for i in verdict.issues] == [
+        ("coverage", "the plan does not say which steps serve which part of the goal"),  # GOOD_PLAN maps none
+        ("model", "adds the wrong numbers")]
 
 
 def test_critic_revision_loop_replans_with_the_critics_feedback(settings: Settings) -> None:

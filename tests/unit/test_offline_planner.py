@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agents.offline_planner import plan_offline
 from agents.tools import default_registry
+from graph.core.schemas import Plan
 
 
 def shape(goal: str) -> list[tuple[str, str, dict, list[str]]]:
@@ -55,3 +56,62 @@ def test_every_offline_plan_passes_the_critic() -> None:
                  "list files then search for 'x'", "read a.md. then run `echo hi`"]:
         issues = check_plan(plan_offline(goal, registry), registry)
         assert not [i for i in issues if i.severity == "error"], (goal, issues)
+
+
+# The newcomer's goals (issue 19): each is planned whole, and the critic flags the plan the
+# planner used to make of it. A flag is a warning: the operator looks, nothing is blocked.
+
+def review(plan: Plan) -> list[tuple[str, str | None]]:
+    from agents.critic import critique
+    from graph.core.settings import Settings
+
+    found = critique(plan, default_registry(), Settings.model_construct())  # no model: settings unread
+    assert found.verdict == "approve", "flags do not send the plan back"
+    assert found.risk != "high" or "write" in found.risky_steps, "nor make it risky: only write_file does here"
+    return [(i.check, i.step_id) for i in found.issues if i.check in ("coverage", "order", "operation")]
+
+
+def test_a_calculation_that_fails_when_it_runs_is_still_a_calculation() -> None:
+    goal = "Calculate 10/0 then summarize it"
+    assert shape(goal) == [("calc", "calculate", {"expression": "10/0"}, []),
+                           ("summarize", "summarize", {"text": "{{calc}}"}, ["calc"])]
+    assert review(plan_offline(goal, default_registry())) == []
+    was = Plan.model_validate({"goal": goal, "steps": [
+        {"id": "summarize", "tool": "summarize", "description": "Calculate 10/0", "args": {"text": "Calculate 10/0"}},
+        {"id": "summarize_2", "tool": "summarize", "description": "summarize it", "args": {"text": "{{summarize}}"},
+         "depends_on": ["summarize"]}]})
+    assert ("operation", "summarize") in review(was), "described as a calculation, calls summarize"
+
+
+def test_a_sentence_after_a_url_is_a_step_of_its_own() -> None:
+    goal = "Fetch http://127.0.0.1:8000/a. Calculate (2+3)*4"
+    assert shape(goal) == [("fetch", "http_request", {"url": "http://127.0.0.1:8000/a"}, []),
+                           ("calc", "calculate", {"expression": "(2+3)*4"}, [])]
+    plan = plan_offline(goal, default_registry())
+    assert [(c.text, c.steps) for c in plan.coverage] == [("Fetch http://127.0.0.1:8000/a", ["fetch"]),
+                                                          ("Calculate (2+3)*4", ["calc"])]
+    assert review(plan) == []
+    was = plan.model_copy(update={"steps": plan.steps[:1], "coverage": [
+        plan.coverage[0], plan.coverage[1].model_copy(update={"steps": []})]})
+    assert review(was) == [("coverage", None)], "the calculation no step serves"
+
+
+def test_a_read_of_a_file_waits_for_its_write() -> None:
+    for goal in ("1. Write a file notes.txt with the text 'hello'\n2. Read notes.txt",
+                 "1. Write a file notes.txt with the text 'hello' 2. Read notes.txt"):
+        assert shape(goal) == [("write", "write_file", {"path": "notes.txt", "content": "hello"}, []),
+                               ("read", "read_file", {"path": "notes.txt"}, ["write"])], goal
+        assert review(plan_offline(goal, default_registry())) == []
+    was = plan_offline(goal, default_registry())
+    was.steps[1].depends_on = []
+    assert review(was) == [("order", "read")], "reads what a step writes, without waiting for it"
+
+
+def test_a_clause_served_by_a_step_the_plan_lacks_and_a_plan_without_coverage_are_flagged() -> None:
+    from agents.goal_checks import coverage_issues
+
+    plan = plan_offline("Calculate 6*7 then summarize it", default_registry())
+    renamed = plan.model_copy(update={"coverage": [plan.coverage[0].model_copy(update={"steps": ["gone"]})]})
+    assert [(i.severity, i.step_id) for i in coverage_issues(renamed)] == [("warning", "gone")]
+    bare = plan.model_copy(update={"coverage": []})
+    assert [i.severity for i in coverage_issues(bare)] == ["info"]

@@ -93,7 +93,7 @@ class PlanEditor:
     def approve(self, edited: pd.DataFrame) -> None:
         plan: Plan = self.view.plan  # type: ignore[assignment]  (drawn only with a plan)
         keep = {s.id: {"retry": s.retry.model_dump()} for s in plan.steps if s.retry is not None}
-        checked, problems = edited_plan(edited, self.view.goal, keep)
+        checked, problems = edited_plan(edited, self.view.goal, keep, plan.coverage)
         if checked is not None:
             problems = [(i.step_id or "plan", i.message) for i in operations().check_plan(checked)
                         if i.severity == "error"]

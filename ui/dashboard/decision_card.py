@@ -1,6 +1,7 @@
 """What the operator decides on, in one card beside the buttons: each step with its tool, a
 summary of its args and what it waits for; the risk as a coloured badge with the steps that
-make it so and why; the estimate; the critic's issues. A tester found the buttons first and
+make it so and why; which steps serve each clause of the goal; the estimate; the critic's
+issues, its flags for a plan that may miss the goal among them. A tester found the buttons first and
 the plan, a grey "risk high" and the estimate about 600 px lower; the card puts them where
 the decision is made. After the gate the same card shows what was decided on.
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from graph.operations.models import ThreadView
-from ui.dashboard.tables import card_frame, issues_frame
+from ui.dashboard.tables import card_frame, coverage_frame, issues_frame
 
 RISK_COLOURS = {"low": "green", "medium": "orange", "high": "red"}
 ABOUT_THE_DIGEST = ("Approving approves exactly this plan: {digest}. If the plan at the gate changes before "
@@ -28,21 +29,29 @@ def decision_card(view: ThreadView) -> None:
         badges.append(f":blue-badge[{len(plan.steps)} step{'s' if len(plan.steps) != 1 else ''}]")
         if estimate is not None:
             badges.append(f":gray-badge[about {estimate.critical_path_s:.1f} s]")
-        badges.append(f":gray-badge[{view.plan_source or 'planner'}]")  # planner, edit, upload: our own words
+        badges.append(f":gray-badge[{view.plan_source or 'operator'}]")  # planner, edit, upload: our own words
         st.markdown(" ".join(badges))
         if critique and critique.risky_steps:
             st.text("\n".join(f"{where}: {why}" for where, why in critique.risky_steps.items()))
-        st.dataframe(card_frame(plan), hide_index=True, width="stretch", key="card_steps", column_config={
+        st.container(key="card_steps").dataframe(card_frame(plan), hide_index=True, width="stretch", column_config={
             "args": st.column_config.TextColumn("args", help="the step's arguments, cut; click a step below to "
                                                 "see them whole"),
             "after": st.column_config.TextColumn("after", help="steps that must succeed first")})
+        if plan.coverage:
+            st.caption("What each part of the goal is done by")
+            st.container(key="card_coverage").dataframe(coverage_frame(plan), hide_index=True, width="stretch",
+                         column_config={"served": st.column_config.CheckboxColumn("served", help="a step of this "
+                                        "plan serves the clause")})
+        else:
+            st.caption("The plan does not say which steps serve which part of the goal.")
         if estimate is not None:
             st.caption(f"Estimated {estimate.critical_path_s:.1f} s on the critical path"
                        + (f"; no history yet for {', '.join(estimate.unknown_tools)}" if estimate.unknown_tools else ""))
         if critique is not None:
             st.caption(f"Critic: {critique.verdict}, {len(critique.issues)} issue{'s' if len(critique.issues) != 1 else ''}")
             if critique.issues:
-                st.dataframe(issues_frame(critique.issues), hide_index=True, width="stretch", key="card_issues")
+                st.container(key="card_issues").dataframe(issues_frame(critique.issues), hide_index=True,
+                                                          width="stretch")
 
 
 def digest_note(view: ThreadView) -> None:

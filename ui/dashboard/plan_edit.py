@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from graph.operations.models import Plan
+from graph.operations.models import Clause, Plan
 from graph.operations.plans import first_error
 
 COLUMNS = ("id", "tool", "args", "depends_on", "priority", "timeout_s", "description")
@@ -34,10 +34,12 @@ def _blank(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
-def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] | None = None
-                ) -> tuple[Plan | None, list[tuple[str, str]]]:
+def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] | None = None,
+                coverage: list[Clause] | None = None) -> tuple[Plan | None, list[tuple[str, str]]]:
     """The plan the table describes, or the problems as (step, message), one per step at
-    most. ``keep``: fields the table does not show (a step's retry settings), by step id."""
+    most. ``keep``: fields the table does not show (a step's retry settings), by step id;
+    ``coverage``: the plan's map of the goal's clauses to steps, carried over (a clause
+    whose step was deleted is then flagged by the critic)."""
     steps: list[dict[str, Any]] = []
     problems: list[tuple[str, str]] = []
     for number, row in enumerate(frame.to_dict("records"), start=1):
@@ -65,7 +67,7 @@ def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] 
         steps.append(step)
     if problems:
         return None, problems
-    value = {"goal": goal, "steps": steps}
+    value = {"goal": goal, "steps": steps, "coverage": [c.model_dump() for c in coverage or []]}
     try:
         return Plan.model_validate(value), []
     except ValidationError as exc:

@@ -70,9 +70,20 @@ def card_frame(plan: Plan) -> pd.DataFrame:
     })
 
 
+def coverage_frame(plan: Plan) -> pd.DataFrame:
+    """Each clause of the goal and the steps that serve it; a clause no step serves says so."""
+    ids = {s.id for s in plan.steps}
+    return pd.DataFrame({
+        "clause": pd.Series([c.text for c in plan.coverage], dtype="string"),
+        "steps": pd.Series([", ".join(c.steps) if c.steps else "no step" for c in plan.coverage], dtype="string"),
+        "served": pd.Series([bool(c.steps) and all(s in ids for s in c.steps) for c in plan.coverage], dtype="bool"),
+    })
+
+
 def issues_frame(issues: list[CritiqueIssue]) -> pd.DataFrame:
     return pd.DataFrame({
         "severity": pd.Series([i.severity for i in issues], dtype="string"),
+        "check": pd.Series([i.check for i in issues], dtype="string"),
         "step": pd.Series([i.step_id or "" for i in issues], dtype="string"),
         "issue": pd.Series([i.message for i in issues], dtype="string"),
     })

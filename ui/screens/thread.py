@@ -180,7 +180,7 @@ def plan_and_review(view: ThreadView) -> None:
     """Past the gate (or before it, to a reader who may not decide): the card the decision
     was made on, folded."""
     if view.plan is not None:
-        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'planner'})"):
+        with st.expander(f"Plan: {len(view.plan.steps)} steps ({view.plan_source or 'operator'})"):
             decision_card(view)
 
 
