@@ -19,11 +19,15 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.reconnect import backoff
-from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage,
+from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage,
                                      FollowUntil, Metrics, PendingApproval, RetryConfig, StatusCounts, StoredEvent,
                                      ThreadPage, ThreadQuery, ThreadView, ToolView)
 
 T = TypeVar("T")
+
+
+class StreamEndedEarly(Exception):
+    """The server closed a thread's event stream before the thread stopped where asked."""
 RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)
 
 
@@ -87,13 +91,23 @@ class RemoteOperations:
                     last[0] = event.seq
                     if on_event is not None:
                         on_event(event)
+            if not self._stopped(thread_id, until):
+                raise StreamEndedEarly(f"the event stream of {thread_id} ended before the thread did")
 
         for attempt in Retrying(stop=stop_after_attempt(self.reconnect.max_attempts),
                                 wait=backoff(self.reconnect), reraise=True,
-                                retry=retry_if_exception_type((httpx.TransportError, httpx.StreamError))):
+                                retry=retry_if_exception_type((httpx.TransportError, httpx.StreamError,
+                                                               StreamEndedEarly))):
             with attempt:
                 read()
         return last[0]
+
+    def _stopped(self, thread_id: str, until: FollowUntil) -> bool:
+        """Whether the thread is where a stream that ended cleanly says it is: one that
+        ended early (seen once on a busy machine, after the approval's event) is resumed
+        after its last event like a dropped one."""
+        view = self.thread(thread_id)
+        return view.status in FOLLOW_UNTIL[until] and not view.queued and view.held_by is None
 
     def thread(self, thread_id: str) -> ThreadView:
         return self._call(ThreadView, "GET", f"/threads/{thread_id}")

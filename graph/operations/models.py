@@ -15,8 +15,8 @@ from graph.core.model import Model
 # The vocabulary of the answers (plans, statuses, actions, events), named here so that front
 # ends take every type they show from this one module.
 from graph.core.events import Event, EventKind, StoredEvent  # noqa: F401
-from graph.core.schemas import (UNSUCCESSFUL, Action, Attempt, Clause, Critique, CritiqueIssue, Decision,  # noqa: F401
-                                FollowUntil, Plan, RetryConfig, Status, StepStatus)
+from graph.core.schemas import (FOLLOW_UNTIL, UNSUCCESSFUL, Action, Attempt, Clause, Critique,  # noqa: F401
+                                CritiqueIssue, Decision, FollowUntil, Plan, RetryConfig, Status, StepStatus)
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
 # SQL), named here so every front end takes its answer types from this one module.
 from graph.store.breakers import BreakerView  # noqa: F401

@@ -162,7 +162,7 @@ def test_the_decision_card_stands_beside_the_buttons_and_a_click_shows_a_step_wh
     expect(card.get_by_text("risk high", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(card.get_by_text("write: step 'write' uses risky tool 'write_file'")).to_be_visible()
     expect(card.get_by_text(re.compile(r"^Estimated \d+\.\d s on the critical path"))).to_be_visible()
-    expect(card.get_by_text("Critic: approve, 1 issue", exact=True)).to_be_visible()
+    expect(card.get_by_text("Critic: approve, 2 issues", exact=True)).to_be_visible()  # risky; no coverage given
     approve = page.get_by_role("button", name="Approve", exact=True)
     card_box, approve_box = card.bounding_box(), approve.bounding_box()
     assert approve_box["x"] > card_box["x"] + card_box["width"] and approve_box["y"] < card_box["y"] + 100, \

@@ -117,11 +117,17 @@ def test_events_follow_outlives_the_server_and_prints_every_event_once(home: Pat
     second.proc.wait(timeout=15)
 
 
-def test_the_follower_skips_heartbeats_between_events() -> None:
+def test_the_follower_skips_heartbeats_between_events_and_checks_where_the_stream_ended() -> None:
     """httpx-sse hands a heartbeat that follows an event with an id over as an empty
-    message; the follower must skip it, not parse it."""
+    message; the follower must skip it, not parse it. A stream that ends is taken as the
+    end only when the thread has stopped there (here: COMPLETED); otherwise it is resumed."""
+    from datetime import datetime, timezone
+
     from graph.core.events import StoredEvent
+    from graph.operations.models import Status, ThreadView
     from tests.support.http_server import LoopbackServer, respond
+
+    T0 = datetime(2026, 12, 3, tzinfo=timezone.utc)
     from ui.remote import RemoteOperations
 
     def event(seq: int) -> str:
@@ -130,11 +136,52 @@ def test_the_follower_skips_heartbeats_between_events() -> None:
     body = (f"id: 1\r\nevent: progress\r\ndata: {event(1)}\r\n\r\n: ping\r\n\r\n"
             f"id: 2\r\nevent: progress\r\ndata: {event(2)}\r\n\r\n: ping\r\n\r\n").encode()
 
-    server = LoopbackServer(lambda request: respond(request, body, "text/event-stream")).start()
+    done = ThreadView(thread_id="t", status=Status.COMPLETED, awaiting_approval=False, goal="g", operator="o",
+                      model="offline", created_at=T0, updated_at=T0).model_dump_json().encode()
+
+    def answer(request):
+        if "/stream" in request.path:
+            return respond(request, body, "text/event-stream")
+        return respond(request, done, "application/json")  # where the follower checks the stream ended rightly
+
+    server = LoopbackServer(answer).start()
     try:
         seen: list[int] = []
         remote = RemoteOperations(server.base, None)
         assert remote.follow("t", 0, lambda e: seen.append(e.seq)) == 2
         assert seen == [1, 2]
+    finally:
+        server.stop()
+
+
+def test_a_stream_that_ends_before_the_thread_does_is_resumed_after_its_last_event() -> None:
+    from datetime import datetime, timezone
+
+    from graph.core.events import StoredEvent
+    from graph.operations.models import Status, ThreadView
+    from tests.support.http_server import LoopbackServer, respond
+    from ui.remote import RECONNECT, RemoteOperations
+
+    T0 = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    asked: list[str] = []
+
+    def answer(request):
+        if "/stream" in request.path:
+            asked.append(request.headers["Last-Event-ID"])
+            seqs = (1, 2) if len(asked) == 1 else (3,)
+            body = "".join(f"id: {s}\r\nevent: progress\r\ndata: "
+                           f"{StoredEvent(kind='progress', thread_id='t', seq=s).model_dump_json()}\r\n\r\n" for s in seqs)
+            return respond(request, body.encode(), "text/event-stream")
+        status = Status.EXECUTING if len(asked) == 1 else Status.COMPLETED
+        view = ThreadView(thread_id="t", status=status, awaiting_approval=False, goal="g", operator="o",
+                          model="offline", created_at=T0, updated_at=T0)
+        return respond(request, view.model_dump_json().encode(), "application/json")
+
+    server = LoopbackServer(answer).start()
+    try:
+        seen: list[int] = []
+        remote = RemoteOperations(server.base, None, reconnect=RECONNECT.model_copy(update={"initial_delay_s": 0.01}))
+        assert remote.follow("t", 0, lambda e: seen.append(e.seq)) == 3
+        assert seen == [1, 2, 3] and asked == ["0", "2"], "resumed after the last event it had"
     finally:
         server.stop()
