@@ -26,7 +26,7 @@ from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BreakerView, Che
 T = TypeVar("T")
 
 
-class StreamEndedEarly(Exception):
+class StreamEndedEarly(RequestError):
     """The server closed a thread's event stream before the thread stopped where asked."""
 RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)
 

@@ -34,6 +34,7 @@ class Action(StrEnum):
     RESUME = "resume"
     RETRY = "retry"
     FORK = "fork"
+    RESTORE = "restore"  # bring back an earlier version of the plan to decide on
 
 
 class Status(StrEnum):
@@ -218,8 +219,23 @@ class Decision(Model):
     operator: str = "operator"
     at: datetime = Field(default_factory=utc_now)
     plan_digest: str | None = None  # approve and edit: the exact plan approved (graph/core/audit.py)
+    plan_version: int | None = None  # the version of the plan the decision was made on
+    restores: int | None = None  # restore: the version brought back
     prev: str | None = None  # the previous decision's seal ("" for the first)
     seal: str | None = None  # HMAC of this decision, its plan digest and prev, under the audit key
+
+
+class PlanVersion(Model):
+    """One version of a thread's plan, kept for good: the planner's, each revision after
+    feedback, an operator's plan, each edit, each version brought back."""
+
+    version: int  # 1, 2, … in the order they were made
+    source: Literal["planner", "revision", "operator", "edit", "restore"]
+    plan: Plan
+    digest: str
+    at: datetime = Field(default_factory=utc_now)
+    by: str | None = None  # the operator, for an edit or a restore
+    restored_from: int | None = None
 
 
 class Attempt(Model):

@@ -31,6 +31,7 @@ from graph.engine.executor import execute_plan
 from graph.engine.snapshots import gate_summary
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
 from graph.engine.state import RESET, WorkflowState
+from graph.engine.versions import latest_version, new_version
 from graph.core.tracing import agent_span, fail
 
 
@@ -43,8 +44,9 @@ def planner(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
             emit("run_failed", node=PLANNER, payload={"error": str(exc), "status": Status.FAILED.value})
             return {"status": Status.FAILED.value, "error": f"planning failed: {exc}"}
     emit("plan_created", node=PLANNER, payload={"steps": len(plan.steps)})
+    kept = new_version(state, dump(plan), "revision" if state.get("plan_versions") else "planner")
     return {"plan": dump(plan), "plan_source": "planner", "status": Status.PLANNED.value,
-            "steps": {RESET: True}, "feedback": None, "error": None}
+            "steps": {RESET: True}, "feedback": None, "error": None, "plan_versions": kept}
 
 def critic(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     """Also the graph's entry for a plan given as input, which may come from a client of
@@ -70,7 +72,8 @@ def critic(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     revise = (verdict.verdict == "revise" and revisions < ctx.settings.max_revisions
               and state.get("plan_source", "operator") == "planner")
     emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
-    update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan)}
+    update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan),
+                              "plan_versions": new_version(state, dump(plan), state.get("plan_source") or "operator")}
     if revise:
         update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
     return update
@@ -98,8 +101,8 @@ def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) 
         digest = decision.plan_digest
         if digest is None and decision.action in ("approve", "edit"):
             digest = plan_digest(dump(decision.plan) if decision.plan is not None else state.get("plan") or {})
-        recorded = [seal(ctx.audit_key, thread_id, dump(decision.model_copy(update={"plan_digest": digest})),
-                         trail)]
+        recorded = [seal(ctx.audit_key, thread_id, dump(decision.model_copy(update={
+            "plan_digest": digest, "plan_version": decision.plan_version or latest_version(state)})), trail)]
     elif not trail or trail[-1].get("seal") != raw["seal"]:
         error = "refused: the decision at the gate is not the last one in the audit trail"
         emit("run_failed", node=HUMAN_REVIEW, payload={"error": error, "status": Status.FAILED.value})
@@ -116,11 +119,15 @@ def _apply(decision: Decision, state: WorkflowState, ctx: RunContext) -> dict[st
         return {"feedback": decision.feedback, "revisions": 0, "status": Status.CRITIQUED.value}
     update: dict[str, Any] = {"error": None}
     issues = (state.get("critique") or {}).get("issues", [])
-    if decision.action == "edit" and decision.plan is not None:
+    if decision.action in ("edit", "restore") and decision.plan is not None:
         verdict = critique(decision.plan, ctx.registry, ctx.settings)
         update = {"plan": dump(decision.plan), "plan_source": "operator",
-                  "critique": dump(verdict), "steps": {RESET: True}}
+                  "critique": dump(verdict), "steps": {RESET: True},
+                  "plan_versions": new_version(state, dump(decision.plan), decision.action, by=decision.operator,
+                                               restored_from=decision.restores)}
         issues = verdict.issues
+        if decision.action == "restore":  # back to the gate with it: a new decision is asked for
+            return update | {"status": Status.AWAITING_APPROVAL.value}
     if blocking_problem(issues):  # a decision written around Workflow.approve (Agent Server)
         return update | {"status": Status.AWAITING_APPROVAL.value}
     return update | {"status": Status.EXECUTING.value}

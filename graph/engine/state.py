@@ -35,6 +35,7 @@ class WorkflowState(TypedDict, total=False):
     feedback: str | None  # what the next planner call must address (critic's or operator's)
     decision: dict[str, Any] | None  # the latest operator decision, written with update_state
     decisions: Annotated[list[dict[str, Any]], operator.add]  # the audit trail
+    plan_versions: Annotated[list[dict[str, Any]], operator.add]  # every version of the plan (PlanVersion)
     steps: Annotated[dict[str, Any], merge_steps]  # step id -> StepResult
     error: str | None
     report: str | None

@@ -39,6 +39,7 @@ from graph.core.schemas import Decision, Plan, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
 from graph.engine.snapshots import has_ended, is_awaiting
+from graph.engine.versions import find_version, latest_version
 from graph.store.runs import run_row
 from graph.core.tracing import configure_exporter, conversation, workflow_span
 
@@ -152,6 +153,25 @@ class Workflow:
                          Decision(action="reject", feedback=feedback, final=final, operator=operator),
                          Status.REJECTED if final else Status.CRITIQUED)
             self._continue(thread_id, on_event, execute or final)
+        return thread_id
+
+    def restore(self, thread_id: str, version: int, operator: str = "operator", on_event: EventSink | None = None,
+                execute: bool = True) -> str:
+        """Bring back an earlier version of the plan as the plan to decide on: a new version,
+        checked by the critic, at the gate again; the audit trail records the restore."""
+        with self._claimed(thread_id, deciding=True):
+            snapshot = self._awaiting(thread_id)
+            found = find_version(snapshot.values, version)
+            if found is None:
+                count = len(snapshot.values.get("plan_versions") or [])
+                raise RequestError(f"thread {thread_id} has no plan version {version} (it has {count})")
+            if found["digest"] == plan_digest(snapshot.values["plan"]):
+                raise RequestError(f"version {version} is the plan at the gate already")
+            plan = Plan.model_validate(found["plan"])
+            decision = Decision(action="restore", plan=plan, restores=version, plan_digest=plan_digest(dump(plan)),
+                                operator=operator)
+            self._decide(thread_id, snapshot, decision, Status.CRITIQUED)
+            self._continue(thread_id, on_event, execute, known={"plan": dump(plan)})
         return thread_id
 
     def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None,
@@ -324,8 +344,10 @@ class Workflow:
             raise PlanInputError(f"invalid plan: {exc}") from None
 
     def _seal(self, thread_id: str, snapshot: StateSnapshot, decision: Decision) -> dict[str, Any]:
-        """The decision as the audit trail records it, linked to the trail in ``snapshot``
-        (read under the thread's claim, so nothing is appended in between)."""
+        """The decision as the audit trail records it, with the plan version it was made on,
+        linked to the trail in ``snapshot`` (read under the thread's claim, so nothing is
+        appended in between)."""
+        decision = decision.model_copy(update={"plan_version": latest_version(snapshot.values)})
         return seal(self.audit_key, thread_id, dump(decision), snapshot.values.get("decisions") or [])
 
     def _decide(self, thread_id: str, snapshot: StateSnapshot, decision: Decision, status: Status) -> None:
@@ -408,4 +430,4 @@ class Workflow:
 def _decision_event(decision: Decision, status: Status) -> Event:
     return Event(kind="decision", payload={
         "action": decision.action, "operator": decision.operator, "status": status.value,
-        "feedback": decision.feedback, "final": decision.final or None})
+        "feedback": decision.feedback, "final": decision.final or None, "restores": decision.restores})

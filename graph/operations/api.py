@@ -30,7 +30,7 @@ from graph.core.settings import Settings
 from graph.engine.snapshots import gate_summary
 from graph.operations import views
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
-                                       ResumeRequest, RetryRequest, StartRequest)
+                                       RestoreRequest, ResumeRequest, RetryRequest, StartRequest)
 from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, StatusCounts,
                                      ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
@@ -142,6 +142,8 @@ class Operations:
             case ForkRequest():
                 thread_id = flow.fork(request.thread_id, request.checkpoint_id, request.plan, who, on_event,
                                       execute=execute)
+            case RestoreRequest():
+                thread_id = flow.restore(request.thread_id, request.version, who, on_event, execute=execute)
             case _:
                 raise TypeError(f"no command takes {type(request).__name__}")
         if queue and self._manager is not None:
@@ -189,6 +191,12 @@ class Operations:
         """Time travel: continue from an earlier checkpoint, optionally with another plan."""
         return self.send(ForkRequest(thread_id=thread_id, checkpoint_id=checkpoint_id, plan=plan),
                          operator=operator, queue=queue, on_event=on_event)
+
+    def restore(self, thread_id: str, version: int, operator: str | None = None, queue: bool = False,
+                on_event: EventSink | None = None) -> ThreadView:
+        """Bring back an earlier plan version as the plan to decide on (a new version)."""
+        return self.send(RestoreRequest(thread_id=thread_id, version=version), operator=operator, queue=queue,
+                         on_event=on_event)
 
     # ---- reads ---------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadView:

@@ -89,6 +89,12 @@ class ForkRequest(CommandRequest):
     plan: PlanInput | None = Field(None, description="A changed plan (goes through the critic and approval).")
 
 
+class RestoreRequest(CommandRequest):
+    action = Action.RESTORE
+    thread_id: ThreadId
+    version: int = Field(ge=1, description="The plan version to bring back (see the thread's plan_versions).")
+
+
 @dataclass(frozen=True)
 class Command:
     """One row of the table. ``flags`` names each request field on the command line: a
@@ -138,6 +144,9 @@ COMMANDS: dict[Action, Command] = {c.action: c for c in (
             {"thread_id": "thread", "wait_s": "--wait"}, executes=False),
     _on_thread(ForkRequest, "operator", "fork", "time travel: continue a thread from an earlier checkpoint",
                checkpoint_id="--checkpoint", plan="--plan"),
+    _on_thread(RestoreRequest, "approver", "restore",
+               "bring back an earlier version of the plan to decide on (a new version, at the gate again)",
+               version="--version"),
 )}
 
 

@@ -16,7 +16,8 @@ from graph.core.model import Model
 # ends take every type they show from this one module.
 from graph.core.events import Event, EventKind, StoredEvent  # noqa: F401
 from graph.core.schemas import (FOLLOW_UNTIL, UNSUCCESSFUL, Action, Attempt, Clause, Critique,  # noqa: F401
-                                CritiqueIssue, Decision, FollowUntil, Plan, RetryConfig, Status, StepStatus)
+                                CritiqueIssue, Decision, FollowUntil, Plan, PlanVersion, RetryConfig, Status,
+                                StepStatus)
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
 # SQL), named here so every front end takes its answer types from this one module.
 from graph.store.breakers import BreakerView  # noqa: F401
@@ -57,6 +58,16 @@ class Estimate(_View):
     unknown_tools: list[str] = Field(default_factory=list)
 
 
+class StepChange(_View):
+    """One line of a diff between two plan versions."""
+
+    step: str
+    change: Literal["added", "removed", "changed"]
+    field: str = ""  # for a changed step: the field ("args.url" for one arg)
+    before: str = ""
+    after: str = ""
+
+
 class ThreadView(_View):
     """Everything about one thread: the checkpoint (the truth), the ``runs`` row (who,
     when, queued, held) and, while executing, the live step events."""
@@ -78,6 +89,7 @@ class ThreadView(_View):
     critique: Critique | None = None
     estimate: Estimate | None = None
     decisions: list[Decision] = Field(default_factory=list)
+    plan_versions: list[PlanVersion] = Field(default_factory=list)  # every plan this thread's gate showed
     audit: AuditReport | None = None  # the decisions' seals checked
     error: str | None = None
     report: str | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from graph.core.audit import AuditReport, plan_digest
 from graph.core.events import StoredEvent
-from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, Status, StepStatus
+from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, PlanVersion, Status, StepStatus
 from graph.core.nodes import EXECUTOR
 from graph.engine.snapshots import is_awaiting
 from graph.operations.models import (CheckpointView, Estimate, FieldChange, RunSummary, StepView,
@@ -51,6 +51,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         critique=Critique.model_validate(values["critique"]) if values.get("critique") else None,
         estimate=Estimate.model_validate(values["estimate"]) if values.get("estimate") else None,
         decisions=[Decision.model_validate(d) for d in values.get("decisions") or []], audit=audit,
+        plan_versions=[PlanVersion.model_validate(v) for v in values.get("plan_versions") or []],
         error=values.get("error", row.error), report=values.get("report"),
         actions=actions(status, snapshot, awaiting, bool(held_by or row.queued)),
     )
@@ -63,7 +64,8 @@ def is_executing(snapshot: StateSnapshot) -> bool:
 def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool) -> list[Action]:
     """What an operator may ask for now (the API still checks each request itself)."""
     if awaiting:
-        return [Action.APPROVE, Action.EDIT, Action.REJECT, Action.CANCEL, Action.FORK]
+        restore = [Action.RESTORE] if len(snapshot.values.get("plan_versions") or []) > 1 else []
+        return [Action.APPROVE, Action.EDIT, Action.REJECT, Action.CANCEL, Action.FORK, *restore]
     found: list[Action] = []
     interrupted = bool(snapshot.next or snapshot.tasks)
     if status in ACTIVE or interrupted:

@@ -307,6 +307,36 @@ def test_reject_with_feedback_and_approve_the_revised_plan(dashboard: str, page:
     no_exception(page)
 
 
+def test_a_revision_is_read_against_the_rejected_plan_and_the_first_one_brought_back(
+        dashboard: str, page: Page, setup: Setup) -> None:
+    """Item 4: each version kept, a diff between two, an earlier one brought back as a new
+    version (a sealed decision), and the decisions naming the version each was made on."""
+    thread = setup.run("Calculate 6*7")
+    thread_page(page, dashboard, thread)
+    page.get_by_label("Feedback for the planner").fill("Calculate 6*8")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.get_by_text("Last decision: reject by operator")).to_be_visible(timeout=WAIT_MS)
+    revised = setup.wait(thread, "AWAITING_APPROVAL")
+    expect(page.get_by_text(f"plan {revised['plan_digest'][:19]}…")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Plan versions (2)")).to_be_visible()
+    expect(cell(page, "plan_diff", "args.expression")).to_have_count(1)
+    expect(cell(page, "plan_diff", "6*8")).to_have_count(1)
+    wait_for_tables(page, 7)
+    shot(page, setup.home, "thread-plan-diff")
+    page.get_by_role("button", name="Bring back version 1").click()
+    expect(page.get_by_text("Plan versions (3)")).to_be_visible(timeout=WAIT_MS)
+    back = setup.wait(thread, "AWAITING_APPROVAL")
+    assert back["plan_versions"][-1]["source"] == "restore" and back["plan_versions"][-1]["restored_from"] == 1
+    expect(page.get_by_text(f"plan {back['plan_digest'][:19]}…")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+    done = setup.status(thread)
+    assert done["steps"]["calc"]["output"] == 42, "version 1's plan ran"
+    assert [(d["action"], d["plan_version"]) for d in done["decisions"]] == [
+        ("reject", 1), ("restore", 2), ("approve", 3)]
+    no_exception(page)
+
+
 def test_reject_for_good(dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
     thread = setup.run(f"Fetch {server.url('a')}")
     thread_page(page, dashboard, thread)

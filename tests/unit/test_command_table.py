@@ -88,6 +88,7 @@ def test_every_read_is_in_every_front_end(read, routes: dict[tuple[str, str], AP
 
 
 def test_roles_come_from_the_table() -> None:
-    assert {a for a in Action if role_for(a) == "approver"} == {Action.APPROVE, Action.EDIT, Action.REJECT}
+    assert {a for a in Action if role_for(a) == "approver"} == {Action.APPROVE, Action.EDIT, Action.REJECT,
+                                                                         Action.RESTORE}
     assert not any(may(frozenset({"viewer"}), a) for a in Action)
     assert all(may(frozenset({"operator", "approver"}), a) for a in Action)

@@ -13,7 +13,7 @@ import pandas as pd
 from graph.operations.models import StoredEvent
 from graph.operations.models import Decision, Status, StepStatus
 from graph.operations.models import (BreakerView, CheckpointView, CritiqueIssue, FieldChange, Metrics, PendingApproval,
-                                     Plan, RunSummary, StepView)
+                                     Plan, PlanVersion, RunSummary, StepChange, StepView)
 from ui.render import event_detail
 
 GOAL_CHARS = 120  # the list cuts goals; the thread page shows them whole
@@ -144,11 +144,35 @@ def decisions_frame(decisions: list[Decision], verified: list[bool]) -> pd.DataF
     return pd.DataFrame({
         "when": _times(d.at for d in decisions),
         "who": pd.Series([d.operator for d in decisions], dtype="string"),
-        "action": pd.Series([d.action + (" (final)" if d.final else "") for d in decisions], dtype="string"),
+        "action": pd.Series([d.action + (" (final)" if d.final else "")
+                             + (f" of version {d.restores}" if d.restores else "") for d in decisions], dtype="string"),
+        "version": pd.Series([str(d.plan_version) if d.plan_version else "" for d in decisions], dtype="string"),
         "feedback": pd.Series([d.feedback or "" for d in decisions], dtype="string"),
-        "edited_plan": pd.Series([d.plan is not None for d in decisions], dtype="bool"),
-        "plan_digest": pd.Series([d.plan_digest for d in decisions], dtype="string"),
+        "edited_plan": pd.Series([d.action == "edit" for d in decisions], dtype="bool"),
+        "plan_digest": pd.Series([d.plan_digest or "" for d in decisions], dtype="string"),
         "sealed": pd.Series(verified, dtype="bool"),
+    })
+
+
+def versions_frame(versions: list[PlanVersion]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "version": pd.Series([v.version for v in versions], dtype="int64"),
+        "source": pd.Series([v.source + (f" of {v.restored_from}" if v.restored_from else "") for v in versions],
+                            dtype="string"),
+        "by": pd.Series([v.by or "" for v in versions], dtype="string"),
+        "at": _times(v.at for v in versions),
+        "steps": pd.Series([len(v.plan.steps) for v in versions], dtype="int64"),
+        "digest": pd.Series([v.digest[:19] + "…" for v in versions], dtype="string"),
+    })
+
+
+def diff_frame(changes: list[StepChange]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "step": pd.Series([c.step for c in changes], dtype="string"),
+        "change": pd.Series([c.change for c in changes], dtype="string"),
+        "field": pd.Series([c.field for c in changes], dtype="string"),
+        "before": pd.Series([cut(c.before, OUTPUT_CHARS) for c in changes], dtype="string"),
+        "after": pd.Series([cut(c.after, OUTPUT_CHARS) for c in changes], dtype="string"),
     })
 
 

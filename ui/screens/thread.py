@@ -19,6 +19,7 @@ from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
 from ui.dashboard.decision_card import decision_card
+from ui.dashboard.versions import plan_versions
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations, send,
                                   shown_thread_id)
 from ui.dashboard.history import history
@@ -95,7 +96,8 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         verified = [e.verified for e in view.audit.entries] if view.audit else [False] * len(view.decisions)
         st.dataframe(decisions_frame(view.decisions, verified), hide_index=True, column_config={
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
-            "edited_plan": "edited the plan", "plan_digest": "plan approved", "sealed": "seal checks out"})
+            "edited_plan": "edited the plan", "plan_digest": "plan approved", "sealed": "seal checks out",
+            "version": st.column_config.TextColumn("on version", help="the plan version the decision was made on")})
 
 
 def _picked_row() -> None:
@@ -228,6 +230,7 @@ def thread_page(view: ThreadView) -> None:
         decision_card(view)
     else:
         plan_and_review(view)
+    plan_versions(view)
     live(view.thread_id, moment(view))
     filter_kinds, filter_step = st.columns([3, 1])
     filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
