@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("inbox", "threads awaiting approval, oldest first")
     p = command("history", "a thread's checkpoints, newest first")
     p.add_argument("thread")
+    p = command("branches", "a thread's branches (each fork adds one) with the outcome of each")
+    p.add_argument("thread")
     p = command("audit", "verify a thread's decisions (a hash chain of seals); exit 1 where it breaks")
     p.add_argument("thread")
     p = command("state", "the state at one checkpoint and what changed from the one before")
@@ -223,6 +225,8 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
             return ops.awaiting_approval()
         case "history":
             return ops.checkpoints(args.thread)
+        case "branches":
+            return ops.branches(args.thread)
         case "audit":
             return ops.audit(args.thread)
         case "state":
@@ -402,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         # not our failure. Point stdout at devnull so the interpreter's final flush is quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:  # Ctrl-C ends a follower (or any wait) quietly, as shells expect
+    except KeyboardInterrupt:
+        # Ctrl-C ends a follower (or any wait) quietly, as shells expect. It can land inside
+        # a database call, and a driver then reports the half-done call as its connection is
+        # closed at exit (psycopg: "error ignored in rollback"): that is the interrupt, not news.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
         return 130
 
 

@@ -19,7 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.reconnect import backoff
-from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage,
+from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState, CheckpointView, EventPage,
                                      FollowUntil, Metrics, PendingApproval, RetryConfig, StatusCounts, StoredEvent,
                                      ThreadPage, ThreadQuery, ThreadView, ToolView)
 
@@ -125,6 +125,9 @@ class RemoteOperations:
 
     def checkpoints(self, thread_id: str) -> list[CheckpointView]:
         return self._call(list[CheckpointView], "GET", f"/threads/{thread_id}/history")
+
+    def branches(self, thread_id: str) -> list[BranchView]:
+        return self._call(list[BranchView], "GET", f"/threads/{thread_id}/branches")
 
     def audit(self, thread_id: str) -> AuditReport:
         return self._call(AuditReport, "GET", f"/threads/{thread_id}/audit")

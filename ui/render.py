@@ -58,6 +58,8 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(
             f"{h['checkpoint_id']}  step {h['step']:>3}  {str(h['node'] or ''):<17} {str(h['status']):<17} {h['created_at'][:19]}"
             for h in result)
+    if command == "branches":
+        return "\n".join(branch_line(b) for b in result)
     if command == "metrics":
         return _metrics_text(result)
     if command == "audit":
@@ -105,6 +107,17 @@ def thread_status(status: dict[str, Any]) -> str:
     if status.get("awaiting_approval"):
         lines.append(gate_line(status["thread_id"]))
     return "\n".join(lines)
+
+
+def branch_line(branch: dict[str, Any]) -> str:
+    """ "branch 2 (current), forked from checkpoint X by NAME at T: AWAITING_APPROVAL" """
+    head = f"branch {branch['branch']}" + (" (current)" if branch["current"] else "")
+    if branch.get("forked_from"):
+        head += f", forked from checkpoint {branch['forked_from']}"
+        if branch.get("forked_by"):
+            head += f" by {branch['forked_by']} at {str(branch['forked_at'])[:19]}"
+    verb = "ended" if branch["status"] in ("COMPLETED", "FAILED", "REJECTED", "CANCELLED") else "is"
+    return f"{head}: {verb} {branch['status']}"
 
 
 def gate_line(thread_id: str) -> str:

@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING
 from agents.tools.builtin import listing, only_builtin
 from graph.core.audit import AuditReport, verify
 from graph.core.events import Event, StoredEvent
-from graph.core.schemas import FOLLOW_UNTIL, SETTLED, CritiqueIssue, FollowUntil, Plan, Status
+from graph.core.schemas import FOLLOW_UNTIL, SETTLED, Action, CritiqueIssue, FollowUntil, Plan, Status
 from graph.core.settings import Settings
 from graph.engine.snapshots import gate_summary
 from graph.operations import views
+from graph.operations.branches import branch_views
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
                                        RestoreRequest, ResumeRequest, RetryRequest, StartRequest)
-from graph.operations.models import (CheckpointState, CheckpointView, EventPage, PendingApproval, StatusCounts,
-                                     ThreadPage, ThreadQuery, ThreadView, ToolView)
+from graph.operations.models import (BranchView, CheckpointState, CheckpointView, EventPage, PendingApproval,
+                                     StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
 from graph.store.connect import open_database
 from graph.store.database import Database, RunRow
@@ -244,6 +245,13 @@ class Operations:
         """The thread's checkpoints, newest first (every branch: forks keep the old ones)."""
         self._row(thread_id)
         return views.checkpoint_views(self.workflow.history(thread_id))
+
+    def branches(self, thread_id: str) -> list[BranchView]:
+        """The thread's branches in the order they were made, each with its outcome."""
+        self._row(thread_id)
+        forks = [e for e in read_events(self.db, thread_id)
+                 if e.kind == "decision" and e.payload.get("action") == Action.FORK]
+        return branch_views(self.workflow.history(thread_id), forks, lambda values: self._audit(thread_id, values))
 
     def checkpoint_state(self, thread_id: str, checkpoint_id: str) -> CheckpointState:
         """The state at one checkpoint and what changed from the one before it."""

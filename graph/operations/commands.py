@@ -175,6 +175,7 @@ READS: tuple[Read, ...] = (
     Read("status_counts", "/threads/counts", "counts"),
     Read("awaiting_approval", "/approvals", "inbox"),
     Read("checkpoints", "/threads/{thread_id}/history", "history"),
+    Read("branches", "/threads/{thread_id}/branches", "branches"),
     Read("audit", "/threads/{thread_id}/audit", "audit"),
     Read("checkpoint_state", "/threads/{thread_id}/checkpoints/{checkpoint_id}", "state"),
     Read("events", "/threads/{thread_id}/events", "events"),

@@ -162,6 +162,23 @@ class CheckpointView(_View):
     created_at: datetime | None = None
 
 
+class BranchView(_View):
+    """One branch of a thread: forks leave the branch they came from as it was."""
+
+    branch: int  # 1 is the thread as started; each fork adds one
+    head_checkpoint_id: str  # its newest checkpoint
+    current: bool  # the branch the thread's page and commands act on
+    status: Status | None = None
+    report: str | None = None
+    error: str | None = None
+    updated_at: datetime | None = None  # its head's time
+    forked_from: str | None = None  # the checkpoint it was forked from (none for branch 1)
+    forked_by: str | None = None
+    forked_at: datetime | None = None
+    decisions: int = 0
+    audit_verified: bool = True
+
+
 class FieldChange(_View):
     field: str
     before: Any = None

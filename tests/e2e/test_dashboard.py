@@ -266,11 +266,23 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     page.get_by_role("button", name="Fork from here").click()
     approve = page.get_by_role("button", name="Approve", exact=True)
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the branch went through the critic to the gate again
+    # Item 5: the branch it left is still there, and the pick ended with the fork.
+    branches = page.locator(".st-key-branches")
+    expect(branches.get_by_text(re.compile(r"branch 1: ended COMPLETED"))).to_be_visible(timeout=WAIT_MS)
+    expect(branches.get_by_text(re.compile(
+        rf"branch 2 \(current\), forked from checkpoint {history[at_gate]['checkpoint_id']} by operator at "))).to_be_visible()
+    expect(page.get_by_role("button", name="Fork from here")).to_have_count(0)
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
     [step] = setup.status(thread)["steps"].values()
     assert step["output"] == 48
     assert any(c["source"] == "update" for c in setup.history(thread))
+    expect(branches.get_by_text(re.compile(r"branch 2 \(current\).*: ended COMPLETED"))).to_be_visible(timeout=WAIT_MS)
+    branches.get_by_label("View another branch").click()
+    page.get_by_role("option", name="branch 1").click()
+    expect(branches.get_by_text("1/1 steps succeeded\ncalc: 42")).to_be_visible(timeout=WAIT_MS)
+    wait_for_tables(page, 4)
+    shot(page, setup.home, "thread-branches")
     no_exception(page)
 
 

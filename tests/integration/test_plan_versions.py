@@ -68,3 +68,25 @@ def test_an_operators_plan_is_version_one(ops: Operations) -> None:
     view = ops.start(plan=plan)
     assert [(v.version, v.source) for v in view.plan_versions] == [(1, "operator")]
     assert "restore" not in view.actions, "nothing earlier to bring back"
+
+
+def test_a_fork_keeps_the_branch_it_left(ops: Operations) -> None:
+    """Issue 19, item 5: forking a COMPLETED thread starts branch 2 at the gate; branch 1
+    still reads COMPLETED with its report and its verified trail."""
+    thread = ops.start("Calculate 6*7").thread_id
+    done = ops.approve(thread, operator="ana")
+    assert [(b.branch, b.status, b.current) for b in ops.branches(thread)] == [(1, "COMPLETED", True)]
+    at_gate = next(c for c in ops.checkpoints(thread) if c.next == ["human_review"])
+    forked = ops.fork(thread, at_gate.checkpoint_id, operator="bo")
+    assert forked.status == "AWAITING_APPROVAL"
+    first, second = ops.branches(thread)
+    assert (first.branch, first.status, first.current, first.report) == (1, "COMPLETED", False, done.report)
+    assert first.decisions == 1 and first.audit_verified and first.forked_from is None
+    assert (second.branch, second.status, second.current) == (2, "AWAITING_APPROVAL", True)
+    assert (second.forked_from, second.forked_by) == (at_gate.checkpoint_id, "bo") and second.forked_at is not None
+
+    plan = Plan.model_validate({"goal": "g", "steps": [{"id": "x", "tool": "calculate", "args": {"expression": "1"}}]})
+    ops.fork(thread, at_gate.checkpoint_id, plan, operator="cy")  # from the same checkpoint, with a plan
+    third = ops.branches(thread)
+    assert [(b.branch, b.current, b.forked_by) for b in third] == [(1, False, None), (2, False, "bo"), (3, True, "cy")]
+    assert third[1].status == "AWAITING_APPROVAL", "branch 2 stays where it was left"

@@ -39,7 +39,7 @@ def test_steps_attempts_and_timeline() -> None:
     assert frame["duration"].tolist() == ["2.00 s", "3.0 s so far", ""], "blank, not None, where there is none"
     assert frame["error"].tolist() == ["", "", ""] and frame["started"].tolist() == ["10:00:00.000", "10:00:02.000", ""]
     assert attempts_frame(steps).to_dict("records") == [
-        {"step": "a", "attempt": 1, "category": "http_5xx", "error": "HTTP 503", "backoff_s": 0.5}]
+        {"step": "a", "attempt": 1, "category": "http_5xx", "error": "HTTP 503", "backoff": "0.50 s"}]
     timeline = timeline_frame(steps, now=T0 + timedelta(seconds=5))
     assert timeline["step"].tolist() == ["a", "b"], "a step that has not started has no bar"
     assert timeline["end"].tolist()[1] == T0 + timedelta(seconds=5), "a running step's bar ends now"

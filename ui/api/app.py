@@ -20,9 +20,9 @@ from graph.operations.config import Settings
 from graph.operations import BadInput, Operations, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS
 from graph.operations.plans import describe_error
-from graph.operations.models import (AuditReport, BreakerView, CheckpointState, CheckpointView, EventPage, Metrics,
-                                     PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery, ThreadView,
-                                     ToolView)
+from graph.operations.models import (AuditReport, BranchView, BreakerView, CheckpointState, CheckpointView, EventPage,
+                                     Metrics, PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery,
+                                     ThreadView, ToolView)
 from ui.api.access import READ, Caller
 from ui.api.commands import command_endpoint
 from ui.api.stream import event_stream
@@ -85,6 +85,10 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     @app.get("/threads/{thread_id}/history", response_model=list[CheckpointView])
     def history(thread_id: str, _: Caller = READ) -> list[CheckpointView]:
         return ops.checkpoints(thread_id)
+
+    @app.get("/threads/{thread_id}/branches", response_model=list[BranchView])
+    def branches(thread_id: str, _: Caller = READ) -> list[BranchView]:
+        return ops.branches(thread_id)
 
     @app.get("/threads/{thread_id}/audit", response_model=AuditReport)
     def audit(thread_id: str, _: Caller = READ) -> AuditReport:

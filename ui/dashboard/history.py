@@ -15,21 +15,29 @@ from ui.dashboard.session import may, operations, operator
 from ui.dashboard.tables import changes_frame, checkpoints_frame
 from ui.dashboard.plain import plain
 
-TABLE = "history_table"
+PICKED = "history_checkpoint"  # the checkpoint picked, by id
 
 
 def history(view: ThreadView) -> None:
+    """The pick is kept by checkpoint id, not by row: a new checkpoint shifts the rows (a
+    tick held by position sat on another checkpoint after a fork, "Fork from here" live).
+    The table is drawn afresh whenever its rows change, and a fork clears the pick."""
     st.subheader("History")
     checkpoints = operations().checkpoints(view.thread_id)
-    st.session_state["history_shown"] = [c.checkpoint_id for c in checkpoints]
-    st.dataframe(checkpoints_frame(checkpoints), key=TABLE, on_select="rerun", selection_mode="single-row",
+    shown = [c.checkpoint_id for c in checkpoints]
+    table = f"history_table_{view.thread_id}_{len(shown)}_{st.session_state.get('history_generation', 0)}"
+
+    def pick() -> None:
+        rows = st.session_state[table]["selection"]["rows"]
+        st.session_state[PICKED] = shown[rows[0]] if rows else None
+
+    st.dataframe(checkpoints_frame(checkpoints), key=table, on_select=pick, selection_mode="single-row",
                  hide_index=True, column_config={
                      "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss.SSS z")})
-    rows = st.session_state[TABLE]["selection"]["rows"]
-    if not rows:
+    checkpoint_id = st.session_state.get(PICKED)
+    if checkpoint_id not in shown:
         st.caption("Pick a checkpoint to see the state there, what changed, and to fork from it.")
         return
-    checkpoint_id = st.session_state["history_shown"][rows[0]]
     try:
         state = operations().checkpoint_state(view.thread_id, checkpoint_id)
     except RequestError as exc:
@@ -61,5 +69,7 @@ def fork_form(view: ThreadView, checkpoint_id: str, plan: dict | None) -> None:
                 problem.error(str(exc))
             else:
                 st.session_state["thread_notice"] = "forked: a worker continues from that checkpoint"
+                st.session_state[PICKED] = None  # the pick ends with the fork; a fresh table below
+                st.session_state["history_generation"] = st.session_state.get("history_generation", 0) + 1
                 st.rerun()
 

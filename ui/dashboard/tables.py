@@ -123,7 +123,7 @@ def attempts_frame(steps: list[StepView]) -> pd.DataFrame:
         "attempt": pd.Series([r[1] for r in rows], dtype="int64"),
         "category": pd.Series([r[2] for r in rows], dtype="string"),
         "error": pd.Series([r[3] for r in rows], dtype="string"),
-        "backoff_s": pd.Series([r[4] for r in rows], dtype="float64"),
+        "backoff": pd.Series([f"{r[4]:.2f} s" if r[4] is not None else "" for r in rows], dtype="string"),
     })
 
 

@@ -19,6 +19,7 @@ from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
 from ui.dashboard.decision_card import decision_card
+from ui.dashboard.branches import branches
 from ui.dashboard.versions import plan_versions
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations, send,
                                   shown_thread_id)
@@ -222,6 +223,7 @@ def thread_page(view: ThreadView) -> None:
     if error := st.session_state.pop("thread_error", None):
         st.error(plain(error))
     header(view)
+    branches(view)
     actions(view)
     if view.awaiting_approval and may("approve"):
         approval_panel(view)
