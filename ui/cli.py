@@ -248,8 +248,15 @@ def follow_events(ops: OperationsApi, thread_id: str, follow: bool, as_json: boo
         if follow and event.kind == "awaiting_approval":
             print(render.gate_line(event.thread_id), file=sys.stderr if as_json else sys.stdout, flush=True)
 
+    if follow and isinstance(ops, Operations):  # on the database: Ctrl-C between reads, never inside one
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        ops.follow(thread_id, 0, show, stop=stop)  # an unknown thread: exit 2 before printing anything
+        if stop.is_set():
+            raise KeyboardInterrupt
+        return None
     if follow:
-        ops.follow(thread_id, 0, show)  # an unknown thread: exit 2 before printing anything
+        ops.follow(thread_id, 0, show)
         return None
     for event in ops.events(thread_id, 0, 100_000).events:
         show(event)

@@ -7,7 +7,7 @@ from typing import Any
 
 from graph.operations.models import Event, StoredEvent
 
-_MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_skipped": "–",
+_MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_cancelled": "■", "step_skipped": "–",
          "step_retry": "↻"}
 
 

@@ -74,6 +74,7 @@ class StepStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"  # stopped by a cancel while it ran: not a failure of its tool
 
 
 ErrorCategory = Literal[
@@ -220,6 +221,8 @@ class Decision(Model):
     at: datetime = Field(default_factory=utc_now)
     plan_digest: str | None = None  # approve and edit: the exact plan approved (graph/core/audit.py)
     plan_version: int | None = None  # the version of the plan the decision was made on
+    reason: str | None = None  # why (cancel, resume, retry, fork): optional, the operator's words
+    forked_from: str | None = None  # fork: the checkpoint the branch starts from
     restores: int | None = None  # restore: the version brought back
     prev: str | None = None  # the previous decision's seal ("" for the first)
     seal: str | None = None  # HMAC of this decision, its plan digest and prev, under the audit key

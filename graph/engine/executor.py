@@ -193,11 +193,12 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     except CallFailed as failed:
         error = redact(str(failed), secrets)
         log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]
-        emit("step_failed", node=EXECUTOR, step_id=step.id, attempt=len(log),
+        stopped = bool(log) and log[-1].category == "cancelled"  # by the operator, not by the tool
+        emit("step_cancelled" if stopped else "step_failed", node=EXECUTOR, step_id=step.id, attempt=len(log),
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
                       "category": log[-1].category if log else None})
-        return StepResult(status=StepStatus.FAILED, attempts=len(log), started_at=started,
-                          finished_at=utc_now(), error=error, attempt_log=log)
+        return StepResult(status=StepStatus.CANCELLED if stopped else StepStatus.FAILED, attempts=len(log),
+                          started_at=started, finished_at=utc_now(), error=error, attempt_log=log)
     finished = utc_now()
     output = redact(to_json(output), secrets)
     emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=len(attempts),

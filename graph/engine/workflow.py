@@ -104,10 +104,10 @@ class Workflow:
         with self._claimed(thread_id):
             self.db.set_queued(thread_id, False)
             snapshot = self._snapshot(thread_id)
-            requester = self.db.cancel_requester(thread_id)
-            if requester is not None:
+            request = self.db.cancel_request(thread_id)
+            if request is not None:
                 if not has_ended(snapshot):
-                    self._stop(thread_id, snapshot, requester)
+                    self._stop(thread_id, snapshot, *request)
             elif not snapshot.values:
                 inputs = self.db.graph_input(thread_id)
                 self._drive(thread_id, inputs, on_event, known=inputs)
@@ -175,7 +175,7 @@ class Workflow:
         return thread_id
 
     def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None,
-               execute: bool = True, only_failed: bool = False) -> str:
+               execute: bool = True, only_failed: bool = False, reason: str | None = None) -> str:
         """Continue a thread that stopped: one interrupted mid-run (a crash) from its
         checkpoint, or a FAILED or CANCELLED one by re-running the steps that did not
         succeed. ``only_failed`` (``retry``): the thread must have ended FAILED."""
@@ -191,7 +191,7 @@ class Workflow:
             if interrupted:
                 pass  # continue from the checkpoint
             elif status in (Status.FAILED.value, Status.CANCELLED.value) and snapshot.values.get("steps"):
-                decision = Decision(action="retry" if only_failed else "resume", operator=operator)
+                decision = Decision(action="retry" if only_failed else "resume", operator=operator, reason=reason)
                 sealed = self._seal(thread_id, snapshot, decision)
                 self.graph.update_state(self._config(thread_id),
                                         {"decision": sealed, "decisions": [sealed],
@@ -204,7 +204,8 @@ class Workflow:
             self._continue(thread_id, on_event, execute, inputs=inputs, known=inputs)
         return thread_id
 
-    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0, execute: bool = True) -> str:
+    def cancel(self, thread_id: str, operator: str = "operator", wait_s: float = 10.0, execute: bool = True,
+               reason: str | None = None) -> str:
         """Stop a thread. A thread a live process is executing is flagged and that process
         stops it (no new step starts; running steps get a grace period); an orphan or a
         thread at the approval gate is stopped here, or (``execute=False``) by a worker."""
@@ -213,9 +214,9 @@ class Workflow:
         if has_ended(snapshot):
             raise RequestError(f"thread {thread_id} is {status}: nothing to cancel")
         if not execute:
-            self.db.request_cancel(thread_id, by=operator, queue=True)
+            self.db.request_cancel(thread_id, by=operator, queue=True, reason=reason)
             return thread_id
-        self.db.request_cancel(thread_id, by=operator)
+        self.db.request_cancel(thread_id, by=operator, reason=reason)
         self.db.set_queued(thread_id, False)
         holder = self.db.holder(thread_id)
         if holder is not None:
@@ -228,12 +229,13 @@ class Workflow:
             if not snapshot.next and not snapshot.tasks:
                 return thread_id
         with self._claimed(thread_id):
-            self._stop(thread_id, self._snapshot(thread_id), operator)
+            self._stop(thread_id, self._snapshot(thread_id), operator, reason)
         return thread_id
 
-    def _stop(self, thread_id: str, snapshot: StateSnapshot, operator: str) -> None:
-        """End a thread nobody else is executing as CANCELLED (under our claim)."""
-        decision = Decision(action="cancel", operator=operator)
+    def _stop(self, thread_id: str, snapshot: StateSnapshot, operator: str, reason: str | None = None) -> None:
+        """End a thread nobody else is executing as CANCELLED (under our claim). Mid-run, the
+        drive stops the steps and ``_drive`` records who cancelled it."""
+        decision = Decision(action="cancel", operator=operator, reason=reason)
         if is_awaiting(snapshot):
             self._decide(thread_id, snapshot, decision, Status.CANCELLED)
             self._drive(thread_id, None, None)
@@ -244,14 +246,14 @@ class Workflow:
             if not snapshot.values:
                 config = self.graph.update_state(config, self.db.graph_input(thread_id), as_node="__start__")
             self.graph.update_state(config, {
-                "status": Status.CANCELLED.value, "error": "cancelled by the operator",
+                "status": Status.CANCELLED.value, "error": f"cancelled by {operator}",
                 "decisions": [self._seal(thread_id, snapshot, decision)]}, as_node=REPORTER)
             self._record(thread_id, [_decision_event(decision, Status.CANCELLED),
                                      Event(kind="run_cancelled", payload={"status": Status.CANCELLED.value})])
             self._sync_run(thread_id)
 
     def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str = "operator",
-             on_event: EventSink | None = None, execute: bool = True) -> str:
+             on_event: EventSink | None = None, execute: bool = True, reason: str | None = None) -> str:
         """Time travel: continue the thread from an earlier checkpoint (optionally with another
         plan, which goes through the critic and the approval gate again). The fork is written
         first as the thread's newest checkpoint, so a worker can take it like any request."""
@@ -263,24 +265,38 @@ class Workflow:
                 raise RequestError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
             if plan is None and not past.next:
                 raise RequestError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
+            # The fork is a decision on the new branch's audit trail, linked to the trail there.
+            decision = Decision(action="fork", operator=operator, reason=reason, forked_from=checkpoint_id)
+            sealed = {"decisions": [self._seal(thread_id, past, decision)]}
+            status = Status(past.values.get("status", Status.CREATED.value))
             if plan is not None:
                 plan = plan.model_copy(update={"goal": past.values["goal"]})
+                status = Status.PLANNED
                 self.graph.update_state(past.config, {
-                    "plan": dump(plan), "plan_source": "operator", "status": Status.PLANNED.value,
-                    "steps": {RESET: True}, "error": None, "feedback": None}, as_node=PLANNER)
+                    "plan": dump(plan), "plan_source": "operator", "status": status.value,
+                    "steps": {RESET: True}, "error": None, "feedback": None, **sealed}, as_node=PLANNER)
             elif past.next == (HUMAN_REVIEW,):
                 # Streaming from here would pass the approval gate; restore the gate instead.
-                self.graph.update_state(past.config, {"status": Status.AWAITING_APPROVAL.value},
-                                        as_node=REQUEST_APPROVAL)
+                status = Status.AWAITING_APPROVAL
+                self.graph.update_state(past.config, {"status": status.value, **sealed}, as_node=REQUEST_APPROVAL)
             else:
-                self.graph.update_state(past.config, None, as_node="__copy__")  # LangGraph's own fork
-            self._record(thread_id, [Event(kind="decision", payload={
-                "action": "fork", "operator": operator, "checkpoint_id": checkpoint_id,
-                "plan_given": plan is not None})])
+                self._fork_mid_run(past, sealed)
+            self._record(thread_id, [_decision_event(decision, status)])
             self._sync_run(thread_id)
             if plan is not None or past.next != (HUMAN_REVIEW,):
                 self._continue(thread_id, on_event, execute)
         return thread_id
+
+    def _fork_mid_run(self, past: StateSnapshot, sealed: dict[str, Any]) -> None:
+        """Continue from a checkpoint inside a run: written as the node that made it (so the
+        next step is the same) with the fork decision. A checkpoint no single node made
+        (the input) is copied as LangGraph forks, and the fork is in the event log only."""
+        parent = self.graph.get_state(past.parent_config) if past.parent_config else None
+        writer = parent.next[0] if parent is not None and len(parent.next) == 1 else None
+        if writer and not writer.startswith("__"):
+            self.graph.update_state(past.config, sealed, as_node=writer)
+        else:
+            self.graph.update_state(past.config, None, as_node="__copy__")  # LangGraph's own fork
 
     # ---- internals ------------------------------------------------------------------
     def _config(self, thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
@@ -376,6 +392,7 @@ class Workflow:
         config["max_concurrency"] = self._threads_needed(thread_id, known)
         log = EventBuffer(lambda rows, status: append_rows(self.db, thread_id, rows, status))
         wrote_status = False
+        last_status: list[str] = []
         lock = threading.Lock()
 
         def take(event: Event) -> None:
@@ -394,6 +411,7 @@ class Workflow:
             if event.kind == "node_finished" and "status" in event.payload:
                 log.set_status(event.payload["status"], event.payload.get("error"))
                 wrote_status = True
+                last_status[:] = [event.payload["status"]]
 
         config["configurable"] = {**config.get("configurable", {}), SINK_KEY: take}
         try:
@@ -407,6 +425,22 @@ class Workflow:
             log.flush()
         if not wrote_status:  # e.g. a drive that only re-reached the gate: mirror the state anyway
             self._sync_run(thread_id)
+        if last_status == [Status.CANCELLED.value]:
+            self._seal_cancel(thread_id)
+
+    def _seal_cancel(self, thread_id: str) -> None:
+        """A run this drive stopped on a cancel request: the cancel goes on the audit trail
+        with who asked and why (the request is in the runs row), unless it is there already
+        (a cancel at the gate is recorded before the drive)."""
+        request = self.db.cancel_request(thread_id)
+        snapshot = self._snapshot(thread_id)
+        trail = snapshot.values.get("decisions") or []
+        if request is None or (trail and trail[-1].get("action") == "cancel"):
+            return
+        decision = Decision(action="cancel", operator=request[0], reason=request[1])
+        self.graph.update_state(self._config(thread_id), {"decisions": [self._seal(thread_id, snapshot, decision)]},
+                                as_node=REPORTER)
+        self._record(thread_id, [_decision_event(decision, Status.CANCELLED)])
 
     def _record(self, thread_id: str, events: list[Event], status: tuple[str, str | None] | None = None) -> None:
         append_events(self.db, thread_id, events, status)
@@ -430,4 +464,5 @@ class Workflow:
 def _decision_event(decision: Decision, status: Status) -> Event:
     return Event(kind="decision", payload={
         "action": decision.action, "operator": decision.operator, "status": status.value,
-        "feedback": decision.feedback, "final": decision.final or None, "restores": decision.restores})
+        "feedback": decision.feedback, "final": decision.final or None, "restores": decision.restores,
+        "reason": decision.reason, "checkpoint_id": decision.forked_from})

@@ -135,14 +135,15 @@ class Operations:
                 thread_id = flow.reject(request.thread_id, request.feedback, request.final, who, on_event,
                                         execute=execute)
             case ResumeRequest():
-                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute)
+                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute, reason=request.reason)
             case RetryRequest():
-                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute, only_failed=True)
+                thread_id = flow.resume(request.thread_id, who, on_event, execute=execute, only_failed=True,
+                                        reason=request.reason)
             case CancelRequest():
-                thread_id = flow.cancel(request.thread_id, who, request.wait_s, execute=execute)
+                thread_id = flow.cancel(request.thread_id, who, request.wait_s, execute=execute, reason=request.reason)
             case ForkRequest():
                 thread_id = flow.fork(request.thread_id, request.checkpoint_id, request.plan, who, on_event,
-                                      execute=execute)
+                                      execute=execute, reason=request.reason)
             case RestoreRequest():
                 thread_id = flow.restore(request.thread_id, request.version, who, on_event, execute=execute)
             case _:
@@ -172,25 +173,28 @@ class Operations:
                          operator=operator, queue=queue, on_event=on_event)
 
     def resume(self, thread_id: str, operator: str | None = None, queue: bool = False,
-               on_event: EventSink | None = None) -> ThreadView:
+               on_event: EventSink | None = None, reason: str | None = None) -> ThreadView:
         """Continue after a crash, a failure (once fixed) or a cancel."""
-        return self.send(ResumeRequest(thread_id=thread_id), operator=operator, queue=queue, on_event=on_event)
+        return self.send(ResumeRequest(thread_id=thread_id, reason=reason), operator=operator, queue=queue,
+                         on_event=on_event)
 
     def retry(self, thread_id: str, operator: str | None = None, queue: bool = False,
-              on_event: EventSink | None = None) -> ThreadView:
+              on_event: EventSink | None = None, reason: str | None = None) -> ThreadView:
         """Run the failed and skipped steps of a FAILED thread again."""
-        return self.send(RetryRequest(thread_id=thread_id), operator=operator, queue=queue, on_event=on_event)
+        return self.send(RetryRequest(thread_id=thread_id, reason=reason), operator=operator, queue=queue,
+                         on_event=on_event)
 
     def cancel(self, thread_id: str, operator: str | None = None, wait_s: float = 10.0,
-               queue: bool = False) -> ThreadView:
+               queue: bool = False, reason: str | None = None) -> ThreadView:
         """No new step starts; running ones get a grace period (from any process). ``queue``:
         record the request and return; whoever executes the thread, or a worker, stops it."""
-        return self.send(CancelRequest(thread_id=thread_id, wait_s=wait_s), operator=operator, queue=queue)
+        return self.send(CancelRequest(thread_id=thread_id, wait_s=wait_s, reason=reason), operator=operator,
+                         queue=queue)
 
     def fork(self, thread_id: str, checkpoint_id: str, plan: Plan | None = None, operator: str | None = None,
-             queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
+             queue: bool = False, on_event: EventSink | None = None, reason: str | None = None) -> ThreadView:
         """Time travel: continue from an earlier checkpoint, optionally with another plan."""
-        return self.send(ForkRequest(thread_id=thread_id, checkpoint_id=checkpoint_id, plan=plan),
+        return self.send(ForkRequest(thread_id=thread_id, checkpoint_id=checkpoint_id, plan=plan, reason=reason),
                          operator=operator, queue=queue, on_event=on_event)
 
     def restore(self, thread_id: str, version: int, operator: str | None = None, queue: bool = False,
@@ -269,10 +273,12 @@ class Operations:
         return EventPage(events=events, last_seq=events[-1].seq if events else after_seq)
 
     def follow(self, thread_id: str, after_seq: int, on_event: Callable[[StoredEvent], None] | None,
-               until: FollowUntil = "finished") -> int:
+               until: FollowUntil = "finished", stop: threading.Event | None = None) -> int:
         """Pass each event after ``after_seq`` to ``on_event`` as it is stored, until the
-        thread stops where ``until`` says; the last seq seen."""
-        while True:
+        thread stops where ``until`` says (or ``stop`` is set: the CLI's Ctrl-C, taken
+        between reads so that no database call is cut in half); the last seq seen."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
             page = self.events(thread_id, after_seq)  # an unknown thread: refused before anything is shown
             for event in page.events:
                 if on_event is not None:
@@ -281,7 +287,8 @@ class Operations:
             if not page.events and self.is_settled(thread_id, until):
                 return after_seq
             if not page.events:
-                time.sleep(FOLLOW_POLL_S)
+                stop.wait(FOLLOW_POLL_S)
+        return after_seq
 
     def metrics(self, since: datetime | None = None, until: datetime | None = None) -> Metrics:
         return compute_metrics(self.db, since, until)

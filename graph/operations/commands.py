@@ -69,17 +69,20 @@ class RejectRequest(CommandRequest):
 class ResumeRequest(CommandRequest):
     action = Action.RESUME
     thread_id: ThreadId
+    reason: str | None = Field(None, max_length=500, description="Why: recorded with the decision on the audit trail.")
 
 
 class RetryRequest(CommandRequest):
     action = Action.RETRY
     thread_id: ThreadId
+    reason: str | None = Field(None, max_length=500, description="Why: recorded with the decision on the audit trail.")
 
 
 class CancelRequest(CommandRequest):
     action = Action.CANCEL
     thread_id: ThreadId
     wait_s: float = Field(10.0, ge=0, le=3600, description="Seconds to wait for the executing process to stop it.")
+    reason: str | None = Field(None, max_length=500, description="Why: recorded with the decision on the audit trail.")
 
 
 class ForkRequest(CommandRequest):
@@ -87,6 +90,7 @@ class ForkRequest(CommandRequest):
     thread_id: ThreadId
     checkpoint_id: str = Field(min_length=1, max_length=128, description="The checkpoint to continue from.")
     plan: PlanInput | None = Field(None, description="A changed plan (goes through the critic and approval).")
+    reason: str | None = Field(None, max_length=500, description="Why: recorded with the decision on the audit trail.")
 
 
 class RestoreRequest(CommandRequest):
@@ -137,13 +141,15 @@ COMMANDS: dict[Action, Command] = {c.action: c for c in (
                plan="--plan", plan_digest="--plan-digest"),
     _on_thread(RejectRequest, "approver", "reject", "reject a plan: replan with feedback, or end it with --final",
                feedback="--feedback", final="--final"),
-    _on_thread(ResumeRequest, "operator", "resume", "continue a thread that stopped (crash, failure, cancel)"),
-    _on_thread(RetryRequest, "operator", "retry", "run the failed and skipped steps of a FAILED thread again"),
+    _on_thread(ResumeRequest, "operator", "resume", "continue a thread that stopped (crash, failure, cancel)",
+               reason="--reason"),
+    _on_thread(RetryRequest, "operator", "retry", "run the failed and skipped steps of a FAILED thread again",
+               reason="--reason"),
     Command(CancelRequest, "operator", "POST", "/threads/{thread_id}/cancel", "cancel",
             "stop a thread: no new step starts, running steps get a grace period",
-            {"thread_id": "thread", "wait_s": "--wait"}, executes=False),
+            {"thread_id": "thread", "wait_s": "--wait", "reason": "--reason"}, executes=False),
     _on_thread(ForkRequest, "operator", "fork", "time travel: continue a thread from an earlier checkpoint",
-               checkpoint_id="--checkpoint", plan="--plan"),
+               checkpoint_id="--checkpoint", plan="--plan", reason="--reason"),
     _on_thread(RestoreRequest, "approver", "restore",
                "bring back an earlier version of the plan to decide on (a new version, at the gate again)",
                version="--version"),

@@ -118,10 +118,11 @@ def _apply(view: StepView, event: StoredEvent) -> StepView:
                          error=payload.get("error"), delay_s=payload.get("delay_s"))
         return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": failed.attempt + 1,
                                        "attempt_log": [*view.attempt_log, failed]})
-    if event.kind in ("step_succeeded", "step_failed"):
+    if event.kind in ("step_succeeded", "step_failed", "step_cancelled"):
         succeeded = event.kind == "step_succeeded"
         return view.model_copy(update={
-            "status": StepStatus.SUCCEEDED if succeeded else StepStatus.FAILED,
+            "status": {"step_succeeded": StepStatus.SUCCEEDED, "step_failed": StepStatus.FAILED,
+                       "step_cancelled": StepStatus.CANCELLED}[event.kind],
             "attempts": event.attempt or view.attempts, "finished_at": event.ts,
             "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
             "error": None if succeeded else payload.get("error")})

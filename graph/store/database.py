@@ -67,6 +67,7 @@ _RUN_COLUMNS = {
     "decided_by": "TEXT",              # the operator of the latest decision (written with its event)
     "decided_at": "TEXT",
     "cancel_by": "TEXT",               # who asked for the pending cancel
+    "cancel_reason": "TEXT",           # and why, if they said
 }
 
 
@@ -231,18 +232,21 @@ class Database:
         row = self.get_run(thread_id)
         return row.holder(time.time()) if row else None
 
-    def request_cancel(self, thread_id: str, by: str | None = None, queue: bool = False) -> None:
-        """Flag the thread: whoever executes it stops it. ``queue``: also ask a worker to
-        stop it if nobody is executing it (a request from the dashboard)."""
+    def request_cancel(self, thread_id: str, by: str | None = None, queue: bool = False,
+                       reason: str | None = None) -> None:
+        """Flag the thread: whoever executes it stops it and records the cancel, by ``by``
+        for ``reason``. ``queue``: also ask a worker to stop it if nobody is executing it."""
         with self.cursor() as cur:
-            cur.execute(f"UPDATE runs SET cancel_requested = 1, cancel_by = ?, queued = {self.dialect.greatest}(queued, ?) "
-                        "WHERE thread_id = ?", (by, int(queue), thread_id))
+            cur.execute("UPDATE runs SET cancel_requested = 1, cancel_by = ?, cancel_reason = ?, "
+                        f"queued = {self.dialect.greatest}(queued, ?) WHERE thread_id = ?",
+                        (by, reason, int(queue), thread_id))
 
     def clear_cancel(self, thread_id: str) -> None:
         """Withdraw an old cancel request before a new drive; a read when there is none."""
         if self.cancel_requested(thread_id):
             with self.cursor() as cur:
-                cur.execute("UPDATE runs SET cancel_requested = 0, cancel_by = NULL WHERE thread_id = ?",
+                cur.execute("UPDATE runs SET cancel_requested = 0, cancel_by = NULL, cancel_reason = NULL "
+                            "WHERE thread_id = ?",
                             (thread_id,))
 
     def cancel_requested(self, thread_id: str) -> bool:
@@ -250,10 +254,15 @@ class Database:
 
     def cancel_requester(self, thread_id: str) -> str | None:
         """Who asked for a pending cancel ("operator" if not recorded), or None."""
+        request = self.cancel_request(thread_id)
+        return request[0] if request else None
+
+    def cancel_request(self, thread_id: str) -> tuple[str, str | None] | None:
+        """(who, why) of a pending cancel, or None."""
         with self.cursor() as cur:
-            row = cur.execute("SELECT cancel_requested, cancel_by FROM runs WHERE thread_id = ?",
+            row = cur.execute("SELECT cancel_requested, cancel_by, cancel_reason FROM runs WHERE thread_id = ?",
                               (thread_id,)).fetchone()
-        return (row[1] or "operator") if row and row[0] else None
+        return ((row[1] or "operator"), row[2]) if row and row[0] else None
 
     def get_run(self, thread_id: str) -> RunRow | None:
         with self.cursor() as cur:

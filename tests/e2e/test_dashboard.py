@@ -365,10 +365,20 @@ def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, serve
     thread_page(page, dashboard, thread)  # the dashboard's run manager starts with its first page
     setup.approve(thread, detach=True)  # and executes what is queued
     server.wait_started("/slow")
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()  # opens the confirmation, stops nothing
+    expect(page.get_by_text(re.compile(r"^Stop this thread: no new step starts"))).to_be_visible(timeout=WAIT_MS)
+    assert setup.status(thread)["status"] == "EXECUTING"
+    page.get_by_label("Reason (optional)").fill("the slow host hangs")
+    page.get_by_role("button", name="Cancel this thread").click()
     expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)  # after the running step's grace
     server.release("gate")
     assert server.started["/after"] == 0
+    done = setup.status(thread)
+    assert done["steps"]["slow"]["status"] == "CANCELLED" and done["steps"]["after"]["status"] == "SKIPPED"
+    assert [(d["action"], d["operator"], d["reason"]) for d in done["decisions"]][-1] == (
+        "cancel", "operator", "the slow host hangs")
+    expect(page.get_by_text("Last decision: cancel by operator", exact=False)).to_be_visible(timeout=WAIT_MS)
+    wait_for_tables(page, 4)
     shot(page, setup.home, "thread-cancelled")
     no_exception(page)
 
@@ -382,7 +392,9 @@ def test_resume_a_failed_thread_once_its_cause_is_fixed_and_retry_failed_steps(
         thread = setup.run(plan=plan)
         assert setup.approve(thread)["status"] == "FAILED"  # 3 attempts, 3 failures; the 4th call works
         thread_page(page, dashboard, thread)
-        page.get_by_role("button", name=label).click()
+        page.get_by_role("button", name=label, exact=True).click()  # the popover says what it does
+        confirm = {"resume": "Resume this thread", "retry": "Retry the failed steps"}[action]
+        page.get_by_role("button", name=confirm).click()
         expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
         assert server.hits[f"/{action}-after"] == 1
         assert setup.status(thread)["decisions"][-1]["action"] == action

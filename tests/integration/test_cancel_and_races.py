@@ -18,18 +18,22 @@ def test_cancel_stops_a_running_thread_and_resume_runs_only_what_had_not_finishe
     server.wait_started("/slow")
     server.wait_started("/after_quick")
 
-    cancelled = cli.ok("cancel", thread)
+    cancelled = cli.ok("cancel", thread, "--operator", "ana", "--reason", "the slow host is down")
     assert cancelled["status"] == "CANCELLED"
     executing.wait(timeout=30)
     steps = cancelled["steps"]
     assert steps["quick"]["status"] == "SUCCEEDED"
-    assert steps["slow"]["status"] == "FAILED" and "cancelled while running" in steps["slow"]["error"]
+    assert steps["slow"]["status"] == "CANCELLED" and "cancelled while running" in steps["slow"]["error"]
     assert steps["after_slow"]["status"] == "SKIPPED"
     assert server.started["/after_slow"] == 0, "no new step starts after a cancel"
-    assert [d["action"] for d in cancelled["decisions"]] == ["approve"]
+    # The process that was executing it records who cancelled it, and why, on the trail.
+    assert [(d["action"], d["operator"], d["reason"]) for d in cancelled["decisions"]] == [
+        ("approve", "operator", None), ("cancel", "ana", "the slow host is down")]
+    assert cli.ok("audit", thread)["verified"]
 
-    resumed = cli.ok("resume", thread)
+    resumed = cli.ok("resume", thread, "--reason", "the host is back")
     assert resumed["status"] == "COMPLETED"
+    assert [(d["action"], d["reason"]) for d in resumed["decisions"]][-1] == ("resume", "the host is back")
     assert server.started["/quick"] == 1, "a finished step never runs again"
     assert server.started["/slow"] == 2 and server.started["/after_quick"] == 2
     assert server.hits["/after_slow"] == 1

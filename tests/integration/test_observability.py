@@ -93,8 +93,8 @@ def test_events_of_a_cancelled_run(home: Path, server: ToolServer) -> None:
     assert cli.ok("cancel", thread)["status"] == "CANCELLED"
     proc.wait(timeout=30)
     names = kinds(flow, thread)
-    assert sorted(names[-6:-4]) == ["step_failed", "step_skipped"]  # either may come first
-    assert names[-4:] == ["node_finished", "node_started", "run_cancelled", "node_finished"]
+    assert sorted(names[-7:-5]) == ["step_cancelled", "step_skipped"]  # either may come first
+    assert names[-5:] == ["node_finished", "node_started", "run_cancelled", "node_finished", "decision"]
 
 
 def test_events_follow_goes_through_the_gate_and_shows_a_slow_step_while_it_runs(

@@ -40,7 +40,9 @@ def test_a_queued_fork_returns_at_once_and_a_run_manager_executes_it(ops: Operat
     ops.start_run_manager(workers=1, poll_s=0.05)
     settled = ops.wait(thread, timeout=30)
     assert settled.status == Status.COMPLETED and not settled.queued
-    assert any(c.source == "fork" for c in ops.checkpoints(thread))
+    assert [(d.action, d.forked_from) for d in settled.decisions] == [
+        ("approve", None), ("fork", before_exec.checkpoint_id)], "the fork is on the branch's trail"
+    assert settled.audit.verified
 
 
 def test_a_view_taken_mid_run_shows_one_step_running_and_an_earlier_one_succeeded(

@@ -19,7 +19,7 @@ import streamlit as st
 from graph.operations.models import Plan, ThreadView
 from ui.dashboard.decision_card import decision_card, digest_note
 from ui.dashboard.plan_edit import edited_plan, plan_frame
-from ui.dashboard.session import operations, send
+from ui.dashboard.session import operations, operator, send
 from ui.dashboard.tables import problems_frame
 
 
@@ -36,6 +36,7 @@ def approval_panel(view: ThreadView) -> None:
         st.toggle("Edit the plan before approving", key=editor.toggle_key, disabled=editor.pending > 0,
                   help="Discard the edits to close the editor" if editor.pending else None)
         digest_note(view)
+        deciding_as()
         with st.form("reject", border=True):
             feedback = st.text_area("Feedback for the planner", key="reject_feedback",
                                     placeholder="what the plan should do differently")
@@ -53,6 +54,16 @@ def approval_panel(view: ThreadView) -> None:
             st.button("Approve", type="primary", key="approve", on_click=send, args=("approve", view.thread_id),
                       kwargs={"plan_digest": view.plan_digest})
     editor.show_problems()
+
+
+def deciding_as() -> None:
+    """Whose name a decision is sealed under, beside the buttons (in open mode the
+    sidebar's name, which an operator may not have typed)."""
+    name = operator()
+    if st.session_state.get("operator_name") or name != "operator":
+        st.caption(f"deciding as {name}")
+    else:
+        st.caption("deciding as operator: type your name in the sidebar to decide under it")
 
 
 class PlanEditor:

@@ -60,11 +60,14 @@ def fork_form(view: ThreadView, checkpoint_id: str, plan: dict | None) -> None:
                            key="fork_with_plan")
         text = st.text_area("Plan as JSON", value=json.dumps(plan, indent=2, ensure_ascii=False) if plan else "",
                             height=200, key=f"fork_plan_{checkpoint_id}")
+        reason = st.text_input("Reason (optional)", key=f"fork_reason_{checkpoint_id}",
+                               placeholder="recorded with the fork on the audit trail")
         problem = st.empty()
         if st.form_submit_button("Fork from here"):
             try:
                 edited = parse_plan(text, "the edited plan", view.goal) if edit else None
-                operations().fork(view.thread_id, checkpoint_id, edited, operator=operator(), queue=True)
+                operations().fork(view.thread_id, checkpoint_id, edited, operator=operator(), queue=True,
+                                  reason=reason.strip() or None)
             except RequestError as exc:  # an unreadable plan (PlanInputError) included
                 problem.error(str(exc))
             else:

@@ -24,6 +24,7 @@ STATUS_COLOURS: dict[str, str] = {
     Status.COMPLETED: "#15803d", Status.FAILED: "#b91c1c", Status.REJECTED: "#7f1d1d",
     Status.CANCELLED: "#6b7280", Status.AWAITING_APPROVAL: "#b45309", Status.EXECUTING: "#1d4ed8",
     StepStatus.SUCCEEDED: "#15803d", StepStatus.RUNNING: "#1d4ed8", StepStatus.SKIPPED: "#6b7280",
+    StepStatus.CANCELLED: "#6b7280",
     StepStatus.PENDING: "#9ca3af",
 }
 
@@ -148,6 +149,7 @@ def decisions_frame(decisions: list[Decision], verified: list[bool]) -> pd.DataF
                              + (f" of version {d.restores}" if d.restores else "") for d in decisions], dtype="string"),
         "version": pd.Series([str(d.plan_version) if d.plan_version else "" for d in decisions], dtype="string"),
         "feedback": pd.Series([d.feedback or "" for d in decisions], dtype="string"),
+        "reason": pd.Series([d.reason or "" for d in decisions], dtype="string"),
         "edited_plan": pd.Series([d.action == "edit" for d in decisions], dtype="bool"),
         "plan_digest": pd.Series([d.plan_digest or "" for d in decisions], dtype="string"),
         "sealed": pd.Series(verified, dtype="bool"),

@@ -21,8 +21,8 @@ from ui.dashboard.approval import approval_panel
 from ui.dashboard.decision_card import decision_card
 from ui.dashboard.branches import branches
 from ui.dashboard.versions import plan_versions
-from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations, send,
-                                  shown_thread_id)
+from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations,
+                                  operator, send, shown_thread_id)
 from ui.dashboard.history import history
 from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
 from ui.dashboard.plain import plain
@@ -42,11 +42,38 @@ def long_text(text: str | None, limit: int = TEXT_CHARS) -> None:
             st.code(text, language=None, wrap_lines=True)
 
 
+# What each command on a thread does, said where the operator asks for it.
+INTENT = {
+    "cancel": ("Cancel", "Stop this thread: no new step starts; a running step gets a short grace period and is "
+                         "then CANCELLED; steps not started are skipped. Resume continues it later.",
+               "Cancel this thread"),
+    "resume": ("Resume", "Continue from where the thread stopped: after a crash from its last checkpoint; after a "
+                         "failure or a cancel, run every step that did not succeed (failed, cancelled, skipped).",
+               "Resume this thread"),
+    "retry": ("Retry failed steps", "For a FAILED thread: run the failed steps and the ones they held back "
+                                    "again; steps that succeeded keep their results.", "Retry the failed steps"),
+}
+
+
 def actions(view: ThreadView) -> None:
-    buttons = [(a, label) for a, label in (("cancel", "Cancel"), ("resume", "Resume"), ("retry", "Retry failed steps"))
-               if a in view.actions and may(a)]
-    for column, (action, label) in zip(st.columns(max(len(buttons), 1) + 3), buttons):
-        column.button(label, key=f"thread_{action}", on_click=send, args=(action, view.thread_id))
+    """Each command in a popover that says what it does, takes an optional reason (sealed
+    with the decision on the audit trail) and asks to confirm: a cancel was one stray click."""
+    offered = [a for a in INTENT if a in view.actions and may(a)]
+    for column, action in zip(st.columns(max(len(offered), 1) + 2), offered):
+        label, intent, confirm = INTENT[action]
+        with column.popover(label, width="stretch"):
+            st.caption(intent)
+            reason_key = f"reason_{action}_{view.thread_id}"
+            st.text_input("Reason (optional)", key=reason_key, placeholder="recorded with the decision")
+            st.caption(f"as {operator()}")
+            st.button(confirm, key=f"thread_{action}", type="primary" if action == "cancel" else "secondary",
+                      on_click=_act, args=(action, view.thread_id, reason_key))
+
+
+def _act(action: str, thread_id: str, reason_key: str) -> None:
+    """The reason as typed when the button is pressed (a callback's bound arguments are
+    those of the run that drew it)."""
+    send(action, thread_id, reason=(st.session_state.get(reason_key) or "").strip() or None)
 
 
 def moment(view: ThreadView) -> tuple[str, bool, tuple[str, ...]]:
