@@ -92,6 +92,31 @@ def plan_editor(page: Page):
     return page.locator(".st-key-plan_editor").get_by_test_id("stDataFrame")
 
 
+def click_approve(page: Page) -> None:
+    """Click the one Approve button, once a page drawn again has dropped the one of its run
+    before (Streamlit clears stale elements when a run ends)."""
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    expect(approve).to_have_count(1, timeout=WAIT_MS)
+    approve.click()
+
+
+def confirm(page: Page, label: str, button: str, reason: str | None = None) -> None:
+    """Open a command's popover and confirm it. A page that moves on (the thread's status
+    changed, so the page is drawn again) can close the popover under the click: then it is
+    opened again (progress decides, not a time window)."""
+    for attempt in range(3):
+        if not page.get_by_role("button", name=button).is_visible():
+            page.get_by_role("button", name=label, exact=True).click()
+        try:
+            if reason is not None:
+                page.get_by_label("Reason (optional)").fill(reason, timeout=10_000)
+            page.get_by_role("button", name=button).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+
+
 def edit_cell(page: Page, row: int, column: int, text: str) -> None:
     """Type into one cell of a data editor as an operator would. The grid draws on a canvas:
     click the first row's first cell (rows are 35 px under a 35 px header, after the 30 px
@@ -110,11 +135,11 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
         editor = page.get_by_test_id("portal").locator(".gdg-clip-region").locator("textarea, input").first
         try:
             expect(editor).to_be_visible(timeout=10_000)
-            editor.fill(text)
+            editor.fill(text, timeout=10_000)
             page.keyboard.press("Enter")
             expect(counted).to_be_visible(timeout=10_000)
             return
-        except AssertionError:
+        except (AssertionError, PlaywrightTimeoutError):  # the grid was drawn again under the keystrokes
             if attempt == 2:
                 raise
             page.keyboard.press("Escape")
@@ -203,7 +228,7 @@ def test_the_gate_shows_which_steps_serve_each_clause_and_flags_what_misses_the_
     expect(cell(page, "card_coverage", "Write a file notes.txt with the text 'hello'")).to_have_count(1, timeout=WAIT_MS)
     expect(cell(page, "card_coverage", "Read notes.txt")).to_have_count(1)
     expect(cell(page, "card_steps", "write")).to_have_count(2)  # the write step, and the read's "after"
-    page.get_by_role("button", name="Approve", exact=True).click()
+    click_approve(page)
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
     assert setup.status(thread)["steps"]["read"]["output"] == "hello"
 
@@ -256,7 +281,15 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     # history grows between the click's aim and the click (seen once on a busy machine).
     wait_for_tables(page, 4)
     expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
-    grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
+    picked = page.get_by_text(f"What changed at {history[at_gate]['checkpoint_id']}")
+    for attempt in range(3):  # a page still settling can move the row under the click: then click again
+        grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
+        try:
+            expect(picked).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
     plan = setup.status(thread)["plan"]
@@ -312,6 +345,7 @@ def test_reject_with_feedback_and_approve_the_revised_plan(dashboard: str, page:
     revised = setup.wait(thread, "AWAITING_APPROVAL")  # the planner revised it and it waits again
     assert revised["plan"]["steps"][0]["args"]["url"] == server.url("b")
     expect(page.get_by_text(f"plan {revised['plan_digest'][:19]}…")).to_be_visible(timeout=WAIT_MS)  # drawn
+    expect(approve).to_have_count(1, timeout=WAIT_MS)  # the run before's button is gone
     expect(approve).to_be_visible(timeout=WAIT_MS)
     approve.click()
     expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
@@ -340,7 +374,7 @@ def test_a_revision_is_read_against_the_rejected_plan_and_the_first_one_brought_
     back = setup.wait(thread, "AWAITING_APPROVAL")
     assert back["plan_versions"][-1]["source"] == "restore" and back["plan_versions"][-1]["restored_from"] == 1
     expect(page.get_by_text(f"plan {back['plan_digest'][:19]}…")).to_be_visible(timeout=WAIT_MS)
-    page.get_by_role("button", name="Approve", exact=True).click()
+    click_approve(page)
     expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
     done = setup.status(thread)
     assert done["steps"]["calc"]["output"] == 42, "version 1's plan ran"
@@ -368,8 +402,7 @@ def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, serve
     page.get_by_role("button", name="Cancel", exact=True).click()  # opens the confirmation, stops nothing
     expect(page.get_by_text(re.compile(r"^Stop this thread: no new step starts"))).to_be_visible(timeout=WAIT_MS)
     assert setup.status(thread)["status"] == "EXECUTING"
-    page.get_by_label("Reason (optional)").fill("the slow host hangs")
-    page.get_by_role("button", name="Cancel this thread").click()
+    confirm(page, "Cancel", "Cancel this thread", reason="the slow host hangs")
     expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)  # after the running step's grace
     server.release("gate")
     assert server.started["/after"] == 0
@@ -392,9 +425,7 @@ def test_resume_a_failed_thread_once_its_cause_is_fixed_and_retry_failed_steps(
         thread = setup.run(plan=plan)
         assert setup.approve(thread)["status"] == "FAILED"  # 3 attempts, 3 failures; the 4th call works
         thread_page(page, dashboard, thread)
-        page.get_by_role("button", name=label, exact=True).click()  # the popover says what it does
-        confirm = {"resume": "Resume this thread", "retry": "Retry the failed steps"}[action]
-        page.get_by_role("button", name=confirm).click()
+        confirm(page, label, {"resume": "Resume this thread", "retry": "Retry the failed steps"}[action])
         expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
         assert server.hits[f"/{action}-after"] == 1
         assert setup.status(thread)["decisions"][-1]["action"] == action

@@ -43,6 +43,8 @@ def test_steps_attempts_and_timeline() -> None:
     timeline = timeline_frame(steps, now=T0 + timedelta(seconds=5))
     assert timeline["step"].tolist() == ["a", "b"], "a step that has not started has no bar"
     assert timeline["end"].tolist()[1] == T0 + timedelta(seconds=5), "a running step's bar ends now"
+    assert timeline["start_s"].tolist() == [0.0, 2.0] and timeline["end_s"].tolist() == [2.0, 5.0], "from the start"
+    assert timeline["label"].tolist() == ["2.00 s", "3.00 s…"], "each bar says how long; a running one goes on"
 
 
 def test_the_dag_puts_each_step_a_row_below_its_latest_dependency() -> None:

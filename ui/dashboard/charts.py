@@ -74,13 +74,20 @@ def _status_colours(frame: pd.DataFrame) -> alt.Scale:
     return alt.Scale(domain=statuses, range=[STATUS_COLOURS.get(s, "#6b7280") for s in statuses])
 
 
-def gantt(timeline: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(timeline).mark_bar().encode(
-        x=alt.X("start:T", title="time"), x2="end:T",
-        y=alt.Y("step:N", sort=alt.EncodingSortField("start"), title=None),
+def gantt(timeline: pd.DataFrame) -> alt.LayerChart:
+    """Bars on seconds from the run's start, each labelled with its duration."""
+    span = float(timeline["end_s"].max()) if len(timeline) else 1.0
+    x = alt.X("start_s:Q", title="seconds from the start of the run", axis=alt.Axis(tickCount=8),
+              scale=alt.Scale(domain=[0, max(span, 0.01) * 1.15]))
+    y = alt.Y("step:N", sort=alt.EncodingSortField("start_s"), title=None)
+    bars = alt.Chart(timeline).mark_bar().encode(
+        x=x, x2="end_s:Q", y=y,
         color=alt.Color("status:N", legend=alt.Legend(orient="bottom"), scale=_status_colours(timeline)),
-        tooltip=["step", "status", "start:T", "end:T"],
-    ).properties(height=alt.Step(22))
+        tooltip=["step", "status", alt.Tooltip("start_s:Q", format=".2f", title="start (s)"),
+                 alt.Tooltip("end_s:Q", format=".2f", title="end (s)"), "label"])
+    labels = alt.Chart(timeline).mark_text(align="left", dx=4, fontSize=11).encode(
+        x=alt.X("end_s:Q"), y=y, text="label:N")
+    return alt.layer(bars, labels).properties(height=alt.Step(24))
 
 
 def runs_over_time(counts: pd.DataFrame, bucket: str) -> alt.Chart:

@@ -129,13 +129,21 @@ def attempts_frame(steps: list[StepView]) -> pd.DataFrame:
 
 
 def timeline_frame(steps: list[StepView], now: datetime) -> pd.DataFrame:
-    """Start and end of every step that has started (a running one ends now), for the Gantt."""
+    """Every step that has started, in seconds from the run's first start (a running one
+    ends now, so its bar grows at each refresh), with its duration as the bar's label. An
+    axis of clock times read ".800 .800 .800" on a run of a few seconds."""
     shown = [s for s in steps if s.started_at is not None]
+    zero = min((s.started_at for s in shown), default=now)
+    ends = [s.finished_at or now for s in shown]
     return pd.DataFrame({
         "step": pd.Series([s.id for s in shown], dtype="string"),
         "status": pd.Series([s.status.value for s in shown], dtype="string"),
         "start": _times(s.started_at for s in shown),
-        "end": _times(s.finished_at or now for s in shown),
+        "end": _times(ends),
+        "start_s": pd.Series([(s.started_at - zero).total_seconds() for s in shown], dtype="float64"),
+        "end_s": pd.Series([(end - zero).total_seconds() for end in ends], dtype="float64"),
+        "label": pd.Series([f"{(end - s.started_at).total_seconds():.2f} s" + ("…" if s.finished_at is None else "")
+                            for s, end in zip(shown, ends)], dtype="string"),
     })
 
 

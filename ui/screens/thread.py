@@ -94,6 +94,8 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
     if moment(view) != shown:
         st.rerun()
     steps = list(view.steps.values())
+    if not steps:
+        st.caption("No plan yet: the planner is at work.")
     if steps:
         now = datetime.now(timezone.utc)
         st.markdown("**Steps**")
@@ -106,21 +108,32 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
             step_detail(picked)
         else:
             st.caption("Click a row or a node of the graph to see that step in full.")
+        # Every section is drawn from the start, empty ones with a line saying so, so that
+        # nothing jumps down the page as the run moves on.
         failures = attempts_frame(steps)
+        st.markdown("**Failed attempts**")
         if len(failures):
-            st.markdown("**Failed attempts**")
             st.dataframe(failures, hide_index=True, width="stretch")
+        else:
+            st.caption("None so far.")
         graph = charts.dag(steps)
         st.altair_chart(graph, width="stretch", height=graph.height, key=DAG_CHART, on_select=_picked_node,
                         selection_mode=charts.DAG_PICK)  # the height the rows need, not the default
+        st.markdown("**Timeline**")
         timeline = timeline_frame(steps, now)
         if len(timeline):
             st.altair_chart(charts.gantt(timeline), width="stretch")
+        else:
+            st.caption("It starts when the first step runs.")
+    st.markdown("**Report**")
     if view.report:
-        st.markdown("**Report**")
         long_text(view.report)
-    if view.decisions:
-        st.markdown("**Decisions**")
+    else:
+        st.caption("When the run ends.")
+    st.markdown("**Decisions**")
+    if not view.decisions:
+        st.caption("None yet.")
+    else:
         verified = [e.verified for e in view.audit.entries] if view.audit else [False] * len(view.decisions)
         st.dataframe(decisions_frame(view.decisions, verified), hide_index=True, column_config={
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
@@ -201,8 +214,10 @@ def events(thread_id: str) -> None:
         frame = frame[frame["kind"].isin(kinds)]
     if step:
         frame = frame[frame["step"] == step]
-    st.markdown(f"**Events** ({len(frame)} of {len(page.events)})")
-    st.dataframe(frame.tail(500), hide_index=True,
+    newest_first = st.session_state.get("event_order", "newest first") == "newest first"
+    st.markdown(f"**Events** ({len(frame)} of {len(page.events)}, {'newest' if newest_first else 'oldest'} first)")
+    shown = frame.iloc[::-1].head(500) if newest_first else frame.tail(500)  # new events come in at the top
+    st.dataframe(shown, hide_index=True,
                  column_config={"time": st.column_config.DatetimeColumn("time", format="HH:mm:ss.SSS z")})
 
 
@@ -261,9 +276,11 @@ def thread_page(view: ThreadView) -> None:
         plan_and_review(view)
     plan_versions(view)
     live(view.thread_id, moment(view))
-    filter_kinds, filter_step = st.columns([3, 1])
+    filter_kinds, filter_step, order = st.columns([3, 1, 1])
     filter_kinds.multiselect("Event kinds", get_args(EventKind), key="event_kinds", placeholder="every kind")
     filter_step.selectbox("Step", ["", *view.steps], key="event_step", format_func=lambda s: s or "every step")
+    order.radio("Order", ["newest first", "oldest first"], key="event_order", horizontal=True,
+                help="Newest first: new events come in at the top. Oldest first: the last 500, in order.")
     events(view.thread_id)
     history(view)
 
