@@ -32,7 +32,7 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wa
 from ui.dashboard.session import LIVE_REFRESH_S
 
 _EVENT_COUNT = """(count) => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
-  .some((e) => e.innerText.startsWith(`Events (${count} of ${count})`))"""
+  .some((e) => e.innerText.startsWith(`Events (${count} of ${count},`))"""
 
 
 def add_threads(home: Path, count: int) -> None:

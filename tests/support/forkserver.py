@@ -27,7 +27,8 @@ Protocol, one command per connection on a Unix socket: the client sends one JSON
 pid, waits for it and answers its exit code (``-N`` for a signal, as Popen says it). As a
 parent does for Popen, the supervisor reaps the command only once the client has read its
 exit code and hung up, so its pid cannot be reused by another process while the test may
-still signal it. The server exits when its parent closes its stdin.
+still signal it; it hangs up in turn once it has reaped, and the client's ``wait`` returns
+then. The server exits when its parent closes its stdin.
 """
 
 from __future__ import annotations
@@ -166,7 +167,16 @@ class Forked:
                 self.returncode = int(self._line(timeout))
             except TimeoutError:
                 raise subprocess.TimeoutExpired(self.args, timeout) from None
-            self._conn.close()  # the supervisor reaps the command now
+            # The supervisor reaps the command once we hang up, and hangs up itself once it
+            # has: wait for that, so the pid is gone when wait() returns, as with Popen (a
+            # zombie's pid still answers kill(pid, 0), and the claim of a kill -9'd worker
+            # looked alive to the process that was to take its thread over).
+            with contextlib.suppress(OSError):
+                self._conn.shutdown(socket.SHUT_WR)
+                if select.select([self._conn], [], [], 30)[0]:
+                    while self._conn.recv(64):
+                        pass
+            self._conn.close()
         return self.returncode
 
     def poll(self) -> int | None:
@@ -255,7 +265,7 @@ def _supervise(conn: socket.socket) -> None:
         conn.sendall(f"{code}\n".encode())
         with contextlib.suppress(OSError):
             conn.recv(1)  # until the client hangs up: till then the pid stays the command's
-        os.waitpid(pid, 0)
+        os.waitpid(pid, 0)  # then our exit closes the connection: the client's wait() returns
     finally:
         os._exit(0)
 
