@@ -49,6 +49,7 @@ class StepView(_View):
     output: Any = None
     error: str | None = None
     attempt_log: list[Attempt] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None  # in back-off after a failed attempt: when it tries again
 
 
 class Estimate(_View):

@@ -10,7 +10,7 @@ an earlier execution already made them SUCCEEDED (those are not run again)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from graph.core.audit import AuditReport, plan_digest
@@ -116,8 +116,10 @@ def _apply(view: StepView, event: StoredEvent) -> StepView:
     if event.kind == "step_retry":
         failed = Attempt(attempt=event.attempt or view.attempts, started_at=view.started_at or event.ts,
                          error=payload.get("error"), delay_s=payload.get("delay_s"))
+        delay = payload.get("delay_s")
         return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": failed.attempt + 1,
-                                       "attempt_log": [*view.attempt_log, failed]})
+                                       "attempt_log": [*view.attempt_log, failed],
+                                       "next_attempt_at": event.ts + timedelta(seconds=delay) if delay else None})
     if event.kind in ("step_succeeded", "step_failed", "step_cancelled"):
         succeeded = event.kind == "step_succeeded"
         return view.model_copy(update={
@@ -125,6 +127,7 @@ def _apply(view: StepView, event: StoredEvent) -> StepView:
                        "step_cancelled": StepStatus.CANCELLED}[event.kind],
             "attempts": event.attempt or view.attempts, "finished_at": event.ts,
             "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
+            "next_attempt_at": None,
             "error": None if succeeded else payload.get("error")})
     if event.kind == "step_skipped":
         return view.model_copy(update={"status": StepStatus.SKIPPED, "error": payload.get("reason")})

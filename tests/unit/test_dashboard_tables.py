@@ -38,6 +38,9 @@ def test_steps_attempts_and_timeline() -> None:
     assert frame["output"].tolist()[0] == "42" and frame["after"].tolist() == ["", "a", "a"]
     assert frame["duration"].tolist() == ["2.00 s", "3.0 s so far", ""], "blank, not None, where there is none"
     assert frame["error"].tolist() == ["", "", ""] and frame["started"].tolist() == ["10:00:00.000", "10:00:02.000", ""]
+    backing_off = steps[1].model_copy(update={"attempts": 2, "next_attempt_at": T0 + timedelta(seconds=7)})
+    assert steps_frame([backing_off], now=T0 + timedelta(seconds=5))["next_try"].tolist() == ["attempt 2 at 10:00:07.000"]
+    assert steps_frame([backing_off], now=T0 + timedelta(seconds=8))["next_try"].tolist() == [""], "not once it is due"
     assert attempts_frame(steps).to_dict("records") == [
         {"step": "a", "attempt": 1, "category": "http_5xx", "error": "HTTP 503", "backoff": "0.50 s"}]
     timeline = timeline_frame(steps, now=T0 + timedelta(seconds=5))
@@ -71,3 +74,19 @@ def test_the_decision_card_summarises_args_on_one_line() -> None:
     assert frame["args"].tolist()[0] == 'expression="6*7"' and frame["after"].tolist() == ["", "a"]
     assert len(frame["args"].tolist()[1]) == 120 and frame["args"].tolist()[1].endswith("…")
     assert args_summary({}) == ""
+
+
+def test_a_step_in_back_off_says_when_it_tries_next() -> None:
+    from graph.operations.views import step_views
+
+    plan = {"steps": [{"id": "a", "tool": "http_request", "args": {}}]}
+    started = StoredEvent(thread_id="t", seq=1, ts=T0, kind="step_started", step_id="a", attempt=1)
+    retry = StoredEvent(thread_id="t", seq=2, ts=T0 + timedelta(seconds=1), kind="step_retry", step_id="a",
+                        attempt=1, payload={"error": "HTTP 503", "delay_s": 0.5})
+    [view] = step_views(plan, {}, [started, retry]).values()
+    assert view.status == StepStatus.RUNNING and view.attempts == 2
+    assert view.next_attempt_at == T0 + timedelta(seconds=1.5)
+    done = StoredEvent(thread_id="t", seq=3, ts=T0 + timedelta(seconds=2), kind="step_succeeded", step_id="a",
+                       attempt=2, payload={"output": "ok", "seconds": 2.0})
+    [view] = step_views(plan, {}, [started, retry, done]).values()
+    assert view.next_attempt_at is None

@@ -113,7 +113,16 @@ def steps_frame(steps: list[StepView], now: datetime | None = None) -> pd.DataFr
                              dtype="string"),
         "output": pd.Series([cut(_text(s.output), OUTPUT_CHARS) for s in steps], dtype="string"),
         "error": pd.Series([s.error or "" for s in steps], dtype="string"),
+        "next_try": pd.Series([_next_try(s, now) for s in steps], dtype="string"),
     })
+
+
+def _next_try(step: StepView, now: datetime | None) -> str:
+    """A step in back-off: when its next attempt starts (UTC)."""
+    at = step.next_attempt_at
+    if at is None or step.status != StepStatus.RUNNING or (now is not None and at <= now):
+        return ""
+    return f"attempt {step.attempts} at {at:%H:%M:%S.%f}"[:-3]
 
 
 def attempts_frame(steps: list[StepView]) -> pd.DataFrame:

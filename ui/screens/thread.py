@@ -102,7 +102,9 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         st.session_state[STEP_ORDER] = [s.id for s in steps]
         st.dataframe(steps_frame(steps, now), hide_index=True, width="stretch", key=STEPS_TABLE,
                      on_select=_picked_row, selection_mode="single-row",
-                     column_config={"started": st.column_config.TextColumn("started (UTC)")})
+                     column_config={"started": st.column_config.TextColumn("started (UTC)"),
+                                    "next_try": st.column_config.TextColumn("next try (UTC)", help="a step in "
+                                                                            "back-off: when its next attempt starts")})
         picked = view.steps.get(st.session_state.get(SHOWN_STEP) or "")
         if picked is not None:
             step_detail(picked)
