@@ -1,5 +1,6 @@
-"""Circuit breakers, one per tool (``tool:<name>``) and one per model provider
-(``model:<provider>``), shared by every run in the process.
+"""Circuit breakers, one per destination (``http:<host>`` for HTTP calls) or per tool
+(``tool:<name>``), and one per model provider (``model:<provider>``), shared by every run
+in the process.
 
 closed → open after ``failure_threshold`` consecutive failures → half-open once
 ``cooldown_s`` has passed, which lets exactly one trial call through: success closes the
@@ -64,6 +65,7 @@ class CircuitBreaker:
         self._opened_wall: float | None = None
         self._trial_out = False
         self._last_error: str | None = None
+        self._opened_by: str | None = None  # the call (a step id) whose failure opened it
 
     @property
     def state(self) -> BreakerState:
@@ -80,7 +82,7 @@ class CircuitBreaker:
                 assert self._opened_at is not None
                 remaining = self._opened_at + self.config.cooldown_s - self._clock()
                 if remaining > 0:
-                    raise CircuitOpenError(f"circuit open for {self.name} (retry in {remaining:.1f}s)")
+                    raise CircuitOpenError(self._refusal(remaining))
                 self._move("half_open")
             if self._state == "half_open":
                 if self._trial_out:
@@ -94,7 +96,16 @@ class CircuitBreaker:
             if self._state != "closed":
                 self._move("closed")
 
-    def record_failure(self, error: str) -> None:
+    def _refusal(self, remaining: float) -> str:
+        """Why a call was not attempted, for the operator: which breaker, since when, opened
+        by which step, and when it lets a trial call through."""
+        since = time.strftime("%H:%M:%S", time.gmtime(self._opened_wall)) if self._opened_wall else "?"
+        trial = time.strftime("%H:%M:%S", time.gmtime(time.time() + remaining))
+        by = f" (opened by step {self._opened_by})" if self._opened_by else ""
+        return (f"not attempted: circuit open for {self.name} since {since} UTC{by}; "
+                f"next trial at {trial} UTC")
+
+    def record_failure(self, error: str, by: str | None = None) -> None:
         with self._lock:
             self._last_error = error
             self._trial_out = False
@@ -102,6 +113,7 @@ class CircuitBreaker:
             if self._state == "half_open" or (self._state == "closed" and self._failures >= self.config.failure_threshold):
                 self._opened_at = self._clock()
                 self._opened_wall = time.time()
+                self._opened_by = by
                 self._move("open")
 
     def release_trial(self) -> None:
@@ -110,14 +122,15 @@ class CircuitBreaker:
             self._trial_out = False
 
     @contextmanager
-    def guard(self, counts: Callable[[BaseException], bool]) -> Iterator[None]:
-        """Run the block through the breaker; ``counts`` says which errors are the dependency's fault."""
+    def guard(self, counts: Callable[[BaseException], bool], by: str | None = None) -> Iterator[None]:
+        """Run the block through the breaker; ``counts`` says which errors are the dependency's
+        fault; ``by``: who calls (a step id), named if its failure opens the breaker."""
         self.before_call()
         try:
             yield
         except BaseException as exc:
             if counts(exc):
-                self.record_failure(f"{type(exc).__name__}: {exc}"[:300])
+                self.record_failure(f"{type(exc).__name__}: {exc}"[:300], by)
             else:
                 self.release_trial()
             raise

@@ -141,6 +141,7 @@ def resilient_call(
     limits: CallLimits,
     breaker: CircuitBreaker | None = None,
     on_retry: Callable[[Attempt], None] | None = None,
+    caller: str | None = None,
 ) -> tuple[T, list[Attempt]]:
     """Call ``fn(seconds_left)`` until it succeeds, the error is not retryable, the attempts
     run out or the deadline would pass during the next wait. Raises CallFailed."""
@@ -150,7 +151,7 @@ def resilient_call(
         started = utc_now()
         number = len(log) + 1
         try:
-            with breaker.guard(lambda e: classify(e) in BREAKER_COUNTS) if breaker else nullcontext():
+            with breaker.guard(lambda e: classify(e) in BREAKER_COUNTS, caller) if breaker else nullcontext():
                 value = call_within(lambda: fn(limits.remaining()), limits)
         except BaseException as exc:
             log.append(Attempt(attempt=number, started_at=started, error=one_line(exc), category=classify(exc)))

@@ -92,6 +92,9 @@ class Settings(Model):
     agent_retry: dict[str, RetryOverride] = Field(default_factory=dict, description="Per-agent (planner, critic).")
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     breaker_overrides: dict[str, BreakerConfig] = Field(default_factory=dict, description="By breaker name.")
+    breaker_scope: Literal["destination", "tool"] = Field(
+        "destination", description="'destination': one breaker per host for http_request (http:HOST), so one "
+                                   "bad endpoint does not refuse calls to healthy ones; 'tool': one per tool.")
     sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
     mcp: dict[str, McpServer] = Field(default_factory=dict, description="MCP servers, [mcp.NAME] tables.")
@@ -159,6 +162,7 @@ class Settings(Model):
         values["agent_retry"] = retry.pop("agents", {})
         breaker = dict(values.pop("breaker", {}) or {})
         values["breaker_overrides"] = breaker.pop("overrides", {})
+        values["breaker_scope"] = _env("PROLIGHT_BREAKER_SCOPE", breaker.pop("scope", "destination"))
         accounts = values.pop("accounts", {}) or {}
         if not isinstance(accounts, dict) or not all(isinstance(a, dict) for a in accounts.values()):
             raise SettingsError("bad setting accounts: each account is an [accounts.NAME] table")

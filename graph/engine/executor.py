@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from langgraph.func import task
 
@@ -154,6 +155,17 @@ def run_step(run: StepRun, step_id: str) -> StepResult:
         return StepResult(status=StepStatus.SKIPPED, error=str(exc))
 
 
+def breaker_name(step: Step, scope: str) -> str:
+    """The breaker a step's call goes through: per host for an HTTP call (``http:HOST``)
+    when breakers are scoped by destination, else per tool. A tool-wide breaker let one bad
+    endpoint refuse calls to healthy hosts ("circuit open for tool:http_request")."""
+    if scope == "destination" and step.tool == "http_request":
+        host = urlsplit(str(step.args.get("url", ""))).hostname
+        if host:
+            return f"http:{host}"
+    return f"tool:{step.tool}"
+
+
 def call_tool(run: StepRun, step: Step) -> StepResult:
     with tool_span(step.tool, step.id) as span:
         result = _call_tool(run, step)
@@ -189,7 +201,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
             invoke, retry=run.settings.retry_for_tool(step.tool, step.retry),
             limits=CallLimits(timeout_s, run.cancelled, run.settings.cancel_grace_s,
                               bounded=run.registry.is_bounded(step.tool)),
-            breaker=BOARD.get(f"tool:{step.tool}"), on_retry=on_retry)
+            breaker=BOARD.get(breaker_name(step, run.settings.breaker_scope)), on_retry=on_retry, caller=step.id)
     except CallFailed as failed:
         error = redact(str(failed), secrets)
         log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]

@@ -3,6 +3,7 @@ errors, hanging, a tripping breaker, and secrets that must never be stored."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -77,14 +78,34 @@ def test_breaker_opens_limits_calls_then_half_opens_after_cooldown(home: Path, s
     out = run(flow, [fetch(server, f"d{i}", status=503) for i in range(8)])
     assert out["status"] == "FAILED"
     assert server.started.total() < 8 * 3 / 2, f"{server.started.total()} calls reached the server"
-    assert sum("circuit open" in r["error"] for r in out["steps"].values()) >= 3
-    assert [(b["name"], b["state"]) for b in flow.breakers()] == [("tool:http_request", "open")]
+    refused = [r["error"] for r in out["steps"].values() if "circuit open" in r["error"]]
+    assert len(refused) >= 3
+    assert re.search(r"not attempted: circuit open for http:127\.0\.0\.1 since \d\d:\d\d:\d\d UTC "
+                     r"\(opened by step d\d\); next trial at \d\d:\d\d:\d\d UTC", refused[0]), refused[0]
+    assert [(b["name"], b["state"]) for b in flow.breakers()] == [("http:127.0.0.1", "open")]
 
     time.sleep(0.6)
     assert flow.breakers()[0]["state"] == "half_open"
     healthy = run(flow, [fetch(server, "healthy")])
     assert healthy["status"] == "COMPLETED" and healthy["steps"]["healthy"]["attempts"] == 1
     assert flow.breakers()[0]["state"] == "closed"
+
+
+def test_one_bad_endpoint_does_not_refuse_a_healthy_host(home: Path, server: ToolServer) -> None:
+    """Breakers are per destination: calls to "localhost" fail until its breaker opens;
+    a step to 127.0.0.1 (the same server under another host name) still runs."""
+    flow = workflow(home, step_concurrency=1)
+    from graph.core.breaker import BOARD
+
+    BOARD.configure(flow.settings.breaker.model_copy(update={"failure_threshold": 2, "cooldown_s": 60}), {})
+    bad = [fetch(server, f"bad{i}", status=503) for i in range(3)]
+    for step in bad:
+        step["args"]["url"] = step["args"]["url"].replace("127.0.0.1", "localhost")
+    out = run(flow, bad)
+    assert out["status"] == "FAILED"
+    assert [(b["name"], b["state"]) for b in flow.breakers()] == [("http:localhost", "open")]
+    healthy = run(flow, [fetch(server, "healthy")])
+    assert healthy["status"] == "COMPLETED", healthy["error"]
 
 
 def test_secret_is_sent_but_never_stored(home: Path, server: ToolServer) -> None:

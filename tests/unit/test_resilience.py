@@ -94,6 +94,12 @@ def test_settings_file_then_environment(tmp_path: Path, monkeypatch: pytest.Monk
     assert settings.retry_for_agent("planner").max_attempts == 2
     assert (settings.breaker.failure_threshold, settings.breaker.cooldown_s) == (9, 7)
     assert settings.breaker_overrides["tool:http_request"].failure_threshold == 2
+    assert settings.breaker_scope == "destination", "a breaker per host by default"
+    path.write_text('[breaker]\nscope = "tool"\n')
+    assert Settings.from_env().breaker_scope == "tool"
+    path.write_text('[breaker]\nscope = "everywhere"\n')
+    with pytest.raises(SettingsError, match="bad setting breaker_scope"):
+        Settings.from_env()
     path.write_text("[retry]\nmax_attempts = 0\n")
     with pytest.raises(SettingsError, match="bad setting retry.max_attempts"):
         Settings.from_env()
