@@ -60,7 +60,9 @@ def _ancestors(plan: Plan) -> dict[str, set[str]]:
     return found
 
 
-def _path(value: object) -> str | None:
+def file_key(value: object) -> str | None:
+    """An arg as the file tools resolve it, so "./notes.txt" is the notes.txt written
+    before; None for anything that names no file."""
     return value.strip().removeprefix("./") if isinstance(value, str) and value.strip() else None
 
 
@@ -69,11 +71,11 @@ def order_issues(plan: Plan) -> list[CritiqueIssue]:
     ancestors = _ancestors(plan)
     issues = []
     for writer in (s for s in plan.steps if s.tool == "write_file"):
-        written = _path(writer.args.get("path"))
+        written = file_key(writer.args.get("path"))
         for other in plan.steps:
             if other.id == writer.id or written is None:
                 continue
-            if written in {_path(v) for v in other.args.values()} and writer.id not in ancestors[other.id] \
+            if written in {file_key(v) for v in other.args.values()} and writer.id not in ancestors[other.id] \
                     and other.id not in ancestors[writer.id]:
                 issues.append(CritiqueIssue(
                     severity="warning", check=ORDER, step_id=other.id,

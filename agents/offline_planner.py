@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agents.goal_checks import file_key
 from agents.tools import ToolRegistry
 from agents.tools.calculate import is_arithmetic
 from graph.core.schemas import Clause, Plan, Step
@@ -77,18 +78,13 @@ def plan_offline(goal: str, registry: ToolRegistry) -> Plan:
         taken[verb] = taken.get(verb, 0) + 1
         step_id = verb if taken[verb] == 1 else f"{verb}_{taken[verb]}"
         depends = [previous] if piece.after_previous and previous else []
-        depends += [w for v in args.values() if (w := written.get(_file(v))) and w not in depends]
-        if tool == "write_file":
-            written[_file(args["path"])] = step_id
+        depends += [w for v in args.values() if (w := written.get(file_key(v))) and w not in depends]
+        if tool == "write_file" and (path := file_key(args["path"])):
+            written[path] = step_id
         steps.append(Step(id=step_id, description=piece.text, tool=tool, args=args, depends_on=depends))
         coverage.append(Clause(text=piece.text, steps=[step_id]))
         previous = step_id
     return Plan(goal=goal, steps=steps, coverage=coverage)
-
-
-def _file(value: object) -> str:
-    """A path as the file tools resolve it, so "./notes.txt" is the notes.txt written before."""
-    return value.strip().removeprefix("./") if isinstance(value, str) else ""
 
 
 def split_goal(goal: str) -> list[Piece]:
