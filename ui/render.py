@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.operations.models import Event, StoredEvent
+from graph.operations.models import FINISHED, Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_cancelled": "■", "step_skipped": "–",
          "step_retry": "↻"}
@@ -116,7 +116,7 @@ def branch_line(branch: dict[str, Any]) -> str:
         head += f", forked from checkpoint {branch['forked_from']}"
         if branch.get("forked_by"):
             head += f" by {branch['forked_by']} at {str(branch['forked_at'])[:19]}"
-    verb = "ended" if branch["status"] in ("COMPLETED", "FAILED", "REJECTED", "CANCELLED") else "is"
+    verb = "ended" if branch["status"] in FINISHED else "is"
     return f"{head}: {verb} {branch['status']}"
 
 

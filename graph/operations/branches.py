@@ -18,6 +18,7 @@ from graph.core.audit import AuditReport
 from graph.core.events import StoredEvent
 from graph.core.schemas import Status
 from graph.operations.models import BranchView
+from graph.operations.views import parent_id
 
 if TYPE_CHECKING:
     from langgraph.types import StateSnapshot
@@ -27,16 +28,12 @@ def _id(snapshot: StateSnapshot) -> str:
     return snapshot.config["configurable"]["checkpoint_id"]
 
 
-def _parent(snapshot: StateSnapshot) -> str | None:
-    return (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-
-
 def branch_views(snapshots: Sequence[StateSnapshot], forks: Sequence[StoredEvent],
                  audit: Callable[[dict[str, Any]], AuditReport]) -> list[BranchView]:
     """``snapshots``: every checkpoint of the thread (any order); ``forks``: its fork
     decisions' events in order; ``audit``: checks a head's decisions."""
     by_id = {_id(s): s for s in snapshots}
-    parents = {i: _parent(s) for i, s in by_id.items()}
+    parents = {i: parent_id(s) for i, s in by_id.items()}
     has_child = {p for p in parents.values() if p}
     leaves = [i for i in by_id if i not in has_child]
     paths: dict[str, list[str]] = {}
@@ -61,7 +58,7 @@ def branch_views(snapshots: Sequence[StateSnapshot], forks: Sequence[StoredEvent
     for number, leaf in enumerate(ordered, 1):
         head = by_id[leaf]
         start = by_id[first_own(leaf)]
-        left_from = _parent(start)
+        left_from = parent_id(start)
         fork = None
         if number > 1:
             copied_from = {c for c, p in parents.items() if p == left_from}  # a "__copy__" fork copies a sibling

@@ -15,7 +15,7 @@ from graph.core.model import Model
 # The vocabulary of the answers (plans, statuses, actions, events), named here so that front
 # ends take every type they show from this one module.
 from graph.core.events import Event, EventKind, StoredEvent  # noqa: F401
-from graph.core.schemas import (FOLLOW_UNTIL, UNSUCCESSFUL, Action, Attempt, Clause, Critique,  # noqa: F401
+from graph.core.schemas import (FINISHED, FOLLOW_UNTIL, UNSUCCESSFUL, Action, Attempt, Clause, Critique,  # noqa: F401
                                 CritiqueIssue, Decision, FollowUntil, Plan, PlanVersion, RetryConfig, Status,
                                 StepStatus)
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in

@@ -144,7 +144,7 @@ def checkpoint_view(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) ->
     metadata = snapshot.metadata or {}
     return CheckpointView(
         checkpoint_id=snapshot.config["configurable"]["checkpoint_id"],
-        parent_checkpoint_id=_parent_id(snapshot), step=metadata.get("step"), source=metadata.get("source"),
+        parent_checkpoint_id=parent_id(snapshot), step=metadata.get("step"), source=metadata.get("source"),
         node=_writer_of(snapshot, by_id), next=list(snapshot.next),
         status=snapshot.values.get("status", Status.CREATED.value) if snapshot.values else None,
         created_at=datetime.fromisoformat(snapshot.created_at) if snapshot.created_at else None)
@@ -156,7 +156,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
             for key in dict.fromkeys([*after, *before]) if before.get(key) != after.get(key)]
 
 
-def _parent_id(snapshot: StateSnapshot) -> str | None:
+def parent_id(snapshot: StateSnapshot) -> str | None:
     return (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
 
 
@@ -166,6 +166,6 @@ def _writer_of(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) -> str 
     source = (snapshot.metadata or {}).get("source")
     if source in ("input", "update", "fork"):
         return {"input": "input", "update": "operator", "fork": "fork"}[source]
-    parent_id = _parent_id(snapshot)
-    parent = by_id.get(parent_id) if parent_id else None
+    parent_key = parent_id(snapshot)
+    parent = by_id.get(parent_key) if parent_key else None
     return ",".join(t.name for t in parent.tasks) if parent and parent.tasks else None
