@@ -19,9 +19,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.reconnect import backoff
-from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState, CheckpointView, EventPage,
-                                     FollowUntil, Metrics, PendingApproval, RetryConfig, StatusCounts, StoredEvent,
-                                     ThreadPage, ThreadQuery, ThreadView, ToolView)
+from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState,
+                                     CheckpointView, EventPage, FollowUntil, Metrics, PendingApproval, RetryConfig,
+                                     StatusCounts, StoredEvent, ThreadPage, ThreadQuery, ThreadView, ToolView)
 
 T = TypeVar("T")
 

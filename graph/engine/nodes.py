@@ -72,8 +72,9 @@ def critic(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     revise = (verdict.verdict == "revise" and revisions < ctx.settings.max_revisions
               and state.get("plan_source", "operator") == "planner")
     emit("critique", node=CRITIC, payload={"verdict": verdict.verdict, "issues": len(verdict.issues)})
-    update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": dump(plan),
-                              "plan_versions": new_version(state, dump(plan), state.get("plan_source") or "operator")}
+    checked = dump(plan)
+    update: dict[str, Any] = {"critique": dump(verdict), "status": Status.CRITIQUED.value, "plan": checked,
+                              "plan_versions": new_version(state, checked, state.get("plan_source") or "operator")}
     if revise:
         update |= {"revisions": revisions + 1, "feedback": _feedback(verdict)}
     return update
@@ -121,9 +122,9 @@ def _apply(decision: Decision, state: WorkflowState, ctx: RunContext) -> dict[st
     issues = (state.get("critique") or {}).get("issues", [])
     if decision.action in ("edit", "restore") and decision.plan is not None:
         verdict = critique(decision.plan, ctx.registry, ctx.settings)
-        update = {"plan": dump(decision.plan), "plan_source": "operator",
-                  "critique": dump(verdict), "steps": {RESET: True},
-                  "plan_versions": new_version(state, dump(decision.plan), decision.action, by=decision.operator,
+        decided = dump(decision.plan)
+        update = {"plan": decided, "plan_source": "operator", "critique": dump(verdict), "steps": {RESET: True},
+                  "plan_versions": new_version(state, decided, decision.action, by=decision.operator,
                                                restored_from=decision.restores)}
         issues = verdict.issues
         if decision.action == "restore":  # back to the gate with it: a new decision is asked for

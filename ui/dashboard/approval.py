@@ -87,8 +87,8 @@ class PlanEditor:
         assert self.view.plan is not None
         tools = [t.name for t in operations().tools()]
         st.markdown("**Edit the plan**")
-        edited = st.container(key="plan_editor").data_editor(plan_frame(self.view.plan), key=self.key, num_rows="dynamic", hide_index=True,
-                                column_config={
+        edited = st.container(key="plan_editor").data_editor(
+            plan_frame(self.view.plan), key=self.key, num_rows="dynamic", hide_index=True, column_config={
             "id": st.column_config.TextColumn("id", required=True),
             "tool": st.column_config.SelectboxColumn("tool", options=tools, required=True),
             "args": st.column_config.TextColumn("args (JSON)", width="large"),
@@ -97,7 +97,8 @@ class PlanEditor:
             "timeout_s": st.column_config.NumberColumn("timeout (s)", min_value=0.001),
             "description": st.column_config.TextColumn("description")})
         st.caption(f"{self.edits} not sent yet: \"Approve with {self.edits}\" sends them, \"Discard {self.edits}\" "
-                   "drops them" if self.pending else "Double-click a cell to edit it; add or delete rows at the bottom and the left.")
+                   "drops them" if self.pending
+                   else "Double-click a cell to edit it; add or delete rows at the bottom and the left.")
         self._problems = st.container()
         return edited
 
