@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 import signal
-import time
 
-from tests.support.checkpoints import persisted_outputs
+from tests.support.checkpoints import persisted_outputs, wait_durable
 from tests.support.cli import Cli
 from tests.support.http_server import ToolServer
 
@@ -33,10 +32,7 @@ def test_resume_after_kill_runs_only_unfinished_steps(cli: Cli, server: ToolServ
     proc = cli.popen("approve", thread)
     server.wait_started("/slow")
     server.wait_started("/d")
-    deadline = time.monotonic() + 10
-    while server.hits["/d"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.5)  # let the finished steps' writes land
+    wait_durable(cli.env["PROLIGHT_DB"], thread, {f"ok /{p} call 1" for p in ("a", "b", "c", "d")})
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL

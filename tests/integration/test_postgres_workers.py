@@ -14,7 +14,7 @@ import pytest
 from graph.core.schemas import Plan
 from graph.operations import Operations
 from graph.operations.models import ThreadQuery
-from tests.support.checkpoints import persisted_outputs
+from tests.support.checkpoints import wait_durable
 from tests.support.cli import Background, Cli
 from tests.support.http_server import ToolServer
 from tests.support.plans import fetch
@@ -82,10 +82,7 @@ def test_a_worker_killed_mid_run_leaves_its_thread_to_the_other(pg_cli: Cli, ser
     workers.extend([pg_cli.background("worker"), pg_cli.background("worker")])
     pg_cli.ok("approve", "--detach", thread)
     server.wait_started("/slow")
-    deadline = time.monotonic() + 60  # the kill lands once a and b are durable, not after a guess
-    while not {"ok /a call 1", "ok /b call 1"} <= persisted_outputs(pg_cli.env["PROLIGHT_DB"], thread):
-        assert time.monotonic() < deadline, "a and b never became durable"
-        time.sleep(0.05)
+    wait_durable(pg_cli.env["PROLIGHT_DB"], thread, {"ok /a call 1", "ok /b call 1"})  # then the kill
     holder = pg_cli.ok("status", thread)["held_by"]
     victim = next(w for w in workers if holder.startswith(f"{w.proc.pid}@"))
     survivor = next(w for w in workers if w is not victim)

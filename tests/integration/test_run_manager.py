@@ -7,6 +7,7 @@ import signal
 import time
 
 from graph.core.schemas import Plan
+from tests.support.checkpoints import wait_durable
 from tests.support.cli import Background, Cli
 from tests.support.ops import JsonOps
 from tests.support.http_server import ToolServer
@@ -54,8 +55,7 @@ def test_a_killed_worker_is_replaced_and_finished_steps_do_not_run_again(cli: Cl
     first = cli.background("worker")
     cli.ok("approve", "--detach", thread)
     server.wait_started("/slow")
-    server.wait_started("/c")
-    time.sleep(0.5)
+    wait_durable(cli.env["PROLIGHT_DB"], thread, {"ok /a call 1", "ok /b call 1", "ok /c call 1"})
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(timeout=10)
     assert cli.ok("status", thread)["status"] == "EXECUTING"

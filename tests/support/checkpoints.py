@@ -3,6 +3,8 @@ were durable at a given moment (a kill, say), whichever back end the test runs o
 
 from __future__ import annotations
 
+import time
+
 from graph.store.connect import open_database
 
 
@@ -18,3 +20,12 @@ def persisted_outputs(db_url: str, thread: str) -> set[str]:
         return outputs
     finally:
         db.close()
+
+
+def wait_durable(db_url: str, thread: str, outputs: set[str], timeout: float = 60) -> None:
+    """Until every one of ``outputs`` is durable: a kill meant to land after some steps
+    finished waits on that, not on a guessed pause."""
+    deadline = time.monotonic() + timeout
+    while not outputs <= (durable := persisted_outputs(db_url, thread)):
+        assert time.monotonic() < deadline, f"never durable: {sorted(outputs - durable)}"
+        time.sleep(0.05)
