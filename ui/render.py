@@ -8,7 +8,7 @@ from typing import Any
 from graph.operations.models import FINISHED, Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_cancelled": "■", "step_skipped": "–",
-         "step_retry": "↻"}
+         "step_retry": "↻", "step_not_attempted": "⊘"}
 
 
 def event_line(event: Event) -> str | None:

@@ -86,7 +86,7 @@ class CircuitBreaker:
                 self._move("half_open")
             if self._state == "half_open":
                 if self._trial_out:
-                    raise CircuitOpenError(f"circuit open for {self.name} (half-open: a trial call is out)")
+                    raise CircuitOpenError(f"not attempted: breaker for {self.name} half-open, its trial call is out")
                 self._trial_out = True
 
     def record_success(self) -> None:
@@ -102,7 +102,7 @@ class CircuitBreaker:
         since = time.strftime("%H:%M:%S", time.gmtime(self._opened_wall)) if self._opened_wall else "?"
         trial = time.strftime("%H:%M:%S", time.gmtime(time.time() + remaining))
         by = f" (opened by step {self._opened_by})" if self._opened_by else ""
-        return (f"not attempted: circuit open for {self.name} since {since} UTC{by}; "
+        return (f"not attempted: breaker for {self.name} open since {since} UTC{by}; "
                 f"next trial at {trial} UTC")
 
     def record_failure(self, error: str, by: str | None = None) -> None:

@@ -75,6 +75,7 @@ class StepStatus(StrEnum):
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
     CANCELLED = "CANCELLED"  # stopped by a cancel while it ran: not a failure of its tool
+    NOT_ATTEMPTED = "NOT_ATTEMPTED"  # refused by an open breaker: never called, not its own failure
 
 
 ErrorCategory = Literal[
@@ -252,6 +253,9 @@ class Attempt(Model):
 
 
 class StepResult(Model):
+    """``attempts``: the calls that reached the tool, over every run of the step (a retry
+    adds to them); ``attempt_log`` keeps them all, and a breaker's refusal too."""
+
     status: StepStatus = StepStatus.PENDING
     attempts: int = 0
     started_at: datetime | None = None

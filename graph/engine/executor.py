@@ -81,11 +81,16 @@ class StepRun:
         self.finished: dict[str, Latch] = {s: Latch() for s, children in self.dependents.items() if children}
         self.all_finished = Latch()
         self._lock = threading.Lock()
+        self.earlier: dict[str, list[dict[str, Any]]] = {}  # attempts of steps about to run again
         for step_id, stored in previous.items():
-            if stored.get("status") == SUCCEEDED and step_id in self.steps:
+            if step_id not in self.steps:
+                continue
+            if stored.get("status") == SUCCEEDED:
                 self.results[step_id] = stored
                 if step_id in self.finished:
                     self.finished[step_id].open()
+            elif stored.get("attempt_log"):
+                self.earlier[step_id] = stored["attempt_log"]
         if len(self.results) == len(self.steps):
             self.all_finished.open()
         for step in self.order:
@@ -158,7 +163,8 @@ def run_step(run: StepRun, step_id: str) -> StepResult:
 def breaker_name(step: Step, scope: str) -> str:
     """The breaker a step's call goes through: per host for an HTTP call (``http:HOST``)
     when breakers are scoped by destination, else per tool. A tool-wide breaker let one bad
-    endpoint refuse calls to healthy hosts ("circuit open for tool:http_request")."""
+    endpoint refuse calls to healthy hosts. An MCP tool is named for its server and tool
+    already (``SERVER_TOOL``), so its breaker is per server and tool either way."""
     if scope == "destination" and step.tool == "http_request":
         host = urlsplit(str(step.args.get("url", ""))).hostname
         if host:
@@ -175,14 +181,18 @@ def call_tool(run: StepRun, step: Step) -> StepResult:
 
 
 def _call_tool(run: StepRun, step: Step) -> StepResult:
+    """Attempts number on from the step's earlier runs (a retry or resume adds to its
+    history instead of starting it again)."""
     started = utc_now()
-    emit("step_started", node=EXECUTOR, step_id=step.id, attempt=1, payload={"tool": step.tool})
+    earlier = [Attempt.model_validate(a) for a in run.earlier.get(step.id, ())]
+    offset = max((a.attempt for a in earlier), default=0)
+    emit("step_started", node=EXECUTOR, step_id=step.id, attempt=offset + 1, payload={"tool": step.tool})
     secrets: dict[str, str] = {}
     call = run.registry.caller(step.tool)
     takes_timeout = run.registry.takes(step.tool, "timeout_s")
     timeout_s = step.timeout_s or run.settings.step_timeout_s
 
-    attempt_no = [0]
+    attempt_no = [offset]
 
     def invoke(seconds_left: float | None) -> Any:
         attempt_no[0] += 1
@@ -193,8 +203,12 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         return call(args, run.tool_config)
 
     def on_retry(attempt: Attempt) -> None:
-        emit("step_retry", node=EXECUTOR, step_id=step.id, attempt=attempt.attempt,
-             payload={"tool": step.tool, "error": redact(attempt.error, secrets), "delay_s": attempt.delay_s})
+        emit("step_retry", node=EXECUTOR, step_id=step.id, attempt=attempt.attempt + offset,
+             payload={"tool": step.tool, "error": redact(attempt.error, secrets), "category": attempt.category,
+                      "delay_s": attempt.delay_s})
+
+    def history(log: list[Attempt]) -> list[Attempt]:
+        return earlier + [a.model_copy(update={"attempt": a.attempt + offset}) for a in log]
 
     try:
         output, attempts = resilient_call(
@@ -203,21 +217,55 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
                               bounded=run.registry.is_bounded(step.tool)),
             breaker=BOARD.get(breaker_name(step, run.settings.breaker_scope)), on_retry=on_retry, caller=step.id)
     except CallFailed as failed:
-        error = redact(str(failed), secrets)
-        log = [a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts]
-        stopped = bool(log) and log[-1].category == "cancelled"  # by the operator, not by the tool
-        emit("step_cancelled" if stopped else "step_failed", node=EXECUTOR, step_id=step.id, attempt=len(log),
+        log = history([a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts])
+        last = log[-1].category if log else None
+        status = _failed_status(failed.attempts)
+        error = redact(_failure(failed), secrets)
+        calls = _calls(log)
+        emit(_FAILED_EVENTS[status], node=EXECUTOR, step_id=step.id, attempt=calls,
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
-                      "category": log[-1].category if log else None})
-        return StepResult(status=StepStatus.CANCELLED if stopped else StepStatus.FAILED, attempts=len(log),
-                          started_at=started, finished_at=utc_now(), error=error, attempt_log=log)
+                      "category": last})
+        return StepResult(status=status, attempts=calls, started_at=started, finished_at=utc_now(),
+                          error=error, attempt_log=log)
     finished = utc_now()
     output = redact(to_json(output), secrets)
-    emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=len(attempts),
+    log = history(attempts) if earlier else attempts
+    calls = _calls(log)
+    emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=calls,
          payload={"tool": step.tool, "seconds": (finished - started).total_seconds(),
                   "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]})  # live views show it before the node returns
-    return StepResult(status=StepStatus.SUCCEEDED, attempts=len(attempts), started_at=started,
-                      finished_at=finished, output=output, attempt_log=attempts)
+    return StepResult(status=StepStatus.SUCCEEDED, attempts=calls, started_at=started,
+                      finished_at=finished, output=output, attempt_log=log)
+
+
+_FAILED_EVENTS = {StepStatus.FAILED: "step_failed", StepStatus.CANCELLED: "step_cancelled",
+                  StepStatus.NOT_ATTEMPTED: "step_not_attempted"}
+
+
+def _failed_status(attempts: list[Attempt]) -> StepStatus:
+    """CANCELLED: stopped by the operator, not by its tool; NOT_ATTEMPTED: this run never
+    called the tool, an open breaker refused it (not the step's own failure)."""
+    if attempts and attempts[-1].category == "cancelled":
+        return StepStatus.CANCELLED
+    if attempts and all(a.category == "circuit_open" for a in attempts):
+        return StepStatus.NOT_ATTEMPTED
+    return StepStatus.FAILED
+
+
+def _failure(failed: CallFailed) -> str:
+    """The step's error. A refusal reads as the breaker's own words; a step whose calls
+    failed until the breaker refused its next try names its last real failure first."""
+    attempts = failed.attempts
+    if not attempts or attempts[-1].category != "circuit_open":
+        return str(failed)
+    refusal = str(failed.__cause__)
+    calls = [a for a in attempts if a.category != "circuit_open"]
+    return f"{calls[-1].error}; then {refusal}" if calls else refusal
+
+
+def _calls(log: list[Attempt]) -> int:
+    """Attempts that reached the tool: a breaker's refusal is recorded but was no call."""
+    return sum(a.category != "circuit_open" for a in log)
 
 
 def resolve_references(value: Any, results: dict[str, dict[str, Any]]) -> Any:
@@ -292,13 +340,23 @@ def _watch_cancel(requested: Callable[[], bool], cancelled: threading.Event, sto
 
 
 def _outcome(results: dict[str, dict[str, Any]], cancelled: bool) -> tuple[Status, str | None]:
-    failed = [i for i, r in results.items() if r["status"] == StepStatus.FAILED.value]
-    skipped = [i for i, r in results.items() if r["status"] == StepStatus.SKIPPED.value]
-    done = sum(r["status"] == SUCCEEDED for r in results.values())
+    """A step an open breaker refused leaves the run FAILED (it did not do its work; retry
+    runs it), but it is named apart from the steps that failed on their own."""
+    by_status: dict[str, list[str]] = {}
+    for step_id, result in results.items():
+        by_status.setdefault(result["status"], []).append(step_id)
+    failed = by_status.get(StepStatus.FAILED.value, [])
+    refused = by_status.get(StepStatus.NOT_ATTEMPTED.value, [])
+    skipped = by_status.get(StepStatus.SKIPPED.value, [])
+    done = len(by_status.get(SUCCEEDED, []))
     if cancelled and done < len(results):
         return Status.CANCELLED, f"cancelled by the operator ({done}/{len(results)} steps had succeeded)"
-    if failed:
-        error = f"{len(failed)} step(s) failed ({', '.join(failed)}): {failed[0]}: {results[failed[0]].get('error')}"
+    if failed or refused:
+        first = (failed or refused)[0]
+        parts = [f"{len(failed)} step(s) failed ({', '.join(failed)})"] if failed else []
+        if refused:
+            parts.append(f"{len(refused)} not attempted, breaker open ({', '.join(refused)})")
+        error = f"{'; '.join(parts)}: {first}: {results[first].get('error')}"
         if skipped:
             error += f"; skipped: {', '.join(skipped)}"
         return Status.FAILED, error

@@ -92,8 +92,10 @@ def step_views(plan: dict[str, Any], stored: dict[str, Any], live: list[StoredEv
         data = {k: step[k] for k in _STEP_FIELDS if k in step}
         result = stored.get(step["id"])
         if result and (live is None or result.get("status") == StepStatus.SUCCEEDED.value):
-            data.update((k, result[k]) for k in _RESULT_FIELDS if k in result)  # else: about to run again
+            data.update((k, result[k]) for k in _RESULT_FIELDS if k in result)
             data["duration_s"] = _duration(result.get("started_at"), result.get("finished_at"))
+        elif result:  # about to run again: only its history stays
+            data.update(attempts=result.get("attempts", 0), attempt_log=result.get("attempt_log") or [])
         views[step["id"]] = StepView.model_validate(data)
     for event in live or []:
         if event.step_id in views:
@@ -107,24 +109,28 @@ def _duration(started: str | None, finished: str | None) -> float | None:
     return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
 
 
+_ENDS = {"step_succeeded": StepStatus.SUCCEEDED, "step_failed": StepStatus.FAILED,
+         "step_cancelled": StepStatus.CANCELLED, "step_not_attempted": StepStatus.NOT_ATTEMPTED}
+
+
 def _apply(view: StepView, event: StoredEvent) -> StepView:
     """One step event on top of what the step showed before it."""
     payload = event.payload
-    if event.kind == "step_started":
+    if event.kind == "step_started":  # attempts before this one are an earlier run's, kept
+        earlier = [a for a in view.attempt_log if a.attempt < (event.attempt or 1)]
         return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": event.attempt or 1,
-                                       "started_at": event.ts, "error": None, "attempt_log": []})
+                                       "started_at": event.ts, "error": None, "attempt_log": earlier})
     if event.kind == "step_retry":
         failed = Attempt(attempt=event.attempt or view.attempts, started_at=view.started_at or event.ts,
-                         error=payload.get("error"), delay_s=payload.get("delay_s"))
+                         error=payload.get("error"), category=payload.get("category"), delay_s=payload.get("delay_s"))
         delay = payload.get("delay_s")
         return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": failed.attempt + 1,
                                        "attempt_log": [*view.attempt_log, failed],
                                        "next_attempt_at": event.ts + timedelta(seconds=delay) if delay else None})
-    if event.kind in ("step_succeeded", "step_failed", "step_cancelled"):
+    if event.kind in _ENDS:
         succeeded = event.kind == "step_succeeded"
         return view.model_copy(update={
-            "status": {"step_succeeded": StepStatus.SUCCEEDED, "step_failed": StepStatus.FAILED,
-                       "step_cancelled": StepStatus.CANCELLED}[event.kind],
+            "status": _ENDS[event.kind],
             "attempts": event.attempt or view.attempts, "finished_at": event.ts,
             "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
             "next_attempt_at": None,

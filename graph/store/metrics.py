@@ -50,9 +50,12 @@ class AgentMetrics(Model):
 
 
 class ToolMetrics(Model):
+    """``not_attempted``: steps an open breaker refused; neither calls nor failures."""
+
     calls: int
     failures: int
     retries: int
+    not_attempted: int = 0
     duration_s: Summary
 
 
@@ -125,7 +128,8 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
             f"FROM events WHERE kind = 'node_finished' AND node IN (?, ?){events.sql}", *AGENTS, *events.params)
         tools = rows(
             f"SELECT {tool}, kind, {seconds} FROM events "
-            f"WHERE kind IN ('step_succeeded', 'step_failed', 'step_retry'){events.sql}", *events.params)
+            f"WHERE kind IN ('step_succeeded', 'step_failed', 'step_retry', 'step_not_attempted'){events.sql}",
+            *events.params)
         transitions = rows(
             "SELECT previous || '->' || status, count(*) FROM ("
             f"  SELECT {status} AS status, lag({status}) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
@@ -173,17 +177,22 @@ def _agents(rows: list[tuple]) -> dict[str, AgentMetrics]:
 
 
 def _tools(rows: list[tuple]) -> dict[str, ToolMetrics]:
-    """Rows: (tool, kind, seconds) for step_succeeded, step_failed and step_retry events."""
+    """Rows: (tool, kind, seconds) for step_succeeded, step_failed, step_retry and
+    step_not_attempted events."""
     seconds: dict[str, list[float]] = defaultdict(list)
     failures: Counter[str] = Counter()
     retries: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
     for tool, kind, took in rows:
         if not tool:
             continue
         if kind == "step_retry":
             retries[tool] += 1
+        elif kind == "step_not_attempted":
+            refused[tool] += 1
         else:
             seconds[tool].append(float(took or 0.0))
             failures[tool] += kind == "step_failed"
     return {tool: ToolMetrics(calls=len(seconds[tool]), failures=failures[tool], retries=retries[tool],
-                              duration_s=summary(seconds[tool])) for tool in sorted(set(seconds) | set(retries))}
+                              not_attempted=refused[tool], duration_s=summary(seconds[tool]))
+            for tool in sorted(set(seconds) | set(retries) | set(refused))}

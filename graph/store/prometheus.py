@@ -37,7 +37,8 @@ class MetricsCollector(Collector):
                              "Agent call duration.")
         yield from _per_name("tool", m.tools, {"calls": "Steps that ran, by tool.",
                                                "failures": "Steps that failed, by tool.",
-                                               "retries": "Retries, by tool."},
+                                               "retries": "Retries, by tool.",
+                                               "not_attempted": "Steps an open breaker refused, by tool."},
                              "Step duration by tool.")
         transitions = CounterMetricFamily("prolight_transitions", "Status transitions.", labels=["from", "to"])
         for pair, count in m.transitions.items():

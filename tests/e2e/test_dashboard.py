@@ -432,6 +432,61 @@ def test_resume_a_failed_thread_once_its_cause_is_fixed_and_retry_failed_steps(
     no_exception(page)
 
 
+@pytest.mark.own_dashboard  # opens a breaker on purpose
+def test_a_breaker_refusal_reads_as_not_attempted_and_a_retry_keeps_every_attempt(
+        dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
+    """Item 7. Run here one step at a time: "bad" fails twice, which opens its host's
+    breaker (threshold 2), so its third try and all of "other" are refused. The dashboard's
+    own process has no open breaker, so its Retry runs both. Then a step in a long back-off
+    says when it tries next."""
+    from graph.core.breaker import BOARD
+    from graph.core.schemas import Plan
+    from tests.support.ops import JsonOps
+    from tests.support.settings import home_settings
+
+    ops = JsonOps(home_settings(setup.home, os.environ.get("PROLIGHT_DB"), step_concurrency=1))
+    BOARD.configure(ops.settings.breaker.model_copy(update={"failure_threshold": 2, "cooldown_s": 3600}), {})
+    plan = Plan.model_validate({"goal": "Fetch two pages from one host",
+                                "steps": [fetch(server, "bad", fail_first=2), fetch(server, "other")]})
+    thread = ops.start(plan=plan)["thread_id"]
+    assert ops.approve(thread)["status"] == "FAILED"
+    thread_page(page, dashboard, thread)
+    expect(page.get_by_text(re.compile(r"^1 step\(s\) failed \(bad\); 1 not attempted, breaker open \(other\)"))
+           ).to_be_visible(timeout=WAIT_MS)
+    expect(cell(page, "steps_table", "NOT_ATTEMPTED")).to_have_count(1, timeout=WAIT_MS)
+    wait_for_tables(page, 4)
+    page.get_by_test_id("stVegaLiteChart").first.locator('[aria-label="step other: http_request, NOT_ATTEMPTED"]'
+                                                          ).click()
+    detail = page.locator(".st-key-step_detail")
+    expect(detail.get_by_text("http_request · NOT_ATTEMPTED · 0 attempt(s)")).to_be_visible(timeout=WAIT_MS)
+    expect(detail.get_by_text(re.compile(r'"url": "http://127\.0\.0\.1:\d+/other"'))).to_be_visible()
+    expect(detail.get_by_text(re.compile(r"^not attempted: breaker for http:127\.0\.0\.1 open since \d\d:\d\d:\d\d "
+                                         r"UTC \(opened by step bad\); next trial at \d\d:\d\d:\d\d UTC$"))
+           ).to_be_visible()
+    shot(page, setup.home, "thread-breaker-refusal")
+
+    confirm(page, "Retry failed steps", "Retry the failed steps")
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+    expect(cell(page, "failed_attempts", "circuit_open")).to_have_count(2, timeout=WAIT_MS)  # bad's 3rd, other's 1st
+    expect(cell(page, "failed_attempts", "http_5xx")).to_have_count(2)
+    assert [(a["attempt"], a["category"]) for a in setup.status(thread)["steps"]["bad"]["attempt_log"]] == [
+        (1, "http_5xx"), (2, "http_5xx"), (3, "circuit_open"), (4, None)], "the first run's attempts are kept"
+
+    slow = fetch(server, "backoff", fail_first=1, timeout_s=3600)
+    slow["retry"] = {"max_attempts": 2, "initial_delay_s": 600, "max_delay_s": 600, "jitter": False}
+    waiting = setup.run(plan={"goal": "Fetch a page that fails once", "steps": [slow]})
+    setup.approve(waiting, detach=True)  # the dashboard's run manager executes it
+    thread_page(page, dashboard, waiting)
+    expect(cell(page, "steps_table", "RUNNING")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator(".st-key-steps_table table td").filter(has_text=re.compile(r"^attempt 2 at \d\d:\d\d:\d\d"))
+           ).to_have_count(1, timeout=WAIT_MS)
+    expect(cell(page, "failed_attempts", "http_5xx")).to_have_count(1, timeout=WAIT_MS)
+    shot(page, setup.home, "thread-backoff")
+    ops.cancel(waiting)  # ten minutes of back-off are not worth waiting for
+    expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)
+    no_exception(page)
+
+
 def test_refresh_mid_run_and_watch_it_finish(dashboard: str, page: Page, setup: Setup, server: ToolServer) -> None:
     plan = {"steps": [fetch(server, "first"), fetch(server, "slow", ["first"], hold="gate")]}
     thread = setup.run(plan=plan)

@@ -83,9 +83,9 @@ def test_breaker_opens_limits_calls_then_half_opens_after_cooldown(home: Path, s
     out = run(flow, [fetch(server, f"d{i}", status=503) for i in range(8)])
     assert out["status"] == "FAILED"
     assert server.started.total() < 8 * 3 / 2, f"{server.started.total()} calls reached the server"
-    refused = [r["error"] for r in out["steps"].values() if "circuit open" in r["error"]]
+    refused = [r["error"] for r in out["steps"].values() if r["status"] == "NOT_ATTEMPTED"]
     assert len(refused) >= 3
-    assert re.search(r"not attempted: circuit open for http:127\.0\.0\.1 since \d\d:\d\d:\d\d UTC "
+    assert re.search(r"^not attempted: breaker for http:127\.0\.0\.1 open since \d\d:\d\d:\d\d UTC "
                      r"\(opened by step d\d\); next trial at \d\d:\d\d:\d\d UTC", refused[0]), refused[0]
     assert [(b["name"], b["state"]) for b in flow.breakers()] == [("http:127.0.0.1", "open")]
 
@@ -131,3 +131,37 @@ def test_literal_secret_in_a_plan_is_refused(home: Path, server: ToolServer) -> 
 
     with pytest.raises(RequestError, match=r"literal secret in args.headers.Authorization"):
         workflow(home).start(plan=Plan.model_validate({"goal": "g", "steps": [step]}))
+
+
+def test_a_refused_step_is_not_its_own_failure_and_retry_keeps_every_attempt(home: Path, server: ToolServer) -> None:
+    """One step at a time: "bad" fails twice, which opens its host's breaker, so its third
+    try and the whole of "other" are refused. After the cool-down, retry runs both; their
+    attempt logs hold both runs, numbered on."""
+    from graph.core.breaker import BOARD
+    from graph.store.metrics import compute_metrics
+
+    flow = workflow(home, step_concurrency=1)
+    BOARD.configure(flow.settings.breaker.model_copy(update={"failure_threshold": 2, "cooldown_s": 60}), {})
+    out = run(flow, [fetch(server, "bad", fail_first=2), fetch(server, "other")])
+    bad, other = out["steps"]["bad"], out["steps"]["other"]
+    assert (bad["status"], bad["attempts"]) == ("FAILED", 2), "its own two calls failed"
+    assert [a["category"] for a in bad["attempt_log"]] == ["http_5xx", "http_5xx", "circuit_open"]
+    assert (other["status"], other["attempts"], server.started["/other"]) == ("NOT_ATTEMPTED", 0, 0)
+    assert other["error"].startswith("not attempted: breaker for http:127.0.0.1 open since ")
+    assert "(opened by step bad)" in other["error"]
+    assert out["status"] == "FAILED"
+    assert out["error"].startswith("1 step(s) failed (bad); 1 not attempted, breaker open (other): bad: "
+                                   "HttpStatusError: GET ")
+    assert re.search(r"answered 503; then not attempted: breaker for http:127\.0\.0\.1 open since", bad["error"])
+    tools = compute_metrics(flow.db).tools["http_request"]
+    assert (tools.calls, tools.failures, tools.not_attempted) == (1, 1, 1), "the refusal is no failure of its own"
+
+    BOARD.configure(flow.settings.breaker.model_copy(update={"failure_threshold": 2, "cooldown_s": 0}), {})
+    again = flow.retry(out["thread_id"])
+    assert again["status"] == "COMPLETED", again["error"]
+    bad, other = again["steps"]["bad"], again["steps"]["other"]
+    assert [(a["attempt"], a["category"]) for a in bad["attempt_log"]] == [
+        (1, "http_5xx"), (2, "http_5xx"), (3, "circuit_open"), (4, None)]
+    assert bad["attempts"] == 3 == server.started["/bad"]
+    assert [(a["attempt"], a["category"]) for a in other["attempt_log"]] == [(1, "circuit_open"), (2, None)]
+    assert other["attempts"] == 1

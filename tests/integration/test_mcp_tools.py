@@ -66,8 +66,10 @@ def test_a_server_that_is_down_fails_the_step_retried_and_broken(mcp_cli: Cli, h
     step = failed["steps"]["count"]
     assert failed["status"] == "FAILED" and step["status"] == "FAILED"
     assert "MCP server 'notes' is unavailable" in step["attempt_log"][0]["error"], step
-    assert step["attempts"] == 3, "a connection failure is retried"
-    assert "CircuitOpenError" in step["error"], "the breaker opened after two failures"
+    assert [a["category"] for a in step["attempt_log"]] == ["connection", "connection", "circuit_open"], \
+        "a connection failure is retried; the breaker opened after two failures and refused the third try"
+    assert step["attempts"] == 2, "the refused try was no call"
+    assert "; then not attempted: breaker for tool:notes_word_count open since" in step["error"]
     assert [(b["name"], b["state"]) for b in mcp_cli.ok("breakers")] == [("tool:notes_word_count", "open")]
     assert calls(home) == []
 

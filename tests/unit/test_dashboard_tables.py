@@ -90,3 +90,22 @@ def test_a_step_in_back_off_says_when_it_tries_next() -> None:
                        attempt=2, payload={"output": "ok", "seconds": 2.0})
     [view] = step_views(plan, {}, [started, retry, done]).values()
     assert view.next_attempt_at is None
+
+
+def test_a_step_running_again_keeps_its_earlier_attempts_in_the_live_view() -> None:
+    from graph.operations.views import step_views
+
+    plan = {"steps": [{"id": "a", "tool": "http_request", "args": {}}]}
+    earlier = {"a": {"status": "NOT_ATTEMPTED", "attempts": 2, "error": "not attempted: breaker ...", "attempt_log": [
+        {"attempt": 1, "started_at": T0.isoformat(), "error": "HTTP 503", "category": "http_5xx", "delay_s": 0.5},
+        {"attempt": 2, "started_at": T0.isoformat(), "error": "HTTP 503", "category": "http_5xx"},
+        {"attempt": 3, "started_at": T0.isoformat(), "error": "refused", "category": "circuit_open"}]}}
+    started = StoredEvent(thread_id="t", seq=9, ts=T0 + timedelta(seconds=9), kind="step_started", step_id="a",
+                          attempt=4)
+    [view] = step_views(plan, earlier, [started]).values()
+    assert view.status == StepStatus.RUNNING and view.attempts == 4 and view.error is None
+    assert [a.attempt for a in view.attempt_log] == [1, 2, 3], "the earlier run's attempts stay on screen"
+    refused = StoredEvent(thread_id="t", seq=10, ts=T0 + timedelta(seconds=9), kind="step_not_attempted",
+                          step_id="a", payload={"error": "not attempted: breaker for http:h open"})
+    [view] = step_views(plan, earlier, [started, refused]).values()
+    assert view.status == StepStatus.NOT_ATTEMPTED and view.error.startswith("not attempted")

@@ -119,7 +119,7 @@ def test_a_model_that_keeps_failing_is_retried_then_opens_its_breaker(settings: 
     assert len(model.received) == 3, "the agent's retry config: 3 attempts"
     flow.start("again")
     third = flow.start("and again")
-    assert "circuit open for model:generic-fake-chat-model" in third["error"]
+    assert "not attempted: breaker for model:generic-fake-chat-model open" in third["error"]
     assert len(model.received) == 5, "once open, the provider is not called"
     assert [(b["name"], b["state"]) for b in flow.breakers()] == [("model:generic-fake-chat-model", "open")]
 

@@ -37,7 +37,7 @@ def test_breaker_opens_after_threshold_and_lets_one_trial_through_after_cooldown
         breaker.before_call()
         breaker.record_failure("boom")
     assert breaker.state == "open"
-    with pytest.raises(CircuitOpenError, match="circuit open for tool:x"):
+    with pytest.raises(CircuitOpenError, match="breaker for tool:x open"):
         breaker.before_call()
     clock.now = 10
     breaker.before_call()  # the trial

@@ -24,7 +24,7 @@ STATUS_COLOURS: dict[str, str] = {
     Status.COMPLETED: "#15803d", Status.FAILED: "#b91c1c", Status.REJECTED: "#7f1d1d",
     Status.CANCELLED: "#6b7280", Status.AWAITING_APPROVAL: "#b45309", Status.EXECUTING: "#1d4ed8",
     StepStatus.SUCCEEDED: "#15803d", StepStatus.RUNNING: "#1d4ed8", StepStatus.SKIPPED: "#6b7280",
-    StepStatus.CANCELLED: "#6b7280",
+    StepStatus.CANCELLED: "#6b7280", StepStatus.NOT_ATTEMPTED: "#a16207",
     StepStatus.PENDING: "#9ca3af",
 }
 
@@ -113,11 +113,11 @@ def steps_frame(steps: list[StepView], now: datetime | None = None) -> pd.DataFr
                              dtype="string"),
         "output": pd.Series([cut(_text(s.output), OUTPUT_CHARS) for s in steps], dtype="string"),
         "error": pd.Series([s.error or "" for s in steps], dtype="string"),
-        "next_try": pd.Series([_next_try(s, now) for s in steps], dtype="string"),
+        "next_try": pd.Series([next_try(s, now) for s in steps], dtype="string"),
     })
 
 
-def _next_try(step: StepView, now: datetime | None) -> str:
+def next_try(step: StepView, now: datetime | None) -> str:
     """A step in back-off: when its next attempt starts (UTC)."""
     at = step.next_attempt_at
     if at is None or step.status != StepStatus.RUNNING or (now is not None and at <= now):
@@ -131,7 +131,7 @@ def attempts_frame(steps: list[StepView]) -> pd.DataFrame:
     return pd.DataFrame({
         "step": pd.Series([r[0] for r in rows], dtype="string"),
         "attempt": pd.Series([r[1] for r in rows], dtype="int64"),
-        "category": pd.Series([r[2] for r in rows], dtype="string"),
+        "category": pd.Series([r[2] or "" for r in rows], dtype="string"),
         "error": pd.Series([r[3] for r in rows], dtype="string"),
         "backoff": pd.Series([f"{r[4]:.2f} s" if r[4] is not None else "" for r in rows], dtype="string"),
     })
@@ -262,6 +262,7 @@ def tools_frame(metrics: Metrics) -> pd.DataFrame:
         "calls": pd.Series([t.calls for t in tools], dtype="int64"),
         "failures": pd.Series([t.failures for t in tools], dtype="int64"),
         "retries": pd.Series([t.retries for t in tools], dtype="int64"),
+        "not_attempted": pd.Series([t.not_attempted for t in tools], dtype="int64"),
         "failure_rate": pd.Series([t.failures / t.calls if t.calls else None for t in tools], dtype="float64"),
         "p50_s": pd.Series([t.duration_s.p50 for t in tools], dtype="float64"),
         "p95_s": pd.Series([t.duration_s.p95 for t in tools], dtype="float64"),

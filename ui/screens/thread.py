@@ -24,7 +24,8 @@ from ui.dashboard.versions import plan_versions
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations,
                                   operator, send, shown_thread_id)
 from ui.dashboard.history import history
-from ui.dashboard.tables import attempts_frame, decisions_frame, events_frame, steps_frame, timeline_frame
+from ui.dashboard.tables import (attempts_frame, decisions_frame, events_frame, next_try, steps_frame,
+                                 timeline_frame)
 from ui.dashboard.plain import plain
 
 TEXT_CHARS = 2_000
@@ -48,10 +49,12 @@ INTENT = {
                          "then CANCELLED; steps not started are skipped. Resume continues it later.",
                "Cancel this thread"),
     "resume": ("Resume", "Continue from where the thread stopped: after a crash from its last checkpoint; after a "
-                         "failure or a cancel, run every step that did not succeed (failed, cancelled, skipped).",
+                         "failure or a cancel, run every step that did not succeed (failed, not attempted, "
+                         "cancelled, skipped). Each step keeps its earlier attempts.",
                "Resume this thread"),
-    "retry": ("Retry failed steps", "For a FAILED thread: run the failed steps and the ones they held back "
-                                    "again; steps that succeeded keep their results.", "Retry the failed steps"),
+    "retry": ("Retry failed steps", "For a FAILED thread: run again the steps that failed or that an open breaker "
+                                    "refused, and the ones they held back; steps that succeeded keep their results, "
+                                    "and each step keeps its earlier attempts.", "Retry the failed steps"),
 }
 
 
@@ -61,7 +64,7 @@ def actions(view: ThreadView) -> None:
     offered = [a for a in INTENT if a in view.actions and may(a)]
     for column, action in zip(st.columns(max(len(offered), 1) + 2), offered):
         label, intent, confirm = INTENT[action]
-        with column.popover(label, width="stretch"):
+        with column.popover(label, width="stretch", help=intent):  # explained before it is opened
             st.caption(intent)
             reason_key = f"reason_{action}_{view.thread_id}"
             st.text_input("Reason (optional)", key=reason_key, placeholder="recorded with the decision")
@@ -107,17 +110,18 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
                                                                             "back-off: when its next attempt starts")})
         picked = view.steps.get(st.session_state.get(SHOWN_STEP) or "")
         if picked is not None:
-            step_detail(picked)
+            step_detail(picked, now)
         else:
             st.caption("Click a row or a node of the graph to see that step in full.")
         # Every section is drawn from the start, empty ones with a line saying so, so that
         # nothing jumps down the page as the run moves on.
         failures = attempts_frame(steps)
-        st.markdown("**Failed attempts**")
-        if len(failures):
-            st.dataframe(failures, hide_index=True, width="stretch")
-        else:
-            st.caption("None so far.")
+        st.markdown("**Failed and refused attempts**")
+        with st.container(key="failed_attempts"):  # a dataframe without selection carries no key class
+            if len(failures):
+                st.dataframe(failures, hide_index=True, width="stretch")
+            else:
+                st.caption("None so far.")
         graph = charts.dag(steps)
         st.altair_chart(graph, width="stretch", height=graph.height, key=DAG_CHART, on_select=_picked_node,
                         selection_mode=charts.DAG_PICK)  # the height the rows need, not the default
@@ -154,7 +158,7 @@ def _picked_node() -> None:
     st.session_state[SHOWN_STEP] = picked[0].get("step") if picked else None
 
 
-def step_detail(step: StepView) -> None:
+def step_detail(step: StepView, now: datetime) -> None:
     """One step whole: what it is, its args, and its output and error uncut (its failed
     attempts are in the table below)."""
     with st.container(border=True, key="step_detail"):
@@ -163,6 +167,8 @@ def step_detail(step: StepView) -> None:
         close.button("Close", key="close_step", on_click=st.session_state.__setitem__, args=(SHOWN_STEP, None))
         st.text(" · ".join(x for x in (step.tool, step.status.value, f"after {', '.join(step.depends_on)}"
                                       if step.depends_on else "", f"{step.attempts} attempt(s)") if x))
+        if waiting := next_try(step, now):
+            st.text(f"in back-off: {waiting} UTC")
         long_text(step.description)
         st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
         if step.output is not None:
