@@ -400,7 +400,8 @@ def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, serve
     setup.approve(thread, detach=True)  # and executes what is queued
     server.wait_started("/slow")
     page.get_by_role("button", name="Cancel", exact=True).click()  # opens the confirmation, stops nothing
-    expect(page.get_by_text(re.compile(r"^Stop this thread: no new step starts"))).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("stPopoverBody").get_by_text(re.compile(r"^Stop this thread: no new step starts"))
+           ).to_be_visible(timeout=WAIT_MS)  # the same words are the button's tooltip
     assert setup.status(thread)["status"] == "EXECUTING"
     confirm(page, "Cancel", "Cancel this thread", reason="the slow host hangs")
     expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)  # after the running step's grace
