@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agents.goal_checks import GOAL_CHECKS, goal_issues
 from agents.prompts import CRITIC_SYSTEM, critic_request
+from agents.result_checks import check_problems
 from agents.structured import ask_structured
 from agents.tools import ToolRegistry
 from graph.core.dag import find_cycle, references
@@ -61,6 +62,8 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
     for where in literal_secrets(step.args):
         error(f"step {step.id!r}: literal secret in {where}; cite it as ${{secret:NAME}} "
               f"(read from {ENV_PREFIX}NAME when the step runs)")
+    for problem in check_problems(step.checks):
+        error(f"step {step.id!r}: check {problem}")
     for cited in sorted(references(step.args) - set(step.depends_on)):
         error(f"step {step.id!r} cites {{{{{cited}}}}} but does not depend on {cited!r}")
     if step.tool not in registry:

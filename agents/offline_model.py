@@ -16,6 +16,7 @@ from pydantic import ConfigDict
 from agents.offline_planner import plan_offline
 from agents.extractive_summary import extractive_summary
 from agents.prompts import read_summarize_request, tag
+from agents.result_checks import offline_verdict
 from agents.tools import ToolRegistry, default_registry
 
 
@@ -33,14 +34,20 @@ class OfflineChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
-        request = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        asked = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+        request = asked[-1] if asked else ""
         tools = [t["function"]["name"] for t in kwargs.get("tools", [])]
         if "Plan" in tools:
             message = AIMessage("", tool_calls=[{"name": "Plan", "args": self._plan(request), "id": "offline-plan"}])
         elif "ModelReview" in tools:
             message = AIMessage("", tool_calls=[{"name": "ModelReview", "args": {"verdict": "approve"}, "id": "offline-review"}])
-        else:
-            text, sentences = read_summarize_request(request) or (request, 3)
+        elif "JudgeVerdict" in tools:
+            verdict = offline_verdict(tag(request, "criteria") or "", tag(request, "output") or "")
+            message = AIMessage("", tool_calls=[{"name": "JudgeVerdict", "args": verdict.model_dump(),
+                                                 "id": "offline-judge"}])
+        else:  # a summary; a note after it (a failed check's reason) does not change the offline answer
+            found = next((r for r in map(read_summarize_request, asked) if r), None)
+            text, sentences = found or (request, 3)
             message = AIMessage(extractive_summary(text, sentences))
         return ChatResult(generations=[ChatGeneration(message=message)])
 

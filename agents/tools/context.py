@@ -22,8 +22,12 @@ CONFIG_KEY = "prolight_tool_context"
 
 @dataclass(frozen=True)
 class ToolContext:
+    """``feedback``: on a retry after the output failed a check, why it failed; a tool that
+    asks a model (``summarize``) hands it to the model, so the next answer can do better."""
+
     settings: Settings
     model: BaseChatModel | None = None
+    feedback: str | None = None
 
     def config(self) -> RunnableConfig:
         return {"configurable": {CONFIG_KEY: self}}

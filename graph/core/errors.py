@@ -65,5 +65,14 @@ class ExecutionError(ProLightError):
     """A step or a run could not go on."""
 
 
+class CheckFailed(ExecutionError):
+    """The tool answered, but its output failed one or more of the step's checks; each
+    failure reads "LABEL: why". Retried under the step's retry policy (``check_failed``)."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("; ".join(failures))
+        self.failures = failures
+
+
 class ModelError(ProLightError):
     """A chat model call failed, or its answer does not fit the expected shape."""

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from graph.core.errors import ExecutionError, HttpStatusError, ToolRefused
+from graph.core.errors import CheckFailed, ExecutionError, HttpStatusError, ToolRefused
 from graph.core.breaker import CircuitBreaker, CircuitOpenError
 from graph.core.schemas import Attempt, ErrorCategory, RetryConfig, utc_now
 from graph.core.daemons import DAEMONS
@@ -54,6 +54,8 @@ def classify(exc: BaseException) -> ErrorCategory:
         return "cancelled"
     if isinstance(exc, ToolRefused):
         return "refused"
+    if isinstance(exc, CheckFailed):
+        return "check_failed"
     status = getattr(exc, "status", None) if isinstance(exc, HttpStatusError) else getattr(exc, "status_code", None)
     if isinstance(status, int):
         return "http_429" if status == 429 else "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else "error"

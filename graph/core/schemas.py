@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from graph.core.checks import Check
 from graph.core.model import Model
 
 STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -80,9 +81,9 @@ class StepStatus(StrEnum):
 
 ErrorCategory = Literal[
     "timeout", "connection", "http_429", "http_5xx", "http_4xx", "refused", "validation",
-    "circuit_open", "cancelled", "error",
+    "circuit_open", "cancelled", "check_failed", "error",
 ]
-RETRYABLE_DEFAULT: tuple[ErrorCategory, ...] = ("timeout", "connection", "http_429", "http_5xx")
+RETRYABLE_DEFAULT: tuple[ErrorCategory, ...] = ("timeout", "connection", "http_429", "http_5xx", "check_failed")
 
 # The bounds of each retry setting, shared by the config and its overrides.
 Attempts = Annotated[int, Field(ge=1, le=100)]
@@ -142,6 +143,10 @@ class Step(Model):
         default=None, gt=0, le=86_400,
         description="Wall-clock limit for the whole step, retries included (default from settings).")
     retry: RetryOverride | None = Field(default=None, description="Retry settings for this step only.")
+    checks: list[Check] = Field(
+        default_factory=list,
+        description="Checks on the step's output (kind: not_empty, contains, regex, json_schema, range, judge). "
+                    "A failed check is retried like a failed call; when retries run out, a human reviews it.")
 
     @field_validator("id")
     @classmethod

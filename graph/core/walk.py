@@ -3,6 +3,7 @@ filler, the secret filler and the redactor each rewrite their strings the same w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,3 +17,8 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(value, list):
         return [map_strings(v, fn) for v in value]
     return value
+
+
+def as_text(output: Any) -> str:
+    """A step's output as text: what ``{{step}}`` cites, and what its checks read."""
+    return output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)

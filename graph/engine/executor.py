@@ -24,17 +24,20 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from langgraph.func import task
 
+from agents.result_checks import model_judge, verify
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 from graph.core.breaker import BOARD
 from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.dag import REFERENCE, execution_order
+from graph.core.errors import CheckFailed
 from graph.core.events import CURRENT_STEP, emit
 from graph.core.nodes import EXECUTOR
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
@@ -43,7 +46,7 @@ from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
 from graph.core.settings import Settings
 from graph.core.daemons import DAEMONS
-from graph.core.walk import map_strings
+from graph.core.walk import as_text, map_strings
 
 CANCEL_POLL_S = 0.2
 # LangGraph's own work in the pool, and a margin: the executor node no longer takes one of these,
@@ -66,7 +69,9 @@ class StepRun:
         """``previous``: the results in the state (JSON form); succeeded ones are kept."""
         self.registry = registry
         self.settings = settings = context.settings
+        self.context = context
         self.tool_config = context.config()  # every tool call gets the run's settings and model
+        self.judge = model_judge(context.model, settings) if context.model is not None else None
         self.limiter = OrderedLimiter(settings.step_concurrency)
         self.cancelled = threading.Event()
         self.order = execution_order(plan)
@@ -193,6 +198,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     timeout_s = step.timeout_s or run.settings.step_timeout_s
 
     attempt_no = [offset]
+    feedback: list[str] = []  # why the last output failed its checks, for the next try
 
     def invoke(seconds_left: float | None) -> Any:
         attempt_no[0] += 1
@@ -200,7 +206,15 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         args = resolve(resolve_references(step.args, run.results), secrets, run.settings.secrets)
         if takes_timeout and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
-        return call(args, run.tool_config)
+        config = replace(run.context, feedback=feedback[-1]).config() if feedback else run.tool_config
+        output = call(args, config)
+        if step.checks:
+            try:
+                verify(step.checks, redact(to_json(output), secrets), run.judge)
+            except CheckFailed as failed:
+                feedback.append(str(failed))
+                raise
+        return output
 
     def on_retry(attempt: Attempt) -> None:
         emit("step_retry", node=EXECUTOR, step_id=step.id, attempt=attempt.attempt + offset,
@@ -271,10 +285,6 @@ def _calls(log: list[Attempt]) -> int:
 def resolve_references(value: Any, results: dict[str, dict[str, Any]]) -> Any:
     """Replace ``{{id}}`` in string args with that step's output as text."""
     return map_strings(value, lambda text: REFERENCE.sub(lambda m: as_text(results[m.group(1)].get("output")), text))
-
-
-def as_text(output: Any) -> str:
-    return output if isinstance(output, str) else json.dumps(output)
 
 
 def to_json(output: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from graph.core.audit import AuditReport
+from graph.core.checks import Check, check_label  # noqa: F401
 from graph.core.model import Model
 # The vocabulary of the answers (plans, statuses, actions, events), named here so that front
 # ends take every type they show from this one module.
@@ -50,6 +51,7 @@ class StepView(_View):
     error: str | None = None
     attempt_log: list[Attempt] = Field(default_factory=list)
     next_attempt_at: datetime | None = None  # in back-off after a failed attempt: when it tries again
+    checks: list[Check] = Field(default_factory=list)
 
 
 class Estimate(_View):

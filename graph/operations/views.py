@@ -79,7 +79,7 @@ def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool)
     return found
 
 
-_STEP_FIELDS = ("id", "description", "tool", "args", "depends_on", "priority", "timeout_s")
+_STEP_FIELDS = ("id", "description", "tool", "args", "depends_on", "priority", "timeout_s", "checks")
 _RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log")
 
 

@@ -73,6 +73,10 @@ def test_the_decision_card_summarises_args_on_one_line() -> None:
     frame = card_frame(plan)
     assert frame["args"].tolist()[0] == 'expression="6*7"' and frame["after"].tolist() == ["", "a"]
     assert len(frame["args"].tolist()[1]) == 120 and frame["args"].tolist()[1].endswith("…")
+    assert frame["checks"].tolist() == ["", ""]
+    checked = Plan.model_validate({"goal": "g", "steps": [{"id": "a", "tool": "calculate", "args": {}, "checks": [
+        {"kind": "not_empty"}, {"kind": "range", "min": 0, "max": 100}, {"kind": "contains", "text": "4"}]}]})
+    assert card_frame(checked)["checks"].tolist() == ["not_empty; range 0..100; contains '4'"]
     assert args_summary({}) == ""
 
 

@@ -42,3 +42,24 @@ def test_each_problem_is_named_by_its_step() -> None:
     plan, problems = edited_plan(frame, "g")
     assert plan is None and [p[0] for p in problems] == ["bad id!", "b"]
     assert problems[1][1].startswith("timeout_s: Input should be greater than 0")
+
+
+def test_checks_are_edited_as_a_json_list_and_each_problem_named_by_its_step() -> None:
+    data = PLAN.model_dump(mode="json")
+    data["steps"][0]["checks"] = [{"kind": "range", "min": 0}]
+    checked = Plan.model_validate(data)
+    frame = plan_frame(checked)
+    assert frame["checks"].tolist() == ['[{"kind": "range", "min": 0.0}]', ""], "no nulls, blank when none"
+    keep = {"a": {"retry": PLAN.steps[0].retry.model_dump()}}
+    plan, problems = edited_plan(frame, "g", keep)
+    assert problems == [] and plan == checked
+    frame.loc[1, "checks"] = '[{"kind": "contains", "text": "42"}, {"kind": "not_empty"}]'
+    plan, _ = edited_plan(frame, "g", keep)
+    assert [c.kind for c in plan.steps[1].checks] == ["contains", "not_empty"]
+    frame.loc[0, "checks"] = '{"kind": "not_empty"}'
+    frame.loc[1, "checks"] = '[{"kind": "range"}]'
+    plan, problems = edited_plan(frame, "g", keep)
+    assert plan is None and problems == [("a", 'checks must be a JSON list, like [{"kind": "not_empty"}]')]
+    frame.loc[0, "checks"] = ""
+    plan, problems = edited_plan(frame, "g", keep)
+    assert plan is None and problems == [("b", "checks.0.range: Value error, a range check needs min, max or both")]

@@ -92,6 +92,10 @@ class PlanEditor:
             "id": st.column_config.TextColumn("id", required=True),
             "tool": st.column_config.SelectboxColumn("tool", options=tools, required=True),
             "args": st.column_config.TextColumn("args (JSON)", width="large"),
+            "checks": st.column_config.TextColumn("checks (JSON list)", help="checks on the step's output, e.g. "
+                                                  '[{"kind": "range", "min": 0}]; kinds: not_empty, contains (text), '
+                                                  "regex (pattern), json_schema (schema), range (min, max), "
+                                                  "judge (criteria)"),
             "depends_on": st.column_config.TextColumn("after (ids, comma-separated)"),
             "priority": st.column_config.NumberColumn("priority", step=1),
             "timeout_s": st.column_config.NumberColumn("timeout (s)", min_value=0.001),

@@ -1,5 +1,5 @@
-"""The plan as an editable table and back: each step a row (args as JSON text, dependencies
-as a comma-separated list), and an edited table turned back into a plan with every problem
+"""The plan as an editable table and back: each step a row (args as JSON text, checks as a
+JSON list, dependencies as a comma-separated list), and an edited table turned back into a plan with every problem
 named by its row's step, so the approval panel can show each error beside its step."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from graph.operations.models import Clause, Plan
 from graph.operations.plans import first_error
 
-COLUMNS = ("id", "tool", "args", "depends_on", "priority", "timeout_s", "description")
+COLUMNS = ("id", "tool", "args", "checks", "depends_on", "priority", "timeout_s", "description")
 
 
 def plan_frame(plan: Plan) -> pd.DataFrame:
@@ -23,6 +23,8 @@ def plan_frame(plan: Plan) -> pd.DataFrame:
         "id": pd.Series([s.id for s in steps], dtype="string"),
         "tool": pd.Series([s.tool for s in steps], dtype="string"),
         "args": pd.Series([json.dumps(s.args, ensure_ascii=False) for s in steps], dtype="string"),
+        "checks": pd.Series([json.dumps([c.model_dump(mode="json", exclude_none=True) for c in s.checks],
+                                        ensure_ascii=False) if s.checks else "" for s in steps], dtype="string"),
         "depends_on": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
         "priority": pd.Series([s.priority for s in steps], dtype="int64"),
         "timeout_s": pd.Series([s.timeout_s for s in steps], dtype="float64"),
@@ -55,6 +57,16 @@ def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] 
             problems.append((name, "args must be a JSON object, like {\"expression\": \"2 + 3\"}"))
             continue
         step["args"] = args
+        try:
+            checks = json.loads(row["checks"]) if not _blank(row.get("checks")) else []
+        except json.JSONDecodeError as exc:
+            problems.append((name, f"checks is not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(checks, list):
+            problems.append((name, "checks must be a JSON list, like [{\"kind\": \"not_empty\"}]"))
+            continue
+        if checks:
+            step["checks"] = checks
         deps = "" if _blank(row.get("depends_on")) else str(row["depends_on"])
         step["depends_on"] = [d.strip() for d in deps.split(",") if d.strip()]
         if not _blank(row.get("priority")):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from graph.operations.models import StoredEvent
+from graph.operations.models import Check, StoredEvent, check_label
 from graph.operations.models import Decision, Status, StepStatus
 from graph.operations.models import (BreakerView, CheckpointView, CritiqueIssue, FieldChange, Metrics, PendingApproval,
                                      Plan, PlanVersion, RunSummary, StepChange, StepView)
@@ -67,8 +67,14 @@ def card_frame(plan: Plan) -> pd.DataFrame:
         "tool": pd.Series([s.tool for s in steps], dtype="string"),
         "args": pd.Series([args_summary(s.args) for s in steps], dtype="string"),
         "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
+        "checks": pd.Series([checks_summary(s.checks) for s in steps], dtype="string"),
         "description": pd.Series([s.description for s in steps], dtype="string"),
     })
+
+
+def checks_summary(checks: Iterable[Check]) -> str:
+    """A step's checks on one line, each by its label."""
+    return cut("; ".join(check_label(c) for c in checks), ARGS_CHARS)
 
 
 def coverage_frame(plan: Plan) -> pd.DataFrame:

@@ -24,8 +24,8 @@ from ui.dashboard.versions import plan_versions
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations,
                                   operator, send, shown_thread_id)
 from ui.dashboard.history import history
-from ui.dashboard.tables import (attempts_frame, decisions_frame, events_frame, next_try, steps_frame,
-                                 timeline_frame)
+from ui.dashboard.tables import (attempts_frame, checks_summary, decisions_frame, events_frame, next_try,
+                                 steps_frame, timeline_frame)
 from ui.dashboard.plain import plain
 
 TEXT_CHARS = 2_000
@@ -170,6 +170,8 @@ def step_detail(step: StepView, now: datetime) -> None:
         if waiting := next_try(step, now):
             st.text(f"in back-off: {waiting} UTC")
         long_text(step.description)
+        if step.checks:
+            st.text(f"checks: {checks_summary(step.checks)}")
         st.code(json.dumps(step.args, indent=2, ensure_ascii=False), language="json")
         if step.output is not None:
             long_text(step.output if isinstance(step.output, str) else json.dumps(step.output, indent=2,
