@@ -40,10 +40,10 @@ class JudgeVerdict(Model):
 
 
 def verify(checks: list[Check], output: Any, judge: Judging | None) -> None:
-    """Raise CheckFailed naming every check the output fails."""
+    """Raise CheckFailed naming every check the output fails (and holding the output)."""
     failures = failed_checks(checks, output, judge)
     if failures:
-        raise CheckFailed(failures)
+        raise CheckFailed(failures, output)
 
 
 def failed_checks(checks: list[Check], output: Any, judge: Judging | None) -> list[str]:

@@ -21,7 +21,7 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
@@ -78,8 +78,16 @@ def since(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit 2, like every other refusal (argparse
+    would print the usage first; ``--help`` still shows it). Subcommands inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prolight", description="Human-approved agent plans.")
+    parser = OneLineParser(prog="prolight", description="Human-approved agent plans.")
     parser.add_argument("--db", help="SQLite file (default: PROLIGHT_DB or .prolight/prolight.db)")
     parser.add_argument("--url", default=Remote.from_env().url,
                         help="drive a remote `prolight serve` instead of a database (default: PROLIGHT_URL); "
@@ -154,6 +162,11 @@ def add_command_arguments(parser: argparse.ArgumentParser, spec: Command) -> Non
         help_text = info.description or ""
         if not flag.startswith("-"):
             parser.add_argument(name, metavar=flag, nargs=None if info.is_required() else "?", help=help_text)
+        elif "|" in flag:  # one of several flags chooses the field's value: --accept|--retry|--fail
+            group = parser.add_mutually_exclusive_group(required=info.is_required())
+            for choice in flag.split("|"):
+                group.add_argument(choice, dest=name, action="store_const", const=choice.lstrip("-"), help=help_text)
+                help_text = ""  # the field's help once, on its first flag
         elif info.annotation is bool:
             parser.add_argument(flag, dest=name, action="store_true", help=help_text)
         elif name == "plan":
@@ -166,6 +179,21 @@ def add_command_arguments(parser: argparse.ArgumentParser, spec: Command) -> Non
         parser.add_argument("--goal-file", help="read the goal from a UTF-8 file ('-': standard input)")
     parser.add_argument("--operator", help="who asks (default: operator; a server takes its token's account)")
     parser.add_argument("--detach", action="store_true", help="return at once; a worker carries it out")
+
+
+def _takes_object(annotation: Any) -> bool:
+    """A field whose value is a JSON object (``dict[...] | None``): given as JSON text."""
+    return "dict[" in str(annotation)
+
+
+def json_object(text: str, flag: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{flag}: not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag}: must be a JSON object, like '{{\"expression\": \"2 + 3\"}}'")
+    return value
 
 
 def command_request(spec: Command, args: argparse.Namespace, ops: OperationsApi) -> CommandRequest:
@@ -185,6 +213,8 @@ def command_request(spec: Command, args: argparse.Namespace, ops: OperationsApi)
             value = resolve_thread_id(ops, value)
         elif name == "plan":
             value = plan_arg(value, getattr(args, "goal", None))
+        elif value is not None and _takes_object(spec.request.model_fields[name].annotation):
+            value = json_object(value, spec.flags[name])
         if value is not None:
             values[name] = value
     try:
@@ -247,6 +277,10 @@ def follow_events(ops: OperationsApi, thread_id: str, follow: bool, as_json: boo
         print(event.model_dump_json() if as_json else render.stored_event_line(event), flush=True)
         if follow and event.kind == "awaiting_approval":
             print(render.gate_line(event.thread_id), file=sys.stderr if as_json else sys.stdout, flush=True)
+        if follow and event.kind == "awaiting_review":
+            for step in event.payload.get("review") or []:
+                print(render.review_line(event.thread_id, step), file=sys.stderr if as_json else sys.stdout,
+                      flush=True)
 
     if follow and isinstance(ops, Operations):  # on the database: Ctrl-C between reads, never inside one
         stop = threading.Event()

@@ -8,7 +8,7 @@ from typing import Any
 from graph.operations.models import FINISHED, Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_cancelled": "■", "step_skipped": "–",
-         "step_retry": "↻", "step_not_attempted": "⊘"}
+         "step_retry": "↻", "step_not_attempted": "⊘", "step_needs_review": "?"}
 
 
 def event_line(event: Event) -> str | None:
@@ -48,7 +48,8 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(f"{status:<17} {count}" for status, count in result["counts"].items()) + f"\ntotal {result['total']}"
     if command == "inbox":
         return "\n".join(f"{p['thread_id']}  since {p['waiting_since'][:19]}  {p['steps']} steps  risk {p['risk']}  "
-                         f"{one_line(p['goal'])}" for p in result) or "nothing awaits approval"
+                         + (f"review {', '.join(p['review'])}  " if p.get("kind") == "review" else "")
+                         + one_line(p['goal']) for p in result) or "nothing awaits a decision"
     if command == "state":
         head = f"checkpoint {result['checkpoint']['checkpoint_id']} ({result['checkpoint']['node']}, " \
                f"{result['checkpoint']['status']})"
@@ -64,7 +65,7 @@ def readable(command: str, result: Any) -> str:
         return _metrics_text(result)
     if command == "audit":
         return _audit_text(result)
-    if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel") and result.get("queued"):
+    if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel", "review") and result.get("queued"):
         return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"
     if command == "breakers":
         return "\n".join(f"{b['name']:<28} {b['state']:<10} failures {b['failures']:<3} {b['last_error'] or ''}"
@@ -106,6 +107,8 @@ def thread_status(status: dict[str, Any]) -> str:
         lines.append("report:\n  " + status["report"].replace("\n", "\n  "))
     if status.get("awaiting_approval"):
         lines.append(gate_line(status["thread_id"]))
+    for step in status.get("awaiting_review") or []:
+        lines.append(review_line(status["thread_id"], step))
     return "\n".join(lines)
 
 
@@ -124,6 +127,12 @@ def gate_line(thread_id: str) -> str:
     """What a thread at the gate waits for, and the two commands that decide it."""
     return (f"waiting for a decision: prolight approve {thread_id}  |  "
             f"prolight reject {thread_id} --feedback TEXT")
+
+
+def review_line(thread_id: str, step: str) -> str:
+    """A step whose checks kept failing, and the command that decides on it."""
+    return (f"waiting for a review of {step}: prolight review {thread_id} {step} "
+            "--accept | --retry [--args JSON] | --fail [--reason TEXT]")
 
 
 def _short(args: dict[str, Any]) -> str:

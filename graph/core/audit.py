@@ -29,7 +29,7 @@ from typing import Any
 
 from graph.core.model import Model
 
-APPROVALS = ("approve", "edit")
+APPROVALS = ("approve", "edit", "review")  # each binds the plan that runs next by its digest
 
 
 def canonical(value: Any) -> bytes:

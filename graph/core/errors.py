@@ -69,9 +69,10 @@ class CheckFailed(ExecutionError):
     """The tool answered, but its output failed one or more of the step's checks; each
     failure reads "LABEL: why". Retried under the step's retry policy (``check_failed``)."""
 
-    def __init__(self, failures: list[str]) -> None:
+    def __init__(self, failures: list[str], output: object = None) -> None:
         super().__init__("; ".join(failures))
         self.failures = failures
+        self.output = output  # what the tool answered (redacted), for the reviewer
 
 
 class ModelError(ProLightError):

@@ -36,6 +36,7 @@ class Action(StrEnum):
     RETRY = "retry"
     FORK = "fork"
     RESTORE = "restore"  # bring back an earlier version of the plan to decide on
+    REVIEW = "review"  # decide on a step whose checks kept failing: accept, retry or fail it
 
 
 class Status(StrEnum):
@@ -45,6 +46,7 @@ class Status(StrEnum):
     PLANNED = "PLANNED"
     CRITIQUED = "CRITIQUED"
     AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    AWAITING_REVIEW = "AWAITING_REVIEW"  # a step's checks kept failing: a reviewer decides, its dependents wait
     APPROVED = "APPROVED"
     EXECUTING = "EXECUTING"
     COMPLETED = "COMPLETED"
@@ -58,7 +60,8 @@ class Status(StrEnum):
 FINISHED: frozenset[Status] = frozenset({Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.CANCELLED})
 ACTIVE: frozenset[Status] = frozenset(  # a process has work to do (planning, executing)
     {Status.CREATED, Status.PLANNED, Status.CRITIQUED, Status.APPROVED, Status.EXECUTING})
-SETTLED: frozenset[Status] = FINISHED | {Status.AWAITING_APPROVAL}  # nothing happens without a new request
+WAITING: frozenset[Status] = frozenset({Status.AWAITING_APPROVAL, Status.AWAITING_REVIEW})  # on a person
+SETTLED: frozenset[Status] = FINISHED | WAITING  # nothing happens without a new request
 UNSUCCESSFUL: frozenset[Status] = frozenset({Status.FAILED, Status.CANCELLED})  # executed, did not complete
 EXECUTED: frozenset[Status] = UNSUCCESSFUL | {Status.COMPLETED}  # the success rate's denominator
 
@@ -77,6 +80,7 @@ class StepStatus(StrEnum):
     SKIPPED = "SKIPPED"
     CANCELLED = "CANCELLED"  # stopped by a cancel while it ran: not a failure of its tool
     NOT_ATTEMPTED = "NOT_ATTEMPTED"  # refused by an open breaker: never called, not its own failure
+    NEEDS_REVIEW = "NEEDS_REVIEW"  # its output kept failing its checks: a reviewer decides
 
 
 ErrorCategory = Literal[
@@ -214,6 +218,9 @@ class Critique(Model):
         return [i for i in self.issues if i.severity == "error"]
 
 
+ReviewOutcome = Literal["accept", "retry", "fail"]
+
+
 class Decision(Model):
     """An operator's answer at the approval gate; the list of them is the audit trail."""
 
@@ -230,6 +237,9 @@ class Decision(Model):
     reason: str | None = None  # why (cancel, resume, retry, fork): optional, the operator's words
     forked_from: str | None = None  # fork: the checkpoint the branch starts from
     restores: int | None = None  # restore: the version brought back
+    step: str | None = None  # review: the step decided on
+    outcome: ReviewOutcome | None = None  # review: accept its output, retry it, or fail it
+    args: dict[str, Any] | None = None  # review, retry: the args it runs with instead
     prev: str | None = None  # the previous decision's seal ("" for the first)
     seal: str | None = None  # HMAC of this decision, its plan digest and prev, under the audit key
 
@@ -239,7 +249,7 @@ class PlanVersion(Model):
     feedback, an operator's plan, each edit, each version brought back."""
 
     version: int  # 1, 2, … in the order they were made
-    source: Literal["planner", "revision", "operator", "edit", "restore"]
+    source: Literal["planner", "revision", "operator", "edit", "restore", "review"]
     plan: Plan
     digest: str
     at: datetime = Field(default_factory=utc_now)
@@ -268,6 +278,7 @@ class StepResult(Model):
     output: Any = None
     error: str | None = None
     attempt_log: list[Attempt] = Field(default_factory=list)
+    review: str | None = None  # what a reviewer decided on it, by whom and when
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

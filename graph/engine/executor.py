@@ -65,8 +65,10 @@ class StepRun:
     our whole layer does otherwise."""
 
     def __init__(self, plan: Plan, previous: dict[str, dict[str, Any]], registry: ToolRegistry,
-                 context: ToolContext) -> None:
-        """``previous``: the results in the state (JSON form); succeeded ones are kept."""
+                 context: ToolContext, keep_finished: bool = False) -> None:
+        """``previous``: the results in the state (JSON form); succeeded ones are kept, and
+        with ``keep_finished`` (going on after a review) every finished one: only the steps
+        that waited, and the one a reviewer sent back, run."""
         self.registry = registry
         self.settings = settings = context.settings
         self.context = context
@@ -87,15 +89,19 @@ class StepRun:
         self.all_finished = Latch()
         self._lock = threading.Lock()
         self.earlier: dict[str, list[dict[str, Any]]] = {}  # attempts of steps about to run again
+        self.reviews: dict[str, str] = {}  # a reviewer's word on a step sent back to run again
         for step_id, stored in previous.items():
             if step_id not in self.steps:
                 continue
-            if stored.get("status") == SUCCEEDED:
+            if stored.get("status") == SUCCEEDED or (keep_finished and stored.get("status") not in UNFINISHED):
                 self.results[step_id] = stored
                 if step_id in self.finished:
                     self.finished[step_id].open()
-            elif stored.get("attempt_log"):
-                self.earlier[step_id] = stored["attempt_log"]
+            else:
+                if stored.get("attempt_log"):
+                    self.earlier[step_id] = stored["attempt_log"]
+                if stored.get("review"):
+                    self.reviews[step_id] = stored["review"]
         if len(self.results) == len(self.steps):
             self.all_finished.open()
         for step in self.order:
@@ -154,6 +160,12 @@ def run_step(run: StepRun, step_id: str) -> StepResult:
     try:
         run.wait_for(step)
         blocked = [d for d in step.depends_on if not run.succeeded(d)]
+        held = [d for d in blocked if run.results[d]["status"] in HELD]
+        if held:  # a dependency awaits review (or waits on one): this step waits too, it is not skipped
+            first = run.results[held[0]]
+            reason = (first.get("error") if first["status"] == StepStatus.PENDING.value
+                      else f"waits for the review of {held[0]!r}")
+            return StepResult(status=StepStatus.PENDING, error=reason)
         if blocked:
             reason = f"dependency {blocked[0]!r} {run.results[blocked[0]]['status'].lower()}"
             emit("step_skipped", node=EXECUTOR, step_id=step.id, payload={"reason": reason})
@@ -239,8 +251,9 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         emit(_FAILED_EVENTS[status], node=EXECUTOR, step_id=step.id, attempt=calls,
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
                       "category": last})
+        output = failed.__cause__.output if status == StepStatus.NEEDS_REVIEW else None  # type: ignore[union-attr]
         return StepResult(status=status, attempts=calls, started_at=started, finished_at=utc_now(),
-                          error=error, attempt_log=log)
+                          error=error, attempt_log=log, output=output, review=run.reviews.get(step.id))
     finished = utc_now()
     output = redact(to_json(output), secrets)
     log = history(attempts) if earlier else attempts
@@ -249,18 +262,23 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
          payload={"tool": step.tool, "seconds": (finished - started).total_seconds(),
                   "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]})  # live views show it before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=calls, started_at=started,
-                      finished_at=finished, output=output, attempt_log=log)
+                      finished_at=finished, output=output, attempt_log=log, review=run.reviews.get(step.id))
 
 
 _FAILED_EVENTS = {StepStatus.FAILED: "step_failed", StepStatus.CANCELLED: "step_cancelled",
-                  StepStatus.NOT_ATTEMPTED: "step_not_attempted"}
+                  StepStatus.NOT_ATTEMPTED: "step_not_attempted", StepStatus.NEEDS_REVIEW: "step_needs_review"}
+HELD = (StepStatus.NEEDS_REVIEW.value, StepStatus.PENDING.value)  # a dependent of these waits
+UNFINISHED = (StepStatus.PENDING.value, StepStatus.RUNNING.value)
 
 
 def _failed_status(attempts: list[Attempt]) -> StepStatus:
     """CANCELLED: stopped by the operator, not by its tool; NOT_ATTEMPTED: this run never
-    called the tool, an open breaker refused it (not the step's own failure)."""
+    called the tool, an open breaker refused it (not the step's own failure); NEEDS_REVIEW:
+    the tool answered, but the output kept failing its checks."""
     if attempts and attempts[-1].category == "cancelled":
         return StepStatus.CANCELLED
+    if attempts and attempts[-1].category == "check_failed":
+        return StepStatus.NEEDS_REVIEW
     if attempts and all(a.category == "circuit_open" for a in attempts):
         return StepStatus.NOT_ATTEMPTED
     return StepStatus.FAILED
@@ -268,8 +286,11 @@ def _failed_status(attempts: list[Attempt]) -> StepStatus:
 
 def _failure(failed: CallFailed) -> str:
     """The step's error. A refusal reads as the breaker's own words; a step whose calls
-    failed until the breaker refused its next try names its last real failure first."""
+    failed until the breaker refused its next try names its last real failure first; an
+    output that kept failing its checks names them."""
     attempts = failed.attempts
+    if isinstance(failed.__cause__, CheckFailed):
+        return f"checks failed after {len(attempts)} attempt(s): {failed.__cause__}"
     if not attempts or attempts[-1].category != "circuit_open":
         return str(failed)
     refusal = str(failed.__cause__)
@@ -314,8 +335,10 @@ def threads_needed(plan: dict[str, Any], settings: Settings) -> int:
 
 def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolContext,
                  cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """After a review decision the run goes on: what had finished stays as it was."""
     plan = Plan.model_validate(state["plan"])
-    run = StepRun(plan, state.get("steps") or {}, registry, context)
+    reviewed = (state.get("decision") or {}).get("action") == "review"
+    run = StepRun(plan, state.get("steps") or {}, registry, context, keep_finished=reviewed)
     stop_watching = threading.Event()
     if cancel_requested is not None:
         if cancel_requested():
@@ -361,6 +384,10 @@ def _outcome(results: dict[str, dict[str, Any]], cancelled: bool) -> tuple[Statu
     done = len(by_status.get(SUCCEEDED, []))
     if cancelled and done < len(results):
         return Status.CANCELLED, f"cancelled by the operator ({done}/{len(results)} steps had succeeded)"
+    review = by_status.get(StepStatus.NEEDS_REVIEW.value, [])
+    if review:
+        return Status.AWAITING_REVIEW, (f"{len(review)} step(s) await review ({', '.join(review)}): "
+                                        f"{review[0]}: {results[review[0]].get('error')}")
     if failed or refused:
         first = (failed or refused)[0]
         parts = [f"{len(failed)} step(s) failed ({', '.join(failed)})"] if failed else []

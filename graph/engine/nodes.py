@@ -25,9 +25,10 @@ from agents.tools.context import ToolContext
 
 from graph.core.audit import execution_refusal, plan_digest, seal
 from graph.core.events import emit
-from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
+from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL, REQUEST_REVIEW
 from graph.engine.context import RunContext, context_of
 from graph.engine.executor import execute_plan
+from graph.engine.review import apply_review, awaiting_review, reviewed_plan
 from graph.engine.snapshots import gate_summary
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
 from graph.engine.state import RESET, WorkflowState
@@ -100,7 +101,9 @@ def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) 
     recorded: list[dict[str, Any]] = []
     if not raw.get("seal"):
         digest = decision.plan_digest
-        if digest is None and decision.action in ("approve", "edit"):
+        if digest is None and decision.action == "review":
+            digest = plan_digest(reviewed_plan(state.get("plan") or {}, decision))
+        elif digest is None and decision.action in ("approve", "edit"):
             digest = plan_digest(dump(decision.plan) if decision.plan is not None else state.get("plan") or {})
         recorded = [seal(ctx.audit_key, thread_id, dump(decision.model_copy(update={
             "plan_digest": digest, "plan_version": decision.plan_version or latest_version(state)})), trail)]
@@ -111,6 +114,8 @@ def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) 
     return _apply(decision, state, ctx) | ({"decisions": recorded} if recorded else {})
 
 def _apply(decision: Decision, state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    if decision.action == "review":
+        return apply_review(decision, dict(state))
     if decision.action == "cancel":
         emit("run_cancelled", node=HUMAN_REVIEW, payload={"status": Status.CANCELLED.value})
         return {"status": Status.CANCELLED.value, "error": "cancelled by the operator"}
@@ -143,6 +148,15 @@ def executor(state: WorkflowState, ctx: RunContext, config: RunnableConfig) -> d
     check = ctx.cancel_requested
     return execute_plan(state, ctx.registry, ToolContext(ctx.settings, ctx.model),
                         (lambda: check(thread_id)) if check else None)
+
+def request_review(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
+    """The pause after a step's checks kept failing: independent steps have finished, the
+    steps that depend on it wait; a reviewer decides (``Workflow.review``)."""
+    emit("awaiting_review", node=REQUEST_REVIEW, payload={
+        "status": Status.AWAITING_REVIEW.value, "review": awaiting_review(state.get("steps") or {}),
+        **gate_summary(state)})  # what the inbox lists, as for the gate
+    return {"status": Status.AWAITING_REVIEW.value}
+
 
 def reporter(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     """Reads the plan's dicts as stored: a model of a thousand steps, made only to read
@@ -209,10 +223,16 @@ def route_after_critic(state: WorkflowState) -> str:
     return PLANNER if state.get("feedback") else REQUEST_APPROVAL
 
 
+def route_after_executor(state: WorkflowState) -> str:
+    return REQUEST_REVIEW if state.get("status") == Status.AWAITING_REVIEW.value else REPORTER
+
+
 def route_after_review(state: WorkflowState) -> str:
     status = state.get("status")
     if status == Status.EXECUTING.value:
         return EXECUTOR
+    if status == Status.AWAITING_REVIEW.value:
+        return REQUEST_REVIEW
     if status in (Status.REJECTED.value, Status.CANCELLED.value, Status.FAILED.value):
         return END
     if status == Status.AWAITING_APPROVAL.value:

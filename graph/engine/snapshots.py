@@ -19,6 +19,16 @@ def is_awaiting(snapshot: StateSnapshot) -> bool:
     return snapshot.next == (HUMAN_REVIEW,) and snapshot.values.get("status") == Status.AWAITING_APPROVAL.value
 
 
+def is_awaiting_review(snapshot: StateSnapshot) -> bool:
+    """Paused for the review of a step, with no review decision written yet."""
+    return snapshot.next == (HUMAN_REVIEW,) and snapshot.values.get("status") == Status.AWAITING_REVIEW.value
+
+
+def is_paused(snapshot: StateSnapshot) -> bool:
+    """Waiting on a person (the gate or a review): nothing drives it until a decision."""
+    return is_awaiting(snapshot) or is_awaiting_review(snapshot)
+
+
 def has_ended(snapshot: StateSnapshot) -> bool:
     """The thread ran to its end: it has state and nothing left to run."""
     return bool(snapshot.values) and not snapshot.next and not snapshot.tasks

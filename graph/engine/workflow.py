@@ -21,7 +21,7 @@ from langgraph.types import StateSnapshot
 from agents.critic import InvalidPlanError, blocking_problem, validate_plan
 from agents.tools import ToolRegistry
 from graph.core.breaker import BOARD, BreakerSnapshot, BreakerState
-from graph.core.nodes import EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL
+from graph.core.nodes import EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL, REQUEST_REVIEW
 from graph.engine.build import build_graph
 from graph.engine.context import RunContext
 from graph.engine.executor import threads_needed
@@ -35,10 +35,11 @@ from graph.core.errors import BadInput, PlanInputError, RequestError
 from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
-from graph.core.schemas import Decision, Plan, Status, dump
+from graph.core.schemas import Decision, Plan, ReviewOutcome, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
-from graph.engine.snapshots import has_ended, is_awaiting
+from graph.engine.review import review_problem, reviewed_plan
+from graph.engine.snapshots import has_ended, is_awaiting, is_awaiting_review, is_paused
 from graph.engine.versions import find_version, latest_version
 from graph.store.runs import run_row
 from graph.core.tracing import configure_exporter, conversation, workflow_span
@@ -111,7 +112,7 @@ class Workflow:
             elif not snapshot.values:
                 inputs = self.db.graph_input(thread_id)
                 self._drive(thread_id, inputs, on_event, known=inputs)
-            elif (snapshot.next or snapshot.tasks) and not is_awaiting(snapshot):
+            elif (snapshot.next or snapshot.tasks) and not is_paused(snapshot):
                 self._drive(thread_id, None, on_event, known=snapshot.values)
         return thread_id
 
@@ -174,6 +175,32 @@ class Workflow:
             self._continue(thread_id, on_event, execute, known={"plan": dump(plan)})
         return thread_id
 
+    def review(self, thread_id: str, step: str, outcome: ReviewOutcome, args: dict[str, Any] | None = None,
+               reason: str | None = None, operator: str = "operator", on_event: EventSink | None = None,
+               execute: bool = True) -> str:
+        """Decide on a step whose checks kept failing: accept its output, retry it (with
+        ``args`` instead, checked like an edited plan's), or fail it. Sealed like an
+        approval; its digest binds the plan that runs next."""
+        if args is not None and outcome != "retry":
+            raise RequestError("args go with a retry: only a step run again can take other args")
+        with self._claimed(thread_id, deciding=True):
+            snapshot = self._snapshot(thread_id)
+            if not is_awaiting_review(snapshot):
+                raise RequestError(f"thread {thread_id} is not awaiting review "
+                                   f"(status {snapshot.values.get('status', Status.CREATED.value)})")
+            problem = review_problem(snapshot.values, step)
+            if problem is not None:
+                raise RequestError(problem)
+            decision = Decision(action="review", step=step, outcome=outcome, args=args, reason=reason,
+                                operator=operator)
+            plan = reviewed_plan(snapshot.values["plan"], decision)
+            if args is not None:
+                self._validate(Plan.model_validate(plan))
+            decision = decision.model_copy(update={"plan_digest": plan_digest(plan)})
+            self._decide(thread_id, snapshot, decision, Status.EXECUTING, REQUEST_REVIEW)
+            self._continue(thread_id, on_event, execute, known=snapshot.values)
+        return thread_id
+
     def resume(self, thread_id: str, operator: str = "operator", on_event: EventSink | None = None,
                execute: bool = True, only_failed: bool = False, reason: str | None = None) -> str:
         """Continue a thread that stopped: one interrupted mid-run (a crash) from its
@@ -184,6 +211,9 @@ class Workflow:
             status = snapshot.values.get("status")
             if is_awaiting(snapshot):
                 raise RequestError(f"thread {thread_id} is awaiting approval: approve or reject it")
+            if is_awaiting_review(snapshot):
+                raise RequestError(f"thread {thread_id} is awaiting review: accept, retry or fail each step "
+                                   "that awaits it (prolight review)")
             interrupted = not has_ended(snapshot)
             if only_failed and (interrupted or status != Status.FAILED.value):
                 raise RequestError(f"thread {thread_id} is {status}: retry is for a FAILED thread")
@@ -236,8 +266,9 @@ class Workflow:
         """End a thread nobody else is executing as CANCELLED (under our claim). Mid-run, the
         drive stops the steps and ``_drive`` records who cancelled it."""
         decision = Decision(action="cancel", operator=operator, reason=reason)
-        if is_awaiting(snapshot):
-            self._decide(thread_id, snapshot, decision, Status.CANCELLED)
+        if is_paused(snapshot):
+            self._decide(thread_id, snapshot, decision, Status.CANCELLED,
+                         REQUEST_REVIEW if is_awaiting_review(snapshot) else REQUEST_APPROVAL)
             self._drive(thread_id, None, None)
         elif EXECUTOR in snapshot.next:
             self._drive(thread_id, None, None)  # finished steps come back from their writes; the rest stop
@@ -366,12 +397,14 @@ class Workflow:
         decision = decision.model_copy(update={"plan_version": latest_version(snapshot.values)})
         return seal(self.audit_key, thread_id, dump(decision), snapshot.values.get("decisions") or [])
 
-    def _decide(self, thread_id: str, snapshot: StateSnapshot, decision: Decision, status: Status) -> None:
+    def _decide(self, thread_id: str, snapshot: StateSnapshot, decision: Decision, status: Status,
+                as_node: str = REQUEST_APPROVAL) -> None:
+        """Written as the node before the pause it answers, so ``human_review`` applies it next."""
         sealed = self._seal(thread_id, snapshot, decision)
         self.graph.update_state(
             self._config(thread_id),
             {"decision": sealed, "decisions": [sealed], "status": status.value},
-            as_node=REQUEST_APPROVAL,
+            as_node=as_node,
         )
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))
 

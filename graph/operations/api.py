@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.tools.builtin import listing, only_builtin
 from graph.core.audit import AuditReport, verify
@@ -31,7 +31,7 @@ from graph.engine.snapshots import gate_summary
 from graph.operations import views
 from graph.operations.branches import branch_views
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
-                                       RestoreRequest, ResumeRequest, RetryRequest, StartRequest)
+                                       RestoreRequest, ResumeRequest, RetryRequest, ReviewRequest, StartRequest)
 from graph.operations.models import (BranchView, CheckpointState, CheckpointView, EventPage, PendingApproval,
                                      StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
@@ -146,6 +146,9 @@ class Operations:
                                       execute=execute, reason=request.reason)
             case RestoreRequest():
                 thread_id = flow.restore(request.thread_id, request.version, who, on_event, execute=execute)
+            case ReviewRequest():
+                thread_id = flow.review(request.thread_id, request.step_id, request.outcome, request.args,
+                                        request.reason, who, on_event, execute=execute)
             case _:
                 raise TypeError(f"no command takes {type(request).__name__}")
         if queue and self._manager is not None:
@@ -203,6 +206,13 @@ class Operations:
         return self.send(RestoreRequest(thread_id=thread_id, version=version), operator=operator, queue=queue,
                          on_event=on_event)
 
+    def review(self, thread_id: str, step_id: str, outcome: str, args: dict[str, Any] | None = None,
+               reason: str | None = None, operator: str | None = None, queue: bool = False,
+               on_event: EventSink | None = None) -> ThreadView:
+        """Decide on a step whose checks kept failing: accept, retry (with ``args``) or fail."""
+        return self.send(ReviewRequest(thread_id=thread_id, step_id=step_id, outcome=outcome, args=args,
+                                       reason=reason), operator=operator, queue=queue, on_event=on_event)
+
     # ---- reads ---------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadView:
         row = self._row(thread_id)
@@ -230,20 +240,24 @@ class Operations:
         return StatusCounts(counts=counts, total=sum(counts.values()))
 
     def awaiting_approval(self, limit: int = 200) -> list[PendingApproval]:
-        """Threads waiting for a decision, oldest first, with what the inbox shows
-        (``gate_summary``): from the gate's event (one query), or for a thread that reached
-        the gate before the event carried it, from its checkpoint."""
-        rows = self.db.runs_with_status(Status.AWAITING_APPROVAL.value, oldest_first=True, limit=limit)
-        at_gate = latest_payloads(self.db, [r.thread_id for r in rows], "awaiting_approval")
+        """Threads waiting for a decision, oldest first: at the approval gate, or for the
+        review of a step. What the inbox shows (``gate_summary``) comes from the pause's
+        event (one query), or for a thread that reached the gate before the event carried it,
+        from its checkpoint."""
         pending = []
-        for row in rows:
-            shown = at_gate.get(row.thread_id) or {}
-            if "steps" not in shown:
-                shown = gate_summary(self.workflow.snapshot(row.thread_id).values)
-            pending.append(PendingApproval(
-                thread_id=row.thread_id, goal=row.goal, operator=row.operator, waiting_since=row.updated_at,
-                steps=shown["steps"], risk=shown.get("risk"), critical_path_s=shown.get("critical_path_s")))
-        return pending
+        for status, kind, event in ((Status.AWAITING_APPROVAL, "approval", "awaiting_approval"),
+                                    (Status.AWAITING_REVIEW, "review", "awaiting_review")):
+            rows = self.db.runs_with_status(status.value, oldest_first=True, limit=limit)
+            paused = latest_payloads(self.db, [r.thread_id for r in rows], event)
+            for row in rows:
+                shown = paused.get(row.thread_id) or {}
+                if "steps" not in shown:
+                    shown = gate_summary(self.workflow.snapshot(row.thread_id).values)
+                pending.append(PendingApproval(
+                    thread_id=row.thread_id, goal=row.goal, operator=row.operator, waiting_since=row.updated_at,
+                    steps=shown["steps"], risk=shown.get("risk"), critical_path_s=shown.get("critical_path_s"),
+                    kind=kind, review=shown.get("review") or []))
+        return sorted(pending, key=lambda p: p.waiting_since)[:limit]
 
     def checkpoints(self, thread_id: str) -> list[CheckpointView]:
         """The thread's checkpoints, newest first (every branch: forks keep the old ones)."""

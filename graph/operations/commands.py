@@ -11,7 +11,7 @@ verb) so that the same test holds every front end to every read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
@@ -99,11 +99,24 @@ class RestoreRequest(CommandRequest):
     version: int = Field(ge=1, description="The plan version to bring back (see the thread's plan_versions).")
 
 
+class ReviewRequest(CommandRequest):
+    action = Action.REVIEW
+    thread_id: ThreadId
+    step_id: str = Field(min_length=1, max_length=64, description="The step awaiting review.")
+    outcome: Literal["accept", "retry", "fail"] = Field(
+        description="accept: keep its output as it is; retry: run it again; fail: fail it (its dependents are "
+                    "skipped).")
+    args: dict[str, Any] | None = Field(None, description="retry only: the args to run it with instead (a JSON "
+                                                          "object, checked against the tool).")
+    reason: str | None = Field(None, max_length=500, description="Why: recorded with the decision on the audit trail.")
+
+
 @dataclass(frozen=True)
 class Command:
     """One row of the table. ``flags`` names each request field on the command line: a
     bare name is positional, ``--name`` an option. ``executes``: without ``--detach`` the
-    CLI follows the run it starts to where it stops."""
+    CLI follows the run it starts to where it stops. ``--a|--b|--c`` names a field chosen
+    by one of several flags (the value is the flag's name)."""
 
     request: type[CommandRequest]
     role: Role
@@ -153,6 +166,9 @@ COMMANDS: dict[Action, Command] = {c.action: c for c in (
     _on_thread(RestoreRequest, "approver", "restore",
                "bring back an earlier version of the plan to decide on (a new version, at the gate again)",
                version="--version"),
+    _on_thread(ReviewRequest, "approver", "review",
+               "decide on a step whose checks kept failing: accept its output, retry it (--args), or fail it",
+               step_id="step", outcome="--accept|--retry|--fail", args="--args", reason="--reason"),
 )}
 
 

@@ -52,6 +52,7 @@ class StepView(_View):
     attempt_log: list[Attempt] = Field(default_factory=list)
     next_attempt_at: datetime | None = None  # in back-off after a failed attempt: when it tries again
     checks: list[Check] = Field(default_factory=list)
+    review: str | None = None  # what a reviewer decided on it
 
 
 class Estimate(_View):
@@ -78,6 +79,7 @@ class ThreadView(_View):
     thread_id: str
     status: Status
     awaiting_approval: bool
+    awaiting_review: list[str] = Field(default_factory=list)  # steps a reviewer must decide on now
     goal: str
     operator: str  # who started it
     model: str
@@ -143,7 +145,8 @@ class StatusCounts(_View):
 
 
 class PendingApproval(_View):
-    """A thread waiting at the approval gate, for the inbox (oldest first)."""
+    """A thread waiting for a decision, for the inbox (oldest first): at the approval gate,
+    or (``kind`` review) for the review of the steps in ``review`` whose checks kept failing."""
 
     thread_id: str
     goal: str
@@ -152,6 +155,8 @@ class PendingApproval(_View):
     steps: int
     risk: str | None = None
     critical_path_s: float | None = None
+    kind: Literal["approval", "review"] = "approval"
+    review: list[str] = Field(default_factory=list)
 
 
 class CheckpointView(_View):

@@ -17,7 +17,8 @@ from graph.core.audit import AuditReport, plan_digest
 from graph.core.events import StoredEvent
 from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, PlanVersion, Status, StepStatus
 from graph.core.nodes import EXECUTOR
-from graph.engine.snapshots import is_awaiting
+from graph.engine.review import awaiting_review
+from graph.engine.snapshots import is_awaiting, is_awaiting_review
 from graph.operations.models import (CheckpointView, Estimate, FieldChange, RunSummary, StepView,
                                      ThreadView)
 from graph.store.database import RunRow
@@ -40,10 +41,11 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
     status = Status(values.get("status", row.status))
     plan = Plan.model_validate(values["plan"]) if values.get("plan") else None
     awaiting = is_awaiting(snapshot)
+    reviewing = awaiting_review(values.get("steps") or {}) if is_awaiting_review(snapshot) else []
     held_by = row.holder(time.time())
     steps = step_views(values["plan"], values.get("steps") or {}, live) if plan else {}
     return ThreadView(
-        thread_id=row.thread_id, status=status, awaiting_approval=awaiting,
+        thread_id=row.thread_id, status=status, awaiting_approval=awaiting, awaiting_review=reviewing,
         goal=values.get("goal", row.goal), operator=row.operator, model=row.model,
         created_at=row.created_at, updated_at=row.updated_at, queued=bool(row.queued), held_by=held_by,
         plan=plan, plan_digest=plan_digest(values["plan"]) if plan else None,
@@ -53,7 +55,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         decisions=[Decision.model_validate(d) for d in values.get("decisions") or []], audit=audit,
         plan_versions=[PlanVersion.model_validate(v) for v in values.get("plan_versions") or []],
         error=values.get("error", row.error), report=values.get("report"),
-        actions=actions(status, snapshot, awaiting, bool(held_by or row.queued)),
+        actions=actions(status, snapshot, awaiting, bool(held_by or row.queued), bool(reviewing)),
     )
 
 
@@ -61,8 +63,11 @@ def is_executing(snapshot: StateSnapshot) -> bool:
     return EXECUTOR in snapshot.next
 
 
-def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool) -> list[Action]:
+def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool, reviewing: bool = False,
+            ) -> list[Action]:
     """What an operator may ask for now (the API still checks each request itself)."""
+    if reviewing:
+        return [Action.REVIEW, Action.CANCEL, Action.FORK]
     if awaiting:
         restore = [Action.RESTORE] if len(snapshot.values.get("plan_versions") or []) > 1 else []
         return [Action.APPROVE, Action.EDIT, Action.REJECT, Action.CANCEL, Action.FORK, *restore]
@@ -80,7 +85,7 @@ def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool)
 
 
 _STEP_FIELDS = ("id", "description", "tool", "args", "depends_on", "priority", "timeout_s", "checks")
-_RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log")
+_RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log", "review")
 
 
 def step_views(plan: dict[str, Any], stored: dict[str, Any], live: list[StoredEvent] | None) -> dict[str, StepView]:
@@ -110,7 +115,8 @@ def _duration(started: str | None, finished: str | None) -> float | None:
 
 
 _ENDS = {"step_succeeded": StepStatus.SUCCEEDED, "step_failed": StepStatus.FAILED,
-         "step_cancelled": StepStatus.CANCELLED, "step_not_attempted": StepStatus.NOT_ATTEMPTED}
+         "step_cancelled": StepStatus.CANCELLED, "step_not_attempted": StepStatus.NOT_ATTEMPTED,
+         "step_needs_review": StepStatus.NEEDS_REVIEW}
 
 
 def _apply(view: StepView, event: StoredEvent) -> StepView:

@@ -100,6 +100,21 @@ def click_approve(page: Page) -> None:
     approve.click()
 
 
+def open_popover(page: Page, label: str, text: re.Pattern[str]) -> None:
+    """Open a command's popover until ``text`` shows in it: a page drawn again (the thread
+    moved on) closes it under the click, and then it is opened again."""
+    body = page.get_by_test_id("stPopoverBody").get_by_text(text)
+    for attempt in range(3):
+        if not body.is_visible():
+            page.get_by_role("button", name=label, exact=True).click()
+        try:
+            expect(body).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 def confirm(page: Page, label: str, button: str, reason: str | None = None) -> None:
     """Open a command's popover and confirm it. A page that moves on (the thread's status
     changed, so the page is drawn again) can close the popover under the click: then it is
@@ -399,9 +414,8 @@ def test_cancel_a_running_thread(dashboard: str, page: Page, setup: Setup, serve
     thread_page(page, dashboard, thread)  # the dashboard's run manager starts with its first page
     setup.approve(thread, detach=True)  # and executes what is queued
     server.wait_started("/slow")
-    page.get_by_role("button", name="Cancel", exact=True).click()  # opens the confirmation, stops nothing
-    expect(page.get_by_test_id("stPopoverBody").get_by_text(re.compile(r"^Stop this thread: no new step starts"))
-           ).to_be_visible(timeout=WAIT_MS)  # the same words are the button's tooltip
+    expect(badge(page, "EXECUTING")).to_be_visible(timeout=WAIT_MS)
+    open_popover(page, "Cancel", re.compile(r"^Stop this thread: no new step starts"))  # stops nothing
     assert setup.status(thread)["status"] == "EXECUTING"
     confirm(page, "Cancel", "Cancel this thread", reason="the slow host hangs")
     expect(badge(page, "CANCELLED")).to_be_visible(timeout=WAIT_MS)  # after the running step's grace
@@ -585,3 +599,43 @@ def test_markup_from_goals_and_tools_is_shown_as_text(dashboard: str, page: Page
     wait_for_tables(page, 3)
     no_exception(page)
     shot(page, setup.home, "thread-markup-as-text")
+
+
+@pytest.mark.own_dashboard  # the inbox must list only this thread
+def test_a_step_awaiting_review_is_found_in_the_inbox_and_sent_back_with_edited_args(
+        dashboard: str, page: Page, setup: Setup) -> None:
+    """Issue 20: c's output (4) fails its range check; d waits on it, i runs. The reviewer
+    finds it in the inbox, reads the output and the failed check, edits the args and sends
+    it back; the reviewed args run and the decision is sealed."""
+    thread = setup.run(plan={"goal": "Check a sum", "steps": [
+        {"id": "c", "tool": "calculate", "args": {"expression": "2+2"}, "retry": {"max_attempts": 2},
+         "checks": [{"kind": "range", "max": 3}]},
+        {"id": "d", "tool": "calculate", "args": {"expression": "{{c}}*2"}, "depends_on": ["c"]},
+        {"id": "i", "tool": "calculate", "args": {"expression": "1+1"}}]})
+    assert setup.approve(thread)["status"] == "AWAITING_REVIEW"
+    page.goto(f"{dashboard}/approvals")
+    expect(cell(page, "approvals_table", "review of c")).to_have_count(1, timeout=WAIT_MS)
+    page.get_by_test_id("stDataFrame").first.click(position={"x": 15, "y": 35 + 17})
+    expect(page).to_have_url(re.compile(f"thread_id={thread}$"), timeout=WAIT_MS)
+    panel = page.locator(".st-key-review_c")
+    expect(panel.get_by_text("checks failed after 2 attempt(s): range ..3: 4 is out of range")).to_be_visible(
+        timeout=WAIT_MS)
+    expect(panel.get_by_text("calculate · 2 attempt(s) · checks: range ..3")).to_be_visible()
+    expect(cell(page, "steps_table", "NEEDS_REVIEW")).to_have_count(1, timeout=WAIT_MS)
+    expect(cell(page, "steps_table", "waits for the review of 'c'")).to_have_count(1)
+    wait_for_tables(page, 4)
+    shot(page, setup.home, "thread-review")
+    args = panel.get_by_role("textbox", name="Args for a retry (JSON)")
+    args.fill('{"expression": "1+2"}')
+    args.press("Control+Enter")  # a text area applies its value on blur or Ctrl+Enter
+    panel.get_by_role("textbox", name="Reason (optional)").fill("the limit is 3")
+    panel.get_by_role("button", name="Retry the step").click()
+    expect(badge(page, "COMPLETED")).to_be_visible(timeout=WAIT_MS)
+    done = setup.status(thread)
+    assert [done["steps"][s]["output"] for s in "cdi"] == [3, 6, 2], "the reviewed args ran"
+    review = done["decisions"][-1]
+    assert (review["action"], review["step"], review["outcome"], review["args"], review["reason"]) == (
+        "review", "c", "retry", {"expression": "1+2"}, "the limit is 3")
+    assert done["audit"]["verified"]
+    expect(cell(page, "decisions_table", "review of c: retry with other args")).to_have_count(1, timeout=WAIT_MS)
+    no_exception(page)

@@ -26,11 +26,14 @@ def test_a_failed_check_is_check_failed_retried_and_names_the_check(settings: Se
                "checks": [{"kind": "contains", "text": "5"}]},
               {"id": "fine", "tool": "calculate", "args": {"expression": "1+1"}, "checks": [{"kind": "range", "max": 3}]})
     checked = out["steps"]["sum"]
-    assert checked["status"] == "FAILED" and checked["attempts"] == 3, "retried under the default policy"
+    assert checked["status"] == "NEEDS_REVIEW" and checked["attempts"] == 3, "retried under the default policy"
     assert [a["category"] for a in checked["attempt_log"]] == ["check_failed"] * 3
-    assert checked["error"] == "CheckFailed: range ..3: 4 is out of range"
+    assert checked["attempt_log"][0]["error"] == "CheckFailed: range ..3: 4 is out of range"
+    assert checked["error"] == "checks failed after 3 attempt(s): range ..3: 4 is out of range"
     assert out["steps"]["once"]["attempts"] == 1, "the step's own retry policy"
-    assert out["steps"]["once"]["error"] == "CheckFailed: contains '5': the output does not contain '5'"
+    assert out["steps"]["once"]["error"] == "checks failed after 1 attempt(s): contains '5': the output does not "\
+                                            "contain '5'"
+    assert out["status"] == "AWAITING_REVIEW"
     assert out["steps"]["fine"]["status"] == "SUCCEEDED"
     assert flow.breakers() == [], "a bad output is not the dependency's fault"
 
@@ -57,8 +60,8 @@ def test_a_judge_check_asks_the_offline_model_by_its_rule(settings: Settings) ->
                "checks": [{"kind": "judge", "criteria": "mentions 'Berlin'"}]})
     assert out["steps"]["yes"]["status"] == "SUCCEEDED"
     assert out["steps"]["no"]["attempts"] == 2
-    assert out["steps"]["no"]["error"] == ("CheckFailed: judge \"mentions 'Berlin'\": the output does not "
-                                           "mention 'Berlin'")
+    assert out["steps"]["no"]["error"] == ("checks failed after 2 attempt(s): judge \"mentions 'Berlin'\": the "
+                                           "output does not mention 'Berlin'")
 
 
 def test_a_plan_whose_check_cannot_work_is_refused_in_one_line(settings: Settings) -> None:

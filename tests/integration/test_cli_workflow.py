@@ -187,3 +187,26 @@ def test_listings_show_a_multi_line_goal_on_one_line(cli: Cli) -> None:
     assert len(listed) == 2 and listed[0].endswith("Calculate 6*7 then stop")
     inbox = cli("inbox").stdout.splitlines()
     assert len(inbox) == 1 and inbox[0].endswith("Calculate 6*7 then stop")
+
+
+def test_review_a_step_whose_checks_kept_failing_from_the_cli(cli: Cli) -> None:
+    plan = cli.write_plan("checked.json", {"goal": "Check a sum", "steps": [
+        {"id": "c", "tool": "calculate", "args": {"expression": "2+2"}, "retry": {"max_attempts": 1},
+         "checks": [{"kind": "range", "max": 3}]},
+        {"id": "d", "tool": "calculate", "args": {"expression": "{{c}}*2"}, "depends_on": ["c"]}]})
+    thread = cli.ok("run", "--plan", plan)["thread_id"]
+    shown = cli("approve", thread)
+    assert shown.code == 0, shown.stderr
+    assert f"waiting for a review of c: prolight review {thread} c --accept | --retry [--args JSON] | --fail" \
+        in shown.stdout
+    assert "review c" in cli("inbox").stdout
+    for args, error in ((("c",), "one of the arguments --accept --retry --fail is required"),
+                        (("c", "--accept", "--fail"), "not allowed with argument"),
+                        (("c", "--retry", "--args", "{bad"), "--args: not valid JSON: Expecting property name"),
+                        (("c", "--retry", "--args", "[1]"), "--args: must be a JSON object")):
+        refused = cli("review", thread, *args)
+        assert refused.code == 2 and error in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    done = cli.ok("review", thread, "c", "--retry", "--args", '{"expression": "1+1"}', "--operator", "ana")
+    assert done["status"] == "COMPLETED" and done["steps"]["d"]["output"] == 4
+    assert (done["decisions"][-1]["action"], done["decisions"][-1]["operator"]) == ("review", "ana")

@@ -177,3 +177,31 @@ def test_a_command_is_recorded_under_the_callers_account_and_no_other(api: Api) 
     posing = otto.post("/threads", json={"goal": "Calculate 6*7", "operator": "ana"})
     assert posing.status_code == 403 and posing.json() == {"error": "account 'otto' may not act as 'ana'"}
     assert len(otto.get("/threads").json()["items"]) == before  # nothing written
+
+
+CHECKED = {"goal": "Check a sum", "steps": [
+    {"id": "c", "tool": "calculate", "args": {"expression": "2+2"}, "retry": {"max_attempts": 1},
+     "checks": [{"kind": "range", "max": 3}]},
+    {"id": "d", "tool": "calculate", "args": {"expression": "{{c}}*2"}, "depends_on": ["c"]}]}
+
+
+def test_a_step_awaiting_review_is_listed_and_decided_through_the_api(api: Api) -> None:
+    otto, ana = api.client("otto"), api.client("ana")
+    thread = otto.post("/threads", json={"plan": CHECKED}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    ana.post(f"/threads/{thread}/approve")
+    waiting = api.wait(thread, "AWAITING_REVIEW")
+    assert waiting["awaiting_review"] == ["c"] and waiting["steps"]["c"]["output"] == 4
+    [pending] = ana.get("/approvals").json()
+    assert (pending["kind"], pending["review"]) == ("review", ["c"])
+    assert otto.post(f"/threads/{thread}/review", json={"step_id": "c", "outcome": "accept"}).status_code == 403
+    bad = ana.post(f"/threads/{thread}/review", json={"step_id": "c", "outcome": "maybe"})
+    assert bad.status_code == 422 and "outcome" in bad.json()["error"]
+    wrong = ana.post(f"/threads/{thread}/review", json={"step_id": "d", "outcome": "accept"})
+    assert wrong.status_code == 409 and wrong.json()["error"] == "step 'd' does not await review; these do: c"
+    sent = ana.post(f"/threads/{thread}/review", json={"step_id": "c", "outcome": "retry",
+                                                        "args": {"expression": "1+2"}, "reason": "smaller"})
+    assert sent.status_code == 202, sent.text
+    done = api.wait(thread, "COMPLETED")
+    assert done["steps"]["d"]["output"] == 6
+    assert (done["decisions"][-1]["operator"], done["decisions"][-1]["reason"]) == ("ana", "smaller")

@@ -36,7 +36,7 @@ def test_roles_decide_actions(digest: str) -> None:
     approver = Account(name="a", roles={"approver"}, password_hash=digest)
     assert not any(may(viewer.roles, action) for action in Action)
     assert {a for a in Action if may(operator.roles, a)} == {"start", "cancel", "resume", "retry", "fork"}
-    assert {a for a in Action if may(approver.roles, a)} == {"approve", "edit", "reject", "restore"}
+    assert {a for a in Action if may(approver.roles, a)} == {"approve", "edit", "reject", "restore", "review"}
 
 
 @pytest.mark.parametrize("address, loopback", [

@@ -46,8 +46,11 @@ def test_the_cli_takes_each_command_with_exactly_its_request_fields(command: Com
     dests = {a.dest for a in parser._actions} - {"help", "json", "operator", "detach", "goal_file"}
     assert dests == set(command.request.model_fields) == set(command.flags)
     for name, flag in command.flags.items():
-        action = next(a for a in parser._actions if a.dest == name)
-        assert (flag in action.option_strings) if flag.startswith("-") else (action.metavar == flag)
+        actions = [a for a in parser._actions if a.dest == name]
+        if "|" in flag:  # one flag per choice, each setting the field to its name
+            assert {(a.option_strings[0], a.const) for a in actions} == {(f, f[2:]) for f in flag.split("|")}
+        else:
+            assert (flag in actions[0].option_strings) if flag.startswith("-") else (actions[0].metavar == flag)
 
 
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=lambda c: c.verb)
@@ -89,6 +92,6 @@ def test_every_read_is_in_every_front_end(read, routes: dict[tuple[str, str], AP
 
 def test_roles_come_from_the_table() -> None:
     assert {a for a in Action if role_for(a) == "approver"} == {Action.APPROVE, Action.EDIT, Action.REJECT,
-                                                                         Action.RESTORE}
+                                                                         Action.RESTORE, Action.REVIEW}
     assert not any(may(frozenset({"viewer"}), a) for a in Action)
     assert all(may(frozenset({"operator", "approver"}), a) for a in Action)

@@ -23,6 +23,7 @@ ARGS_CHARS = 120
 STATUS_COLOURS: dict[str, str] = {
     Status.COMPLETED: "#15803d", Status.FAILED: "#b91c1c", Status.REJECTED: "#7f1d1d",
     Status.CANCELLED: "#6b7280", Status.AWAITING_APPROVAL: "#b45309", Status.EXECUTING: "#1d4ed8",
+    Status.AWAITING_REVIEW: "#b45309", StepStatus.NEEDS_REVIEW: "#b45309",
     StepStatus.SUCCEEDED: "#15803d", StepStatus.RUNNING: "#1d4ed8", StepStatus.SKIPPED: "#6b7280",
     StepStatus.CANCELLED: "#6b7280", StepStatus.NOT_ATTEMPTED: "#a16207",
     StepStatus.PENDING: "#9ca3af",
@@ -169,11 +170,13 @@ def decisions_frame(decisions: list[Decision], verified: list[bool]) -> pd.DataF
         "when": _times(d.at for d in decisions),
         "who": pd.Series([d.operator for d in decisions], dtype="string"),
         "action": pd.Series([d.action + (" (final)" if d.final else "")
-                             + (f" of version {d.restores}" if d.restores else "") for d in decisions], dtype="string"),
+                             + (f" of version {d.restores}" if d.restores else "")
+                             + (f" of {d.step}: {d.outcome}" + (" with other args" if d.args is not None else "")
+                                if d.action == "review" else "") for d in decisions], dtype="string"),
         "version": pd.Series([str(d.plan_version) if d.plan_version else "" for d in decisions], dtype="string"),
         "feedback": pd.Series([d.feedback or "" for d in decisions], dtype="string"),
         "reason": pd.Series([d.reason or "" for d in decisions], dtype="string"),
-        "edited_plan": pd.Series([d.action == "edit" for d in decisions], dtype="bool"),
+        "edited_plan": pd.Series([d.action == "edit" or d.args is not None for d in decisions], dtype="bool"),
         "plan_digest": pd.Series([d.plan_digest or "" for d in decisions], dtype="string"),
         "sealed": pd.Series(verified, dtype="bool"),
     })
@@ -217,6 +220,8 @@ def pending_frame(pending: list[PendingApproval]) -> pd.DataFrame:
     """The approvals inbox."""
     return pd.DataFrame({
         "thread": pd.Series([p.thread_id for p in pending], dtype="string"),
+        "waits_for": pd.Series(["approval" if p.kind == "approval" else f"review of {', '.join(p.review)}"
+                                for p in pending], dtype="string"),
         "waiting_since": _times(p.waiting_since for p in pending),
         "goal": pd.Series([cut(p.goal, GOAL_CHARS) for p in pending], dtype="string"),
         "risk": pd.Series([p.risk for p in pending], dtype="string"),

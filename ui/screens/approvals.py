@@ -24,12 +24,13 @@ def inbox() -> None:
                  column_config={
                      "waiting_since": st.column_config.DatetimeColumn("waiting since", format="YYYY-MM-DD HH:mm:ss z"),
                      "estimate_s": st.column_config.NumberColumn("estimate", format="%.1f s"),
-                     "started_by": "started by"})
+                     "started_by": "started by", "waits_for": "waits for"})
     rows = st.session_state[TABLE]["selection"]["rows"]
     if rows:
         open_thread(st.session_state["approvals_shown"][rows[0]])
 
 
 st.title("Approvals")
-st.caption("Oldest first. Click a row to open its plan and decide.")
+st.caption("Oldest first: plans at the approval gate, and steps whose output kept failing its checks. Click a row "
+           "to open it and decide.")
 inbox()

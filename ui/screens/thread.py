@@ -19,6 +19,7 @@ from graph.operations.models import StepView, ThreadView
 from ui.dashboard import charts
 from ui.dashboard.approval import approval_panel
 from ui.dashboard.decision_card import decision_card
+from ui.dashboard.review import review_panel
 from ui.dashboard.branches import branches
 from ui.dashboard.versions import plan_versions
 from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may, open_thread, operations,
@@ -79,13 +80,17 @@ def _act(action: str, thread_id: str, reason_key: str) -> None:
     send(action, thread_id, reason=(st.session_state.get(reason_key) or "").strip() or None)
 
 
-def moment(view: ThreadView) -> tuple[str, bool, tuple[str, ...]]:
-    """What the page outside the live parts shows: status, the gate, the buttons."""
-    return view.status.value, view.awaiting_approval, tuple(view.actions)
+Moment = tuple[str, bool, tuple[str, ...], tuple[str, ...]]
+
+
+def moment(view: ThreadView) -> Moment:
+    """What the page outside the live parts shows: status, the gate, the steps to review,
+    the buttons."""
+    return view.status.value, view.awaiting_approval, tuple(view.awaiting_review), tuple(view.actions)
 
 
 @st.fragment(run_every=LIVE_REFRESH_S)
-def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
+def live(thread_id: str, shown: Moment) -> None:
     """``shown``: the moment the page around this fragment was drawn for; when the thread
     has moved on (it reached the gate, another browser decided, it ended) the whole page
     is drawn again, so no status, button or panel outlives its moment."""
@@ -141,10 +146,12 @@ def live(thread_id: str, shown: tuple[str, bool, tuple[str, ...]]) -> None:
         st.caption("None yet.")
     else:
         verified = [e.verified for e in view.audit.entries] if view.audit else [False] * len(view.decisions)
-        st.dataframe(decisions_frame(view.decisions, verified), hide_index=True, column_config={
+        columns = {
             "when": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss z"),
             "edited_plan": "edited the plan", "plan_digest": "plan approved", "sealed": "seal checks out",
-            "version": st.column_config.TextColumn("on version", help="the plan version the decision was made on")})
+            "version": st.column_config.TextColumn("on version", help="the plan version the decision was made on")}
+        st.container(key="decisions_table").dataframe(decisions_frame(view.decisions, verified), hide_index=True,
+                                                      column_config=columns)
 
 
 def _picked_row() -> None:
@@ -190,7 +197,9 @@ def header(view: ThreadView) -> None:
         st.text(f"Last decision: {last.action}{' (final)' if last.final else ''} by {last.operator} "
                 f"at {last.at:%Y-%m-%d %H:%M:%S %Z}")
     audit_mark(view)
-    if view.error:
+    if view.error and view.awaiting_review:
+        st.warning(plain(view.error[:TEXT_CHARS]))  # a pause for a person, not a failure
+    elif view.error:
         st.error(plain(view.error[:TEXT_CHARS]))
 
 
@@ -208,7 +217,7 @@ def audit_mark(view: ThreadView) -> None:
 
 def _colour(view: ThreadView) -> str:
     """A badge colour name; the label is our own status enum, never operator or model text."""
-    return {"COMPLETED": "green", "FAILED": "red", "REJECTED": "red", "CANCELLED": "gray",
+    return {"COMPLETED": "green", "FAILED": "red", "REJECTED": "red", "CANCELLED": "gray", "AWAITING_REVIEW": "orange",
             "AWAITING_APPROVAL": "orange"}.get(view.status.value, "blue")
 
 
@@ -282,6 +291,12 @@ def thread_page(view: ThreadView) -> None:
     elif view.awaiting_approval:
         st.info("Waiting for a decision by an approver. Your account may read this thread but not decide.")
         decision_card(view)
+    elif view.awaiting_review and may("review"):
+        review_panel(view)
+    elif view.awaiting_review:
+        st.info(f"Waiting for an approver to review {', '.join(view.awaiting_review)}. Your account may read this "
+                "thread but not decide.")
+        plan_and_review(view)
     else:
         plan_and_review(view)
     plan_versions(view)
