@@ -20,7 +20,7 @@ from agents.tools import ToolRegistry
 from graph.core.dag import find_cycle, references
 from graph.core.errors import RequestError
 from graph.core.model import Model
-from graph.core.schemas import Critique, CritiqueIssue, Plan
+from graph.core.schemas import Critique, CritiqueIssue, Plan, Step
 from graph.core.secrets import ENV_PREFIX, literal_secrets
 from graph.core.settings import Settings
 
@@ -48,7 +48,7 @@ def check_plan(plan: Plan, registry: ToolRegistry) -> list[CritiqueIssue]:
     return issues
 
 
-def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIssue]:
+def _check_step(step: Step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIssue]:
     issues: list[CritiqueIssue] = []
 
     def error(message: str) -> None:
@@ -72,6 +72,8 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
     problem = args_problem(registry.get(step.tool).args_schema, step.args)
     if problem:
         error(f"step {step.id!r}: args do not fit tool {step.tool!r}: {problem}")
+    if step.cache is not None and (refusal := cache_refusal(step, registry)):
+        error(f"step {step.id!r}: {refusal}: remove its cache")
     if registry.is_risky(step.tool):
         issues.append(CritiqueIssue(severity="warning", step_id=step.id, check="risky_tool",
                                     message=f"step {step.id!r} uses risky tool {step.tool!r}"))
@@ -79,6 +81,16 @@ def _check_step(step, ids: set[str], registry: ToolRegistry) -> list[CritiqueIss
         issues.append(CritiqueIssue(severity="warning", step_id=step.id, check="method",
                                     message=f"step {step.id!r} sends a {step.args['method']} request"))
     return issues
+
+
+def cache_refusal(step: Step, registry: ToolRegistry) -> str | None:
+    """Why a step's results are never cached, or None: a risky tool (it changes something,
+    so a second call is not the same as the first) or an HTTP method other than GET."""
+    if registry.is_risky(step.tool):
+        return f"tool {step.tool!r} is risky: its results are never cached"
+    if step.tool == "http_request" and str(step.args.get("method", "GET")).upper() != "GET":
+        return f"a {step.args['method']} request's results are never cached"
+    return None
 
 
 def args_problem(schema: type[BaseModel] | dict[str, Any] | None, args: dict[str, Any]) -> str | None:

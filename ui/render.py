@@ -8,7 +8,8 @@ from typing import Any
 from graph.operations.models import FINISHED, Event, StoredEvent
 
 _MARK = {"step_started": "▶", "step_succeeded": "✓", "step_failed": "✗", "step_cancelled": "■", "step_skipped": "–",
-         "step_retry": "↻", "step_not_attempted": "⊘", "step_needs_review": "?"}
+         "step_retry": "↻", "step_not_attempted": "⊘", "step_needs_review": "?",
+         "step_cached": "≡"}
 
 
 def event_line(event: Event) -> str | None:
@@ -95,7 +96,7 @@ def thread_status(status: dict[str, Any]) -> str:
         for step in plan.get("steps", []):
             deps = f" after {', '.join(step['depends_on'])}" if step["depends_on"] else ""
             result = steps.get(step["id"])
-            state = f" [{result['status']}]" if result else ""
+            state = f" [{result['status']}{', cached' if result.get('cached') else ''}]" if result else ""
             lines.append(f"  {step['id']}: {step['tool']} {_short(step['args'])}{deps}{state}")
     critique = status.get("critique")
     if critique:

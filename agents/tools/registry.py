@@ -5,7 +5,9 @@ The tools of the settings' MCP servers join them in ``registry_for(settings)``."
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +39,7 @@ class RegisteredTool:
 class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, RegisteredTool] = {}
+        self._versions: dict[str, str] = {}
 
     def register(self, tool: BaseTool, *, risky: bool = False, bounded: bool = False) -> None:
         """``bounded``: the tool is a pure computation that limits its own input and result
@@ -61,6 +64,21 @@ class ToolRegistry:
         except KeyError:
             raise UnknownToolError(name) from None
 
+    def version(self, name: str) -> str:
+        """What a cached result of the tool is keyed on besides its args: a digest of its
+        name, description, argument schema and source (so a changed tool misses the
+        results of the old one), made on first use."""
+        if name not in self._versions:
+            tool = self._entry(name).tool
+            func = getattr(tool, "func", None) or getattr(tool, "coroutine", None)
+            try:
+                source = inspect.getsource(func) if func is not None else ""
+            except (OSError, TypeError):
+                source = ""
+            described = json.dumps([tool.name, tool.description, tool.args, source], sort_keys=True, default=str)
+            self._versions[name] = hashlib.sha256(described.encode()).hexdigest()[:16]
+        return self._versions[name]
+
     def is_bounded(self, name: str) -> bool:
         return self._entry(name).bounded
 
@@ -73,6 +91,7 @@ class ToolRegistry:
     def copy(self) -> "ToolRegistry":
         other = ToolRegistry()
         other._tools = dict(self._tools)
+        other._versions = dict(self._versions)
         return other
 
     def names(self) -> list[str]:

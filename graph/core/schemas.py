@@ -129,6 +129,14 @@ class RetryOverride(Model):
     retry_on: tuple[ErrorCategory, ...] | None = None
 
 
+class CachePolicy(Model):
+    """A step's results may be reused from the result cache while they are this young."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_s: float = Field(gt=0, le=2_592_000, description="Seconds a cached result stays usable (30 days at most).")
+
+
 class Step(Model):
     """One tool call in a plan. Ids are short and safe because they name LangGraph tasks."""
 
@@ -147,6 +155,9 @@ class Step(Model):
         default=None, gt=0, le=86_400,
         description="Wall-clock limit for the whole step, retries included (default from settings).")
     retry: RetryOverride | None = Field(default=None, description="Retry settings for this step only.")
+    cache: CachePolicy | None = Field(
+        default=None, description="Reuse a result of the same tool and args younger than ttl_s (never for risky "
+                                  "tools, errors or failed checks).")
     checks: list[Check] = Field(
         default_factory=list,
         description="Checks on the step's output (kind: not_empty, contains, regex, json_schema, range, judge). "
@@ -279,6 +290,7 @@ class StepResult(Model):
     error: str | None = None
     attempt_log: list[Attempt] = Field(default_factory=list)
     review: str | None = None  # what a reviewer decided on it, by whom and when
+    cached: bool = False  # the output came from the result cache; the tool was not called
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

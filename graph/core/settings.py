@@ -26,7 +26,7 @@ from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
 from graph.core.errors import SettingsError
 from graph.core.model import Model
-from graph.core.schemas import RetryConfig, RetryOverride
+from graph.core.schemas import CachePolicy, RetryConfig, RetryOverride
 from graph.core.secrets import ENV_PREFIX as SECRET_ENV_PREFIX
 
 
@@ -95,6 +95,8 @@ class Settings(Model):
     breaker_scope: Literal["destination", "tool"] = Field(
         "destination", description="'destination': one breaker per host for http_request (http:HOST), so one "
                                    "bad endpoint does not refuse calls to healthy ones; 'tool': one per tool.")
+    cache_tools: dict[str, CachePolicy] = Field(default_factory=dict, description="Per-tool result cache "
+                                                "defaults, [cache.tools.NAME] ttl_s = N (a step's own cache wins).")
     sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
     mcp: dict[str, McpServer] = Field(default_factory=dict, description="MCP servers, [mcp.NAME] tables.")
@@ -163,6 +165,8 @@ class Settings(Model):
         breaker = dict(values.pop("breaker", {}) or {})
         values["breaker_overrides"] = breaker.pop("overrides", {})
         values["breaker_scope"] = _env("PROLIGHT_BREAKER_SCOPE", breaker.pop("scope", "destination"))
+        cache = dict(values.pop("cache", {}) or {})
+        values["cache_tools"] = cache.pop("tools", {})
         accounts = values.pop("accounts", {}) or {}
         if not isinstance(accounts, dict) or not all(isinstance(a, dict) for a in accounts.values()):
             raise SettingsError("bad setting accounts: each account is an [accounts.NAME] table")

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 from langgraph.func import task
 
-from agents.result_checks import model_judge, verify
+from agents.critic import cache_refusal
+from agents.result_checks import failed_checks, model_judge, verify
 from agents.tools import ToolRegistry
 from agents.tools.context import ToolContext
 from graph.core.breaker import BOARD
@@ -41,12 +42,13 @@ from graph.core.errors import CheckFailed
 from graph.core.events import CURRENT_STEP, emit
 from graph.core.nodes import EXECUTOR
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
-from graph.core.schemas import Attempt, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
+from graph.core.schemas import Attempt, CachePolicy, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
 from graph.core.settings import Settings
 from graph.core.daemons import DAEMONS
 from graph.core.walk import as_text, map_strings
+from graph.store.cache import ResultCache, cache_key
 
 CANCEL_POLL_S = 0.2
 # LangGraph's own work in the pool, and a margin: the executor node no longer takes one of these,
@@ -65,11 +67,15 @@ class StepRun:
     our whole layer does otherwise."""
 
     def __init__(self, plan: Plan, previous: dict[str, dict[str, Any]], registry: ToolRegistry,
-                 context: ToolContext, keep_finished: bool = False) -> None:
+                 context: ToolContext, keep_finished: bool = False, cache: ResultCache | None = None,
+                 read_cache: bool = True) -> None:
         """``previous``: the results in the state (JSON form); succeeded ones are kept, and
         with ``keep_finished`` (going on after a review) every finished one: only the steps
-        that waited, and the one a reviewer sent back, run."""
+        that waited, and the one a reviewer sent back, run. ``read_cache`` False (a run
+        asked for with ``--no-cache``): nothing is taken from the result cache, and what
+        runs refreshes it."""
         self.registry = registry
+        self.cache, self.read_cache = cache, read_cache
         self.settings = settings = context.settings
         self.context = context
         self.tool_config = context.config()  # every tool call gets the run's settings and model
@@ -107,6 +113,14 @@ class StepRun:
         for step in self.order:
             if step.id not in self.results and self._ready(step.id):
                 self.limiter.enqueue(self.tickets[step.id])
+
+    def cache_policy(self, step: Step) -> CachePolicy | None:
+        """The step's own cache policy, else its tool's default; none for a step whose
+        results are never cached (a risky tool, a request other than GET)."""
+        if self.cache is None:
+            return None
+        policy = step.cache or self.settings.cache_tools.get(step.tool)
+        return None if policy is None or cache_refusal(step, self.registry) else policy
 
     def succeeded(self, step_id: str) -> bool:
         return self.results[step_id]["status"] == SUCCEEDED
@@ -199,7 +213,14 @@ def call_tool(run: StepRun, step: Step) -> StepResult:
 
 def _call_tool(run: StepRun, step: Step) -> StepResult:
     """Attempts number on from the step's earlier runs (a retry or resume adds to its
-    history instead of starting it again)."""
+    history instead of starting it again). A step with a cache policy is first looked up
+    in the result cache."""
+    policy = run.cache_policy(step)
+    key = None
+    if policy is not None:
+        key = cache_key(step.tool, run.registry.version(step.tool), resolve_references(step.args, run.results))
+        if run.read_cache and (hit := _cached(run, step, key)) is not None:
+            return hit
     started = utc_now()
     earlier = [Attempt.model_validate(a) for a in run.earlier.get(step.id, ())]
     offset = max((a.attempt for a in earlier), default=0)
@@ -258,11 +279,30 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     output = redact(to_json(output), secrets)
     log = history(attempts) if earlier else attempts
     calls = _calls(log)
+    seconds = (finished - started).total_seconds()
+    payload = {"tool": step.tool, "seconds": seconds, "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]}
+    if key is not None:
+        assert policy is not None and run.cache is not None
+        run.cache.put(key, step.tool, output, seconds, policy.ttl_s)
+        payload["cache"] = "miss" if run.read_cache else "refresh"
     emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=calls,
-         payload={"tool": step.tool, "seconds": (finished - started).total_seconds(),
-                  "output": as_text(output)[:OUTPUT_PREVIEW_CHARS]})  # live views show it before the node returns
+         payload=payload)  # live views show the output before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=calls, started_at=started,
                       finished_at=finished, output=output, attempt_log=log, review=run.reviews.get(step.id))
+
+
+def _cached(run: StepRun, step: Step, key: str) -> StepResult | None:
+    """A result from the cache, unless there is none younger than the policy allows or it
+    fails the step's checks as they are now (they are not part of the key)."""
+    assert run.cache is not None
+    hit = run.cache.get(key)
+    if hit is None or (step.checks and failed_checks(step.checks, hit.output, run.judge)):
+        return None
+    now = utc_now()
+    emit("step_cached", node=EXECUTOR, step_id=step.id, payload={
+        "tool": step.tool, "seconds_saved": hit.seconds, "cached_at": hit.created_at,
+        "output": as_text(hit.output)[:OUTPUT_PREVIEW_CHARS]})
+    return StepResult(status=StepStatus.SUCCEEDED, started_at=now, finished_at=now, output=hit.output, cached=True)
 
 
 _FAILED_EVENTS = {StepStatus.FAILED: "step_failed", StepStatus.CANCELLED: "step_cancelled",
@@ -334,11 +374,13 @@ def threads_needed(plan: dict[str, Any], settings: Settings) -> int:
 
 
 def execute_plan(state: dict[str, Any], registry: ToolRegistry, context: ToolContext,
-                 cancel_requested: Callable[[], bool] | None = None) -> dict[str, Any]:
+                 cancel_requested: Callable[[], bool] | None = None, cache: ResultCache | None = None,
+                 ) -> dict[str, Any]:
     """After a review decision the run goes on: what had finished stays as it was."""
     plan = Plan.model_validate(state["plan"])
     reviewed = (state.get("decision") or {}).get("action") == "review"
-    run = StepRun(plan, state.get("steps") or {}, registry, context, keep_finished=reviewed)
+    run = StepRun(plan, state.get("steps") or {}, registry, context, keep_finished=reviewed, cache=cache,
+                  read_cache=not state.get("no_cache"))
     stop_watching = threading.Event()
     if cancel_requested is not None:
         if cancel_requested():

@@ -147,7 +147,7 @@ def executor(state: WorkflowState, ctx: RunContext, config: RunnableConfig) -> d
         return {"status": Status.FAILED.value, "error": refusal}
     check = ctx.cancel_requested
     return execute_plan(state, ctx.registry, ToolContext(ctx.settings, ctx.model),
-                        (lambda: check(thread_id)) if check else None)
+                        (lambda: check(thread_id)) if check else None, ctx.cache)
 
 def request_review(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     """The pause after a step's checks kept failing: independent steps have finished, the

@@ -22,6 +22,7 @@ def merge_steps(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 class WorkflowInput(TypedDict, total=False):
     goal: str
     plan: dict[str, Any]
+    no_cache: bool
 
 
 class WorkflowState(TypedDict, total=False):
@@ -39,3 +40,4 @@ class WorkflowState(TypedDict, total=False):
     steps: Annotated[dict[str, Any], merge_steps]  # step id -> StepResult
     error: str | None
     report: str | None
+    no_cache: bool  # asked for with --no-cache: nothing comes from the result cache, what runs refreshes it

@@ -26,6 +26,7 @@ from graph.engine.build import build_graph
 from graph.engine.context import RunContext
 from graph.engine.executor import threads_needed
 from graph.store.breakers import save_breaker
+from graph.store.cache import ResultCache
 from graph.store.claims import ClaimHeld, claimed, new_owner
 from graph.store.estimate import Estimator
 from graph.store.event_buffer import EventBuffer
@@ -56,7 +57,8 @@ class Workflow:
         self.settings = settings
         self.owner = new_owner()
         self.context = RunContext.of(settings, model=model, registry=registry, audit_key=settings.audit_secret(db.url),
-                                     cancel_requested=db.cancel_requested, estimator=Estimator(db))
+                                     cancel_requested=db.cancel_requested, estimator=Estimator(db),
+                                     cache=ResultCache(db))
         self.registry = self.context.registry
         self.audit_key = self.context.audit_key
         self.graph = build_graph(db.saver)
@@ -66,12 +68,12 @@ class Workflow:
 
     # ---- commands -------------------------------------------------------------------
     def create(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
-               queued: bool = False, claim: bool = False) -> str:
+               queued: bool = False, claim: bool = False, no_cache: bool = False) -> str:
         """A new thread with its input, not yet driven (queued for a worker, or claimed by us)."""
-        return self._create(goal, plan, operator, queued, claim)[0]
+        return self._create(goal, plan, operator, queued, claim, no_cache)[0]
 
     def _create(self, goal: str | None, plan: Plan | None, operator: str, queued: bool,
-                claim: bool) -> tuple[str, dict[str, Any]]:
+                claim: bool, no_cache: bool = False) -> tuple[str, dict[str, Any]]:
         if plan is not None:
             self._validate(plan)
             goal = goal or plan.goal
@@ -84,6 +86,8 @@ class Workflow:
         inputs: dict[str, Any] = {"goal": goal}
         if plan is not None:
             inputs["plan"] = dump(plan.model_copy(update={"goal": goal}))
+        if no_cache:
+            inputs["no_cache"] = True
         self.db.create_run(thread_id, goal, Status.CREATED.value, self.settings.model, operator, inputs, queued,
                            owner=self.owner if claim else None, lease_s=self.settings.lease_s)
         self._record(thread_id, [Event(kind="run_created", payload={
@@ -92,8 +96,9 @@ class Workflow:
         return thread_id, inputs
 
     def start(self, goal: str | None = None, plan: Plan | None = None, operator: str = "operator",
-              on_event: EventSink | None = None, execute: bool = True) -> str:
-        thread_id, inputs = self._create(goal, plan, operator, queued=not execute, claim=execute)
+              on_event: EventSink | None = None, execute: bool = True, no_cache: bool = False) -> str:
+        """``no_cache``: this run takes nothing from the result cache (what it runs refreshes it)."""
+        thread_id, inputs = self._create(goal, plan, operator, queued=not execute, claim=execute, no_cache=no_cache)
         if execute:  # a thread made just now under our claim: nothing to read back first
             with self._claimed(thread_id, held=True):
                 self._drive(thread_id, inputs, on_event, known=inputs)
@@ -117,7 +122,8 @@ class Workflow:
         return thread_id
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str = "operator",
-                on_event: EventSink | None = None, execute: bool = True, seen_digest: str | None = None) -> str:
+                on_event: EventSink | None = None, execute: bool = True, seen_digest: str | None = None,
+                no_cache: bool = False) -> str:
         """``seen_digest``: the digest of the plan the operator was shown (and edited); the
         approval is refused if the plan at the gate is another one by now."""
         if plan is not None:
@@ -138,7 +144,7 @@ class Workflow:
                     raise RequestError(f"the plan has blocking issues ({problem}); edit or reject it")
                 decision = Decision(action="approve", plan_digest=at_gate, operator=operator)
             self.db.clear_cancel(thread_id)
-            self._decide(thread_id, snapshot, decision, Status.APPROVED)
+            self._decide(thread_id, snapshot, decision, Status.APPROVED, extra={"no_cache": True} if no_cache else None)
             self._continue(thread_id, on_event, execute, known={"plan": dump(decision.plan)} if decision.plan
                            else snapshot.values)
         return thread_id
@@ -398,12 +404,12 @@ class Workflow:
         return seal(self.audit_key, thread_id, dump(decision), snapshot.values.get("decisions") or [])
 
     def _decide(self, thread_id: str, snapshot: StateSnapshot, decision: Decision, status: Status,
-                as_node: str = REQUEST_APPROVAL) -> None:
+                as_node: str = REQUEST_APPROVAL, extra: dict[str, Any] | None = None) -> None:
         """Written as the node before the pause it answers, so ``human_review`` applies it next."""
         sealed = self._seal(thread_id, snapshot, decision)
         self.graph.update_state(
             self._config(thread_id),
-            {"decision": sealed, "decisions": [sealed], "status": status.value},
+            {"decision": sealed, "decisions": [sealed], "status": status.value, **(extra or {})},
             as_node=as_node,
         )
         self._record(thread_id, [_decision_event(decision, status)], (status.value, None))

@@ -127,10 +127,11 @@ class Operations:
         flow, execute = self.workflow, not queue
         match request:
             case StartRequest():
-                thread_id = flow.start(request.goal, request.plan, who, on_event, execute=execute)
+                thread_id = flow.start(request.goal, request.plan, who, on_event, execute=execute,
+                                       no_cache=request.no_cache)
             case ApproveRequest():
                 thread_id = flow.approve(request.thread_id, request.plan, who, on_event, execute=execute,
-                                         seen_digest=request.plan_digest)
+                                         seen_digest=request.plan_digest, no_cache=request.no_cache)
             case RejectRequest():
                 thread_id = flow.reject(request.thread_id, request.feedback, request.final, who, on_event,
                                         execute=execute)
@@ -157,16 +158,18 @@ class Operations:
 
     # Typed shorthands for ``send`` (scripts and tests): each builds the table's request.
     def start(self, goal: str | None = None, plan: Plan | None = None, operator: str | None = None,
-              queue: bool = False, on_event: EventSink | None = None) -> ThreadView:
+              queue: bool = False, on_event: EventSink | None = None, no_cache: bool = False) -> ThreadView:
         """A new thread from a goal (the planner plans it) or a plan (the critic checks it)."""
-        return self.send(StartRequest(goal=goal, plan=plan), operator=operator, queue=queue, on_event=on_event)
+        return self.send(StartRequest(goal=goal, plan=plan, no_cache=no_cache), operator=operator, queue=queue,
+                         on_event=on_event)
 
     def approve(self, thread_id: str, plan: Plan | None = None, operator: str | None = None,
-                queue: bool = False, on_event: EventSink | None = None, plan_digest: str | None = None) -> ThreadView:
+                queue: bool = False, on_event: EventSink | None = None, plan_digest: str | None = None,
+                no_cache: bool = False) -> ThreadView:
         """Approve the plan at the gate, or approve an edited ``plan`` (re-validated first).
         ``plan_digest``: that of the view the operator decided on; refused if the plan at
         the gate has changed since."""
-        return self.send(ApproveRequest(thread_id=thread_id, plan=plan, plan_digest=plan_digest),
+        return self.send(ApproveRequest(thread_id=thread_id, plan=plan, plan_digest=plan_digest, no_cache=no_cache),
                          operator=operator, queue=queue, on_event=on_event)
 
     def reject(self, thread_id: str, feedback: str | None = None, final: bool = False,

@@ -48,6 +48,7 @@ class StartRequest(CommandRequest):
     action = Action.START
     goal: str | None = Field(None, description="What to do; the planner plans it. Optional with a plan.")
     plan: PlanInput | None = Field(None, description="A plan to use instead of the planner's.")
+    no_cache: bool = Field(False, description="Take nothing from the result cache; what runs refreshes it.")
 
 
 class ApproveRequest(CommandRequest):
@@ -57,6 +58,7 @@ class ApproveRequest(CommandRequest):
                                                      "(checked by the critic's rules first).")
     plan_digest: str | None = Field(None, description="The plan_digest of the thread view the approver saw: "
                                                       "refused if the plan at the gate has changed since.")
+    no_cache: bool = Field(False, description="Take nothing from the result cache; what runs refreshes it.")
 
 
 class RejectRequest(CommandRequest):
@@ -149,9 +151,9 @@ def _on_thread(request: type[CommandRequest], role: Role, verb: str, help_text: 
 COMMANDS: dict[Action, Command] = {c.action: c for c in (
     Command(StartRequest, "operator", "POST", "/threads", "run",
             "plan and critique a goal (or check a given plan); stops at the approval gate",
-            {"goal": "goal", "plan": "--plan"}),
+            {"goal": "goal", "plan": "--plan", "no_cache": "--no-cache"}),
     _on_thread(ApproveRequest, "approver", "approve", "approve (or edit) a plan and execute it",
-               plan="--plan", plan_digest="--plan-digest"),
+               plan="--plan", plan_digest="--plan-digest", no_cache="--no-cache"),
     _on_thread(RejectRequest, "approver", "reject", "reject a plan: replan with feedback, or end it with --final",
                feedback="--feedback", final="--final"),
     _on_thread(ResumeRequest, "operator", "resume", "continue a thread that stopped (crash, failure, cancel)",

@@ -53,6 +53,7 @@ class StepView(_View):
     next_attempt_at: datetime | None = None  # in back-off after a failed attempt: when it tries again
     checks: list[Check] = Field(default_factory=list)
     review: str | None = None  # what a reviewer decided on it
+    cached: bool = False  # its output came from the result cache
 
 
 class Estimate(_View):

@@ -85,7 +85,8 @@ def actions(status: Status, snapshot: StateSnapshot, awaiting: bool, busy: bool,
 
 
 _STEP_FIELDS = ("id", "description", "tool", "args", "depends_on", "priority", "timeout_s", "checks")
-_RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log", "review")
+_RESULT_FIELDS = ("status", "attempts", "started_at", "finished_at", "output", "error", "attempt_log", "review",
+                  "cached")
 
 
 def step_views(plan: dict[str, Any], stored: dict[str, Any], live: list[StoredEvent] | None) -> dict[str, StepView]:
@@ -141,6 +142,10 @@ def _apply(view: StepView, event: StoredEvent) -> StepView:
             "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
             "next_attempt_at": None,
             "error": None if succeeded else payload.get("error")})
+    if event.kind == "step_cached":
+        return view.model_copy(update={"status": StepStatus.SUCCEEDED, "cached": True, "attempts": 0,
+                                       "started_at": event.ts, "finished_at": event.ts, "duration_s": 0.0,
+                                       "output": payload.get("output"), "error": None})
     if event.kind == "step_skipped":
         return view.model_copy(update={"status": StepStatus.SKIPPED, "error": payload.get("reason")})
     return view

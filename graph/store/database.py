@@ -1,4 +1,4 @@
-"""The project's own tables (``runs``, ``events``, ``breakers``) and the checkpointer beside
+"""The project's own tables (``runs``, ``events``, ``breakers``, ``step_cache``) and the checkpointer beside
 them, on either back end. ``Database`` owns the ``runs`` rows and their claims in SQL both
 back ends speak; what differs (connecting, the schema, placeholders, a few functions) is a
 ``Dialect`` and a subclass: ``graph.store.sqlite`` (the zero-setup default) and
@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (thread_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
+CREATE TABLE IF NOT EXISTS step_cache (
+    key        TEXT PRIMARY KEY,
+    tool       TEXT NOT NULL,
+    output     TEXT NOT NULL,
+    seconds    {real} NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at {real} NOT NULL
+);
 CREATE TABLE IF NOT EXISTS breakers (
     name       TEXT PRIMARY KEY,
     state      TEXT NOT NULL,

@@ -22,7 +22,7 @@ from pydantic import Field
 from graph.core.breaker import BreakerState
 from graph.core.model import Model
 from graph.core.nodes import AGENTS
-from graph.core.schemas import EXECUTED, Status
+from graph.core.schemas import EXECUTED, WAITING, Status
 from graph.store.breakers import breaker_views
 from graph.store.database import Database
 
@@ -50,12 +50,18 @@ class AgentMetrics(Model):
 
 
 class ToolMetrics(Model):
-    """``not_attempted``: steps an open breaker refused; neither calls nor failures."""
+    """``not_attempted``: steps an open breaker refused; neither calls nor failures.
+    ``cache_hits``: steps answered from the result cache (not calls either), with the
+    seconds the calls that made those results took; ``cache_misses``: steps that asked the
+    cache, found nothing usable, and ran."""
 
     calls: int
     failures: int
     retries: int
     not_attempted: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_seconds_saved: float = 0.0
     duration_s: Summary
 
 
@@ -111,7 +117,7 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
 
         by_status = dict(rows(f"SELECT status, count(*) FROM runs WHERE 1 = 1{created.sql} GROUP BY status",
                               *created.params))
-        awaiting = rows("SELECT count(*) FROM runs WHERE status = ?", Status.AWAITING_APPROVAL.value)[0][0]
+        awaiting = rows("SELECT count(*) FROM runs WHERE status IN (?, ?)", *sorted(WAITING))[0][0]
         bucket = _bucket(since, until)
         d = db.dialect
         status, seconds, tool = (d.json_text("payload", "status"), d.json_number("payload", "seconds"),
@@ -130,6 +136,10 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
             f"SELECT {tool}, kind, {seconds} FROM events "
             f"WHERE kind IN ('step_succeeded', 'step_failed', 'step_retry', 'step_not_attempted'){events.sql}",
             *events.params)
+        caching = rows(
+            f"SELECT {tool}, kind, {d.json_number('payload', 'seconds_saved')} FROM events "
+            f"WHERE (kind = 'step_cached' OR (kind = 'step_succeeded' AND {d.json_text('payload', 'cache')} = 'miss'))"
+            f"{events.sql}", *events.params)
         transitions = rows(
             "SELECT previous || '->' || status, count(*) FROM ("
             f"  SELECT {status} AS status, lag({status}) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
@@ -150,7 +160,7 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         bucket=bucket,
         runs_over_time=[RunCount(start=start, status=status, count=n) for start, status, n in over_time],
         agents=_agents(agents),
-        tools=_tools(tools),
+        tools=_tools(tools, caching),
         transitions=dict(transitions),
         approval_wait_s=summary([w for (w,) in waits]),
         awaiting_approval=awaiting,
@@ -176,9 +186,10 @@ def _agents(rows: list[tuple]) -> dict[str, AgentMetrics]:
                                 duration_s=summary(seconds[agent])) for agent in AGENTS}
 
 
-def _tools(rows: list[tuple]) -> dict[str, ToolMetrics]:
+def _tools(rows: list[tuple], caching: list[tuple]) -> dict[str, ToolMetrics]:
     """Rows: (tool, kind, seconds) for step_succeeded, step_failed, step_retry and
-    step_not_attempted events."""
+    step_not_attempted events; ``caching``: (tool, kind, seconds saved) for cache hits
+    (step_cached) and misses (a step_succeeded that asked the cache)."""
     seconds: dict[str, list[float]] = defaultdict(list)
     failures: Counter[str] = Counter()
     retries: Counter[str] = Counter()
@@ -193,6 +204,16 @@ def _tools(rows: list[tuple]) -> dict[str, ToolMetrics]:
         else:
             seconds[tool].append(float(took or 0.0))
             failures[tool] += kind == "step_failed"
+    hits: Counter[str] = Counter()
+    misses: Counter[str] = Counter()
+    saved: dict[str, float] = defaultdict(float)
+    for tool, kind, took in caching:
+        if kind == "step_cached":
+            hits[tool] += 1
+            saved[tool] += float(took or 0.0)
+        else:
+            misses[tool] += 1
     return {tool: ToolMetrics(calls=len(seconds[tool]), failures=failures[tool], retries=retries[tool],
-                              not_attempted=refused[tool], duration_s=summary(seconds[tool]))
-            for tool in sorted(set(seconds) | set(retries) | set(refused))}
+                              not_attempted=refused[tool], cache_hits=hits[tool], cache_misses=misses[tool],
+                              cache_seconds_saved=round(saved[tool], 6), duration_s=summary(seconds[tool]))
+            for tool in sorted(set(seconds) | set(retries) | set(refused) | set(hits))}

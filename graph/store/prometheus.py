@@ -38,7 +38,11 @@ class MetricsCollector(Collector):
         yield from _per_name("tool", m.tools, {"calls": "Steps that ran, by tool.",
                                                "failures": "Steps that failed, by tool.",
                                                "retries": "Retries, by tool.",
-                                               "not_attempted": "Steps an open breaker refused, by tool."},
+                                               "not_attempted": "Steps an open breaker refused, by tool.",
+                                               "cache_hits": "Steps answered from the result cache, by tool.",
+                                               "cache_misses": "Steps that asked the result cache and ran, by tool.",
+                                               "cache_seconds_saved": "Seconds of calls the cache hits saved, "
+                                                                      "by tool."},
                              "Step duration by tool.")
         transitions = CounterMetricFamily("prolight_transitions", "Status transitions.", labels=["from", "to"])
         for pair, count in m.transitions.items():

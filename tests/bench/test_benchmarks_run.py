@@ -21,6 +21,7 @@ SMALLEST = {
     "bench.dag": (["--repeats", "1", "--chain", "2", "--short", "0.01", "--slow", "0.05"], "makespan/critical_path"),
     "bench.scale": (["--events", "2", "--runs", "4", "--processes", "2"], "goal p95"),
     "bench.ui": (["--loads", "1", "--events", "2", "--threads", "20"], "goal p95"),
+    "bench.cache": (["--steps", "3", "--delay", "0.01"], "cache ratio"),
 }
 
 

@@ -142,8 +142,16 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
     grid = plan_editor(page)
     counted = page.get_by_text(re.compile(r"^\d+ edits? not sent yet"))
     for attempt in range(3):
+        expect(grid).to_have_count(1, timeout=WAIT_MS)  # a run drawing it again keeps the old one for a moment
         expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
-        grid.click(position={"x": 30 + 15, "y": 35 + 35 * row + 17})
+        try:
+            grid.click(position={"x": 30 + 15, "y": 35 + 35 * row + 17}, timeout=10_000)
+        except PlaywrightTimeoutError:
+            continue
+        except Exception as exc:  # the old grid came back between the count and the click
+            if "strict mode violation" not in str(exc) or attempt == 2:
+                raise
+            continue
         for _ in range(column):
             page.keyboard.press("ArrowRight")
         page.keyboard.press("Enter")

@@ -163,9 +163,11 @@ def test_metrics_match_a_known_set_of_runs(home: Path, server: ToolServer) -> No
     assert m["runs"]["success_rate"] == pytest.approx(2 / 3)
     assert m["runs"]["duration_s"]["count"] == 3
     assert m["tools"]["calculate"] | {"duration_s": None} == {"calls": 2, "failures": 0, "retries": 0,
-                                                              "not_attempted": 0, "duration_s": None}
+                                                              "not_attempted": 0, "cache_hits": 0, "cache_misses": 0,
+                                                              "cache_seconds_saved": 0.0, "duration_s": None}
     assert m["tools"]["http_request"] | {"duration_s": None} == {"calls": 1, "failures": 1, "retries": 2,
-                                                               "not_attempted": 0, "duration_s": None}
+                                                               "not_attempted": 0, "cache_hits": 0, "cache_misses": 0,
+                                                              "cache_seconds_saved": 0.0, "duration_s": None}
     assert (m["agents"]["planner"]["calls"], m["agents"]["critic"]["calls"]) == (2, 5)
     assert m["transitions"] == {
         "CREATED->CRITIQUED": 3, "CREATED->PLANNED": 2, "PLANNED->CRITIQUED": 2, "CRITIQUED->AWAITING_APPROVAL": 5,

@@ -23,6 +23,9 @@ from ui.dashboard.session import operations, operator, send
 from ui.dashboard.tables import problems_frame
 
 
+NO_CACHE = "approve_no_cache"
+
+
 def approval_panel(view: ThreadView) -> None:
     """The decision card on the left, the buttons beside it; the editor, when open, full
     width under both."""
@@ -35,6 +38,9 @@ def approval_panel(view: ThreadView) -> None:
         buttons = st.container()  # filled below, once the editor has drawn its table
         st.toggle("Edit the plan before approving", key=editor.toggle_key, disabled=editor.pending > 0,
                   help="Discard the edits to close the editor" if editor.pending else None)
+        st.checkbox("Run without the result cache", key=NO_CACHE,
+                    help="Steps with a cache policy run instead of reusing a stored result; what they return "
+                         "refreshes the cache.")
         digest_note(view)
         deciding_as()
         with st.form("reject", border=True):
@@ -52,7 +58,7 @@ def approval_panel(view: ThreadView) -> None:
             st.button(f"Discard {editor.edits}", key="discard_edits", on_click=editor.discard)
         else:
             st.button("Approve", type="primary", key="approve", on_click=send, args=("approve", view.thread_id),
-                      kwargs={"plan_digest": view.plan_digest})
+                      kwargs={"plan_digest": view.plan_digest, "no_cache": bool(st.session_state.get(NO_CACHE))})
     editor.show_problems()
 
 
@@ -115,7 +121,8 @@ class PlanEditor:
                         if i.severity == "error"]
         st.session_state[f"{self.key}_problems"] = problems
         if checked is not None and not problems:
-            send("approve", self.view.thread_id, plan=checked, plan_digest=self.view.plan_digest)
+            send("approve", self.view.thread_id, plan=checked, plan_digest=self.view.plan_digest,
+                 no_cache=bool(st.session_state.get(NO_CACHE)))
             st.rerun()  # past the gate now, the panel is gone; refused, the edits are still here
 
     def discard(self) -> None:

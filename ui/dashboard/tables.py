@@ -69,6 +69,7 @@ def card_frame(plan: Plan) -> pd.DataFrame:
         "args": pd.Series([args_summary(s.args) for s in steps], dtype="string"),
         "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
         "checks": pd.Series([checks_summary(s.checks) for s in steps], dtype="string"),
+        "cache": pd.Series([f"{s.cache.ttl_s:g} s" if s.cache else "" for s in steps], dtype="string"),
         "description": pd.Series([s.description for s in steps], dtype="string"),
     })
 
@@ -115,6 +116,7 @@ def steps_frame(steps: list[StepView], now: datetime | None = None) -> pd.DataFr
         "tool": pd.Series([s.tool for s in steps], dtype="string"),
         "after": pd.Series([", ".join(s.depends_on) for s in steps], dtype="string"),
         "attempts": pd.Series([s.attempts for s in steps], dtype="int64"),
+        "cached": pd.Series(["cached" if s.cached else "" for s in steps], dtype="string"),
         "duration": pd.Series([_duration(s, now) for s in steps], dtype="string"),
         "started": pd.Series([f"{s.started_at:%H:%M:%S.%f}"[:12] if s.started_at else "" for s in steps],
                              dtype="string"),
@@ -274,6 +276,10 @@ def tools_frame(metrics: Metrics) -> pd.DataFrame:
         "failures": pd.Series([t.failures for t in tools], dtype="int64"),
         "retries": pd.Series([t.retries for t in tools], dtype="int64"),
         "not_attempted": pd.Series([t.not_attempted for t in tools], dtype="int64"),
+        "cache_hits": pd.Series([t.cache_hits for t in tools], dtype="int64"),
+        "cache_hit_rate": pd.Series([t.cache_hits / (t.cache_hits + t.cache_misses) if t.cache_hits + t.cache_misses
+                                     else None for t in tools], dtype="float64"),
+        "seconds_saved": pd.Series([t.cache_seconds_saved for t in tools], dtype="float64"),
         "failure_rate": pd.Series([t.failures / t.calls if t.calls else None for t in tools], dtype="float64"),
         "p50_s": pd.Series([t.duration_s.p50 for t in tools], dtype="float64"),
         "p95_s": pd.Series([t.duration_s.p95 for t in tools], dtype="float64"),
