@@ -39,20 +39,25 @@ class JudgeVerdict(Model):
     reason: str = Field(description="One line: why it passes or fails.")
 
 
-def verify(checks: list[Check], output: Any, judge: Judging | None) -> None:
-    """Raise CheckFailed naming every check the output fails (and holding the output)."""
-    failures = failed_checks(checks, output, judge)
+def verify(checks: list[Check], output: Any, judge: Judging | None) -> dict[str, list[str]]:
+    """The kinds of check that passed and that failed; raise CheckFailed naming every
+    check the output fails (and holding the output)."""
+    results = check_results(checks, output, judge)
+    tally = {"passed": [c.kind for c, why in results if why is None],
+             "failed": [c.kind for c, why in results if why is not None]}
+    failures = [f"{check_label(check)}: {why}" for check, why in results if why is not None]
     if failures:
-        raise CheckFailed(failures, output)
+        raise CheckFailed(failures, output, tally)
+    return tally
 
 
 def failed_checks(checks: list[Check], output: Any, judge: Judging | None) -> list[str]:
-    failures = []
-    for check in checks:
-        why = _why_failed(check, output, judge)
-        if why is not None:
-            failures.append(f"{check_label(check)}: {why}")
-    return failures
+    return [f"{check_label(check)}: {why}" for check, why in check_results(checks, output, judge) if why is not None]
+
+
+def check_results(checks: list[Check], output: Any, judge: Judging | None) -> list[tuple[Check, str | None]]:
+    """Each check with why the output fails it, or None where it passes."""
+    return [(check, _why_failed(check, output, judge)) for check in checks]
 
 
 def _why_failed(check: Check, output: Any, judge: Judging | None) -> str | None:

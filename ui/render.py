@@ -154,7 +154,11 @@ def _metrics_text(m: dict[str, Any]) -> str:
     lines += [f"agent {a}: calls={d['calls']} failures={d['failures']} {stats(d['duration_s'])}"
               for a, d in m["agents"].items()]
     lines += [f"tool {t}: calls={d['calls']} failures={d['failures']} retries={d['retries']} {stats(d['duration_s'])}"
+              + (f" cache hits={d['cache_hits']} misses={d['cache_misses']} saved={d['cache_seconds_saved']:.3f}s"
+                 if d["cache_hits"] or d["cache_misses"] else "")
               for t, d in m["tools"].items()]
+    lines += [f"check {c['tool']} {c['kind']}: passed={c['passed']} failed={c['failed']}" for c in m["checks"]]
+    lines += [f"reviews {k}: {v}" for k, v in sorted(m["reviews"].items())]
     lines += [f"transition {k}: {v}" for k, v in m["transitions"].items()]
     lines += [f"breaker {k}: {v}" for k, v in m["breakers"].items()]
     return "\n".join(lines)

@@ -69,10 +69,11 @@ class CheckFailed(ExecutionError):
     """The tool answered, but its output failed one or more of the step's checks; each
     failure reads "LABEL: why". Retried under the step's retry policy (``check_failed``)."""
 
-    def __init__(self, failures: list[str], output: object = None) -> None:
+    def __init__(self, failures: list[str], output: object = None, tally: dict[str, list[str]] | None = None) -> None:
         super().__init__("; ".join(failures))
         self.failures = failures
         self.output = output  # what the tool answered (redacted), for the reviewer
+        self.tally = tally or {}  # the kinds of check that passed and that failed, for the metrics
 
 
 class ModelError(ProLightError):

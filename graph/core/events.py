@@ -24,7 +24,7 @@ EventKind = Literal[
     "run_created", "node_started", "node_finished", "plan_created", "critique", "estimate",
     "awaiting_approval", "decision", "step_started", "step_retry", "step_succeeded",
     "step_failed", "step_cancelled", "step_not_attempted", "step_needs_review", "step_skipped", "breaker_opened",
-    "breaker_closed", "awaiting_review", "step_cached", "run_completed", "run_failed", "run_cancelled", "progress",
+    "breaker_closed", "awaiting_review", "step_cached", "step_checked", "run_completed", "run_failed", "run_cancelled", "progress",
 ]
 
 

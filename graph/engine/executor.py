@@ -228,6 +228,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
     secrets: dict[str, str] = {}
     call = run.registry.caller(step.tool)
     takes_timeout = run.registry.takes(step.tool, "timeout_s")
+    takes_feedback = bool(step.checks) and run.registry.takes(step.tool, "feedback")
     timeout_s = step.timeout_s or run.settings.step_timeout_s
 
     attempt_no = [offset]
@@ -239,14 +240,22 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         args = resolve(resolve_references(step.args, run.results), secrets, run.settings.secrets)
         if takes_timeout and seconds_left is not None:
             args["timeout_s"] = min(float(args.get("timeout_s", seconds_left)), seconds_left)
+        if feedback and takes_feedback:  # a tool that declares it (an MCP server's model-backed tool) is told why
+            args["feedback"] = feedback[-1]
         config = replace(run.context, feedback=feedback[-1]).config() if feedback else run.tool_config
         output = call(args, config)
         if step.checks:
+            tally: dict[str, list[str]] | None = None
             try:
-                verify(step.checks, redact(to_json(output), secrets), run.judge)
+                tally = verify(step.checks, redact(to_json(output), secrets), run.judge)
             except CheckFailed as failed:
                 feedback.append(str(failed))
+                tally = failed.tally
                 raise
+            finally:  # each evaluation of the checks, counted per tool and kind by the metrics
+                if tally is not None:
+                    emit("step_checked", node=EXECUTOR, step_id=step.id, attempt=attempt_no[0],
+                         payload={"tool": step.tool, **tally})
         return output
 
     def on_retry(attempt: Attempt) -> None:

@@ -504,4 +504,5 @@ def _decision_event(decision: Decision, status: Status) -> Event:
     return Event(kind="decision", payload={
         "action": decision.action, "operator": decision.operator, "status": status.value,
         "feedback": decision.feedback, "final": decision.final or None, "restores": decision.restores,
-        "reason": decision.reason, "checkpoint_id": decision.forked_from})
+        "reason": decision.reason, "checkpoint_id": decision.forked_from, "step": decision.step,
+        "outcome": decision.outcome})

@@ -5,12 +5,17 @@ the whole history. Durations are summarised as avg, p50 and p95 (nearest rank).
 - runs: threads created in the window, by status; success rate = COMPLETED / EXECUTED;
   duration = from ``run_created`` to the thread's last terminal event (approval wait included).
 - agents (planner, critic): calls, failures, duration, from ``node_finished``.
-- tools: calls (steps that ran), failures, retries, duration, from ``step_*`` events.
+- tools: calls (steps that ran), failures, retries, duration, from ``step_*`` events; steps
+  an open breaker refused; result cache hits, misses and seconds saved.
+- checks: passed and failed per tool and kind (``step_checked``); reviews by outcome (the
+  ``decision`` events of reviews).
 - transitions: consecutive distinct statuses of each thread, as seen in its events.
 - approval wait: from ``awaiting_approval`` to the next ``decision``; plus threads waiting now.
 - breakers: the state of each, as ``breaker_views`` reads it (half-open included)."""
 
 from __future__ import annotations
+
+import json
 
 import math
 from collections import Counter, defaultdict
@@ -65,6 +70,16 @@ class ToolMetrics(Model):
     duration_s: Summary
 
 
+class CheckCount(Model):
+    """How often checks of one kind passed and failed on one tool's outputs (each
+    evaluation counts: a check retried three times counts three times)."""
+
+    tool: str
+    kind: str
+    passed: int
+    failed: int
+
+
 class RunCount(Model):
     """Threads created in one time bucket that have this status now."""
 
@@ -85,6 +100,8 @@ class Metrics(Model):
     approval_wait_s: Summary
     awaiting_approval: int = Field(description="Threads waiting for a decision now (whatever the window).")
     breakers: dict[str, BreakerState]
+    checks: list[CheckCount] = Field(default_factory=list, description="Check results per tool and kind.")
+    reviews: dict[str, int] = Field(default_factory=dict, description="Review decisions by outcome.")
 
 
 def summary(values: list[float]) -> Summary:
@@ -136,6 +153,11 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
             f"SELECT {tool}, kind, {seconds} FROM events "
             f"WHERE kind IN ('step_succeeded', 'step_failed', 'step_retry', 'step_not_attempted'){events.sql}",
             *events.params)
+        checked = rows(f"SELECT {tool}, payload FROM events WHERE kind = 'step_checked'{events.sql}", *events.params)
+        reviews = rows(
+            f"SELECT {d.json_text('payload', 'outcome')}, count(*) FROM events "
+            f"WHERE kind = 'decision' AND {d.json_text('payload', 'action')} = 'review'{events.sql} GROUP BY 1",
+            *events.params)
         caching = rows(
             f"SELECT {tool}, kind, {d.json_number('payload', 'seconds_saved')} FROM events "
             f"WHERE (kind = 'step_cached' OR (kind = 'step_succeeded' AND {d.json_text('payload', 'cache')} = 'miss'))"
@@ -165,7 +187,22 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         approval_wait_s=summary([w for (w,) in waits]),
         awaiting_approval=awaiting,
         breakers={b.name: b.state for b in breaker_views(db)},
+        checks=_checks(checked),
+        reviews={outcome: count for outcome, count in reviews if outcome},
     )
+
+
+def _checks(rows: list[tuple]) -> list[CheckCount]:
+    """Rows: (tool, payload) of step_checked events, whose payload lists the kinds that
+    passed and that failed."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for tool, payload in rows:
+        data = payload if isinstance(payload, dict) else json.loads(payload)
+        for kind in data.get("passed", []):
+            counts[(tool, kind)][0] += 1
+        for kind in data.get("failed", []):
+            counts[(tool, kind)][1] += 1
+    return [CheckCount(tool=tool, kind=kind, passed=p, failed=f) for (tool, kind), (p, f) in sorted(counts.items())]
 
 
 def _bucket(since: datetime | None, until: datetime | None) -> Literal["hour", "day"]:

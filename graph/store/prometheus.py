@@ -44,6 +44,17 @@ class MetricsCollector(Collector):
                                                "cache_seconds_saved": "Seconds of calls the cache hits saved, "
                                                                       "by tool."},
                              "Step duration by tool.")
+        checks = CounterMetricFamily("prolight_check_results", "Check evaluations on step outputs, by tool, kind "
+                                                               "and result.", labels=["tool", "kind", "result"])
+        for count in m.checks:
+            checks.add_metric([count.tool, count.kind, "passed"], count.passed)
+            checks.add_metric([count.tool, count.kind, "failed"], count.failed)
+        yield checks
+        reviews = CounterMetricFamily("prolight_reviews", "Review decisions on steps whose checks kept failing, by "
+                                                          "outcome.", labels=["outcome"])
+        for outcome, count in sorted(m.reviews.items()):
+            reviews.add_metric([outcome], count)
+        yield reviews
         transitions = CounterMetricFamily("prolight_transitions", "Status transitions.", labels=["from", "to"])
         for pair, count in m.transitions.items():
             transitions.add_metric(pair.split("->"), count)

@@ -116,3 +116,16 @@ def test_a_bad_mcp_table_is_one_line(home: Path) -> None:
     result = Cli(home)("tools")
     assert result.code == 2
     assert result.stderr.strip() == "prolight: error: bad setting mcp.notes: Value error, url must be http:// or https://"
+
+
+def test_an_mcp_tool_that_takes_feedback_is_told_why_its_output_failed_a_check(mcp_cli: Cli, home: Path) -> None:
+    """notes_draft stands for a model-backed MCP tool: it declares a feedback argument,
+    which the retry after a failed check fills with the reason."""
+    checked = mcp_cli.write_plan("draft.json", {"goal": "Draft", "steps": [
+        {"id": "d", "tool": "notes_draft", "args": {"topic": "cats"}, "checks": [{"kind": "contains",
+                                                                                   "text": "revised"}]}]})
+    done = mcp_cli.ok("approve", mcp_cli.ok("run", "--plan", checked)["thread_id"])
+    assert done["status"] == "COMPLETED", done["error"]
+    assert (done["steps"]["d"]["output"], done["steps"]["d"]["attempts"]) == ("revised draft about cats", 2)
+    assert calls(home) == ["draft 'cats' feedback=''", "draft 'cats' feedback=\"contains 'revised': the output "
+                                                      "does not contain 'revised'\""]

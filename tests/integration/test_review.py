@@ -123,3 +123,20 @@ def test_a_thread_not_awaiting_review_refuses_one_and_resume_points_to_review(se
         flow.resume(thread)
     cancelled = flow.cancel(thread, reason="not today")
     assert cancelled["status"] == "CANCELLED" and cancelled["decisions"][-1]["action"] == "cancel"
+
+
+def test_the_metrics_count_checks_per_tool_and_kind_and_reviews_by_outcome(settings: Settings) -> None:
+    from prometheus_client import generate_latest
+
+    from graph.store.metrics import compute_metrics
+    from graph.store.prometheus import prometheus_registry
+
+    flow = JsonOps(settings)
+    flow.review(waiting_for_review(flow), "c", "accept")
+    flow.review(waiting_for_review(flow), "c", "retry", args={"expression": "1+1"})
+    m = compute_metrics(flow.db)
+    assert [(c.tool, c.kind, c.passed, c.failed) for c in m.checks] == [("calculate", "range", 1, 4)]
+    assert m.reviews == {"accept": 1, "retry": 1}
+    text = generate_latest(prometheus_registry(flow.db)).decode()
+    assert 'prolight_check_results_total{kind="range",result="failed",tool="calculate"} 4.0' in text
+    assert 'prolight_reviews_total{outcome="accept"} 1.0' in text

@@ -41,6 +41,15 @@ def shout(text: str, times: int = 1) -> str:
     return " ".join([text.upper()] * times)
 
 
+@server.tool()
+def draft(topic: str, feedback: str = "") -> str:
+    """A first draft about ``topic`` (stands for a model-backed tool); given ``feedback``,
+    why the last draft failed a check, it writes a revised one."""
+    with calls.open("a") as out:
+        out.write(f"draft {topic!r} feedback={feedback!r}\n")
+    return f"revised draft about {topic}" if feedback else f"draft about {topic}"
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2:
         server.settings.host, server.settings.port = "127.0.0.1", int(sys.argv[2])

@@ -74,6 +74,19 @@ def card_frame(plan: Plan) -> pd.DataFrame:
     })
 
 
+def checks_frame(metrics: Metrics) -> pd.DataFrame:
+    """Check results per tool and kind, with the share that passed."""
+    rows = metrics.checks
+    return pd.DataFrame({
+        "tool": pd.Series([c.tool for c in rows], dtype="string"),
+        "kind": pd.Series([c.kind for c in rows], dtype="string"),
+        "passed": pd.Series([c.passed for c in rows], dtype="int64"),
+        "failed": pd.Series([c.failed for c in rows], dtype="int64"),
+        "pass_rate": pd.Series([c.passed / (c.passed + c.failed) if c.passed + c.failed else None for c in rows],
+                               dtype="float64"),
+    })
+
+
 def checks_summary(checks: Iterable[Check]) -> str:
     """A step's checks on one line, each by its label."""
     return cut("; ".join(check_label(c) for c in checks), ARGS_CHARS)

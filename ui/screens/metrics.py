@@ -1,6 +1,7 @@
 """Metrics over a chosen time window, computed in SQL by the operations API: runs by
-status over time, run and step durations, per-tool calls, failures and retries, agent
-calls and failures, time waiting for approval, breaker states."""
+status over time, run and step durations, per-tool calls, failures, retries and result
+cache use, check results per tool and kind, review outcomes, agent calls and failures,
+time waiting for approval, breaker states."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import streamlit as st
 
 from ui.dashboard import charts
 from ui.dashboard.session import operations
-from ui.dashboard.tables import agents_frame, breakers_frame, runs_over_time_frame, tools_frame, transitions_frame
+from ui.dashboard.tables import (agents_frame, breakers_frame, checks_frame, runs_over_time_frame, tools_frame,
+                                 transitions_frame)
 
 WINDOWS = {"Last hour": timedelta(hours=1), "Last 24 hours": timedelta(days=1),
            "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None}
@@ -46,10 +48,20 @@ with left:
     tools = tools_frame(metrics)
     st.dataframe(tools, hide_index=True, column_config={
         "failure_rate": st.column_config.NumberColumn("failure rate", format="percent"),
+        "cache_hit_rate": st.column_config.NumberColumn("cache hit rate", format="percent"),
         "p50_s": st.column_config.NumberColumn("step p50", format="%.3f s"),
         "p95_s": st.column_config.NumberColumn("step p95", format="%.3f s")})
     if len(tools):
         st.bar_chart(tools.set_index("tool")[["calls", "failures", "retries"]], stack=False)
+    st.subheader("Checks")
+    checks = checks_frame(metrics)
+    if len(checks):
+        st.dataframe(checks, hide_index=True, column_config={
+            "pass_rate": st.column_config.NumberColumn("pass rate", format="percent")})
+    else:
+        st.caption("No step output was checked in this window.")
+    reviews = ", ".join(f"{outcome} {count}" for outcome, count in sorted(metrics.reviews.items()))
+    st.caption(f"Reviews: {reviews}" if reviews else "No review decisions in this window.")
 with right:
     st.subheader("Agents")
     st.dataframe(agents_frame(metrics), hide_index=True)
