@@ -17,6 +17,10 @@ with no model and no network.
    step's output as ``{{id}}`` when the step depends on one. Arithmetic is taken if
    ``calculate`` accepts it, whatever its value (10/0 fails when it runs).
 4. Coverage. Each piece of the goal is a clause served by the step made from it.
+5. Checks. A piece that asks to check the result ("check that it contains 'X'", "make
+   sure the result is at most 40", "ensure it is between 1 and 9", "verify it is not
+   empty") makes no step: it adds that check to the step before it (``contains``,
+   ``range``, ``not_empty``), and its clause is served by that step.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from agents.goal_checks import file_key
 from agents.tools import ToolRegistry
 from agents.tools.calculate import is_arithmetic
+from graph.core.checks import Contains, NotEmpty, Range
 from graph.core.schemas import Clause, Plan, Step
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+(.+?)\s*$")
@@ -73,6 +78,10 @@ def plan_offline(goal: str, registry: ToolRegistry) -> Plan:
     written: dict[str, str] = {}  # a file's path → the step that writes it
     previous: str | None = None
     for piece in split_goal(goal):
+        if steps and (check := asked_check(piece.text)) is not None:
+            steps[-1].checks.append(check)
+            coverage.append(Clause(text=piece.text, steps=[steps[-1].id]))
+            continue
         tool, args = choose_tool(piece.text, registry, previous if piece.after_previous else None)
         verb = _VERBS.get(tool, re.sub(r"[^A-Za-z0-9_-]", "_", tool)[:40])
         taken[verb] = taken.get(verb, 0) + 1
@@ -85,6 +94,34 @@ def plan_offline(goal: str, registry: ToolRegistry) -> Plan:
         coverage.append(Clause(text=piece.text, steps=[step_id]))
         previous = step_id
     return Plan(goal=goal, steps=steps, coverage=coverage)
+
+
+_ASKS_CHECK = re.compile(r"^(?:and\s+)?(?:check|make\s+sure|ensure|verify)\s+(?:that\s+)?"
+                         r"(?:it|the\s+(?:result|output|answer|summary))\s+(?P<rest>.+)$", re.I)
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+
+
+def asked_check(text: str) -> Contains | Range | NotEmpty | None:
+    """The check a piece of the goal asks for on the result before it, or None."""
+    asked = _ASKS_CHECK.match(text.strip())
+    if asked is None:
+        return None
+    rest = asked.group("rest").strip()
+    if match := re.match(r"(?:contains|mentions|includes|says)\s+", rest, re.I):
+        quoted = [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(rest[match.end():])]
+        words = rest[match.end():].split()
+        wanted = quoted[0] if quoted else (words[0] if words else "")
+        return Contains(text=wanted) if wanted else None
+    if match := re.match(rf"is\s+between\s+{_NUMBER}\s+and\s+{_NUMBER}", rest, re.I):
+        low, high = sorted((float(match.group(1)), float(match.group(2))))
+        return Range(min=low, max=high)
+    if match := re.match(rf"is\s+(?:at\s+most|no\s+more\s+than|below|under)\s+{_NUMBER}", rest, re.I):
+        return Range(max=float(match.group(1)))
+    if match := re.match(rf"is\s+(?:at\s+least|no\s+less\s+than|above|over)\s+{_NUMBER}", rest, re.I):
+        return Range(min=float(match.group(1)))
+    if re.match(r"is\s+not\s+empty", rest, re.I):
+        return NotEmpty()
+    return None
 
 
 def split_goal(goal: str) -> list[Piece]:

@@ -361,7 +361,7 @@ def test_reject_with_feedback_and_approve_the_revised_plan(dashboard: str, page:
     thread = setup.run(f"Fetch {server.url('a')}")
     thread_page(page, dashboard, thread)
     approve = page.get_by_role("button", name="Approve", exact=True)
-    expect(approve).to_be_visible()
+    expect(approve).to_be_visible(timeout=WAIT_MS)  # the panel draws after the heading
     page.get_by_label("Feedback for the planner").fill(f"fetch {server.url('b')} instead")
     page.get_by_role("button", name="Reject").click()
     expect(page.get_by_text("Last decision: reject by operator")).to_be_visible(timeout=WAIT_MS)

@@ -115,3 +115,17 @@ def test_a_clause_served_by_a_step_the_plan_lacks_and_a_plan_without_coverage_ar
     assert [(i.severity, i.step_id) for i in coverage_issues(renamed)] == [("warning", "gone")]
     bare = plan.model_copy(update={"coverage": []})
     assert [i.severity for i in coverage_issues(bare)] == ["info"]
+
+
+def test_a_clause_that_asks_to_check_the_result_adds_a_check_to_the_step_before_it() -> None:
+    def checks(goal: str) -> list[tuple[str, list[dict]]]:
+        plan = plan_offline(goal, default_registry())
+        assert all(clause.steps for clause in plan.coverage), "the check's clause is served by its step"
+        return [(s.id, [c.model_dump(mode="json", exclude_none=True) for c in s.checks]) for s in plan.steps]
+
+    assert checks("Calculate 6*7 then check that it is at most 40") == [("calc", [{"kind": "range", "max": 40.0}])]
+    assert checks("Calculate 6*7. Make sure the result is between 100 and 1") == [
+        ("calc", [{"kind": "range", "min": 1.0, "max": 100.0}])]
+    assert checks("Summarize 'Paris is big.' then ensure it mentions 'Paris'. Verify the summary is not empty") == [
+        ("summarize", [{"kind": "contains", "text": "Paris"}, {"kind": "not_empty"}])]
+    assert checks("Check that it contains 'x'") == [("summarize", [])], "nothing before it to check: a step"
