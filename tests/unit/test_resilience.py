@@ -157,3 +157,14 @@ def test_a_bounded_call_still_sees_a_cancel_before_it_starts() -> None:
     with pytest.raises(CallFailed, match="Cancelled"):
         resilient_call(lambda _: pytest.fail("must not run"), retry=RetryConfig(),
                        limits=CallLimits(cancelled=cancelled, bounded=True))
+
+
+def test_cache_defaults_per_tool_come_from_the_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "prolight.toml"
+    path.write_text('[cache.tools.http_request]\nttl_s = 300\n')
+    monkeypatch.setenv("PROLIGHT_SETTINGS", str(path))
+    assert Settings.from_env().cache_tools["http_request"].ttl_s == 300
+    path.write_text('[cache.tools.http_request]\nttl_s = 0\n')
+    with pytest.raises(SettingsError, match=r"^bad setting cache_tools\.http_request\.ttl_s: Input should be greater "
+                                            r"than 0$"):
+        Settings.from_env()
