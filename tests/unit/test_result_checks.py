@@ -89,3 +89,15 @@ def test_checks_survive_the_state_round_trip_under_their_json_names() -> None:
     dumped = Plan.model_validate({"goal": "g", "steps": [step]}).model_dump(mode="json")
     assert dumped["steps"][0]["checks"] == [{"kind": "json_schema", "schema": {"type": "number"}},
                                             {"kind": "range", "min": None, "max": 5.0}]
+
+
+def test_a_judge_check_asks_a_chat_model_for_a_structured_verdict(settings) -> None:
+    """The model sees the criteria and the output as data blocks and answers JudgeVerdict."""
+    from agents.result_checks import model_judge
+    from tests.support.fake_models import fake_model, tool_call
+
+    model = fake_model(tool_call("JudgeVerdict", {"passed": False, "reason": "it names no city"}))
+    assert fails({"kind": "judge", "criteria": "names a city"}, "a summary", model_judge(model, settings)) == [
+        "judge 'names a city': it names no city"]
+    request = model.received[0][-1].content
+    assert "<criteria>\nnames a city\n</criteria>" in request and "<output>\na summary\n</output>" in request
