@@ -245,17 +245,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         config = replace(run.context, feedback=feedback[-1]).config() if feedback else run.tool_config
         output = call(args, config)
         if step.checks:
-            tally: dict[str, list[str]] | None = None
-            try:
-                tally = verify(step.checks, redact(to_json(output), secrets), run.judge)
-            except CheckFailed as failed:
-                feedback.append(str(failed))
-                tally = failed.tally
-                raise
-            finally:  # each evaluation of the checks, counted per tool and kind by the metrics
-                if tally is not None:
-                    emit("step_checked", node=EXECUTOR, step_id=step.id, attempt=attempt_no[0],
-                         payload={"tool": step.tool, **tally})
+            _check_output(run, step, redact(to_json(output), secrets), feedback, attempt_no[0])
         return output
 
     def on_retry(attempt: Attempt) -> None:
@@ -298,6 +288,22 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
          payload=payload)  # live views show the output before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=calls, started_at=started,
                       finished_at=finished, output=output, attempt_log=log, review=run.reviews.get(step.id))
+
+
+def _check_output(run: StepRun, step: Step, output: Any, feedback: list[str], attempt: int) -> None:
+    """Raise CheckFailed if the output fails a check, keeping why in ``feedback`` for the
+    next try. Every evaluation is a ``step_checked`` event: the metrics count the checks
+    that passed and failed per tool and kind."""
+    tally: dict[str, list[str]] | None = None
+    try:
+        tally = verify(step.checks, output, run.judge)
+    except CheckFailed as failed:
+        feedback.append(str(failed))
+        tally = failed.tally
+        raise
+    finally:
+        if tally is not None:
+            emit("step_checked", node=EXECUTOR, step_id=step.id, attempt=attempt, payload={"tool": step.tool, **tally})
 
 
 def _cached(run: StepRun, step: Step, key: str) -> StepResult | None:
