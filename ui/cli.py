@@ -375,9 +375,10 @@ def open_operations(args: argparse.Namespace) -> Operations | RemoteOperations:
         raise UsageError(f"--url {args.url!r} is not an http:// or https:// URL")
     from ui.remote import RemoteOperations
 
-    token = Remote.from_env().token
+    remote = Remote.from_env()
     configure_logging()
-    return RemoteOperations(args.url, token.get_secret_value() if token else None)
+    return RemoteOperations(args.url, remote.token.get_secret_value() if remote.token else None,
+                            heartbeat_s=remote.heartbeat_s)
 
 
 def start_dashboard(args: argparse.Namespace) -> int:

@@ -4,17 +4,22 @@ the same refusals (``RequestError`` with the server's one line). Each command's 
 path come from the command table. The server queues every command; a command
 the CLI runs to its end (no ``--detach``) follows the thread's event stream until it
 settles, printing progress as a local run would. A dropped stream is reconnected with
-the one back-off (exponential, with jitter) and resumes after the last event received."""
+the one back-off (exponential, with jitter) and resumes after the last event received. A
+stream on which neither an event nor a heartbeat has arrived for three heartbeat intervals
+is taken for dead (a connection that died silently sends nothing, so a read without a
+limit would wait forever): it is dropped and reconnected the same way, saying
+"reconnecting (attempt n)…" on stderr."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import connect_sse
 from pydantic import TypeAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
@@ -32,10 +37,14 @@ RECONNECT = RetryConfig(max_attempts=8, initial_delay_s=0.2, max_delay_s=5.0)
 
 
 class RemoteOperations:
-    def __init__(self, url: str, token: str | None, reconnect: RetryConfig = RECONNECT) -> None:
+    def __init__(self, url: str, token: str | None, reconnect: RetryConfig = RECONNECT,
+                 heartbeat_s: float = 5.0) -> None:
+        """``heartbeat_s``: the server's heartbeat interval; three of them without a byte
+        and the stream is dropped and reconnected."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60)
         self.reconnect = reconnect
+        self.silence_s = 3 * heartbeat_s
 
     def close(self) -> None:
         self.http.close()
@@ -80,7 +89,7 @@ class RemoteOperations:
             headers = {"Last-Event-ID": str(last[0])}
             with connect_sse(self.http, "GET", f"/threads/{thread_id}/stream", headers=headers,
                              params={"until": until},
-                             timeout=httpx.Timeout(60, read=None)) as source:
+                             timeout=httpx.Timeout(60, read=self.silence_s)) as source:
                 if source.response.status_code >= 400:
                     source.response.read()
                     raise RequestError(source.response.json().get("error", "the stream was refused"))
@@ -94,8 +103,11 @@ class RemoteOperations:
             if not self._stopped(thread_id, until):
                 raise StreamEndedEarly(f"the event stream of {thread_id} ended before the thread did")
 
+        def say(state: RetryCallState) -> None:
+            print(f"reconnecting (attempt {state.attempt_number + 1})…", file=sys.stderr, flush=True)
+
         for attempt in Retrying(stop=stop_after_attempt(self.reconnect.max_attempts),
-                                wait=backoff(self.reconnect), reraise=True,
+                                wait=backoff(self.reconnect), reraise=True, before_sleep=say,
                                 retry=retry_if_exception_type((httpx.TransportError, httpx.StreamError,
                                                                StreamEndedEarly))):
             with attempt:

@@ -246,11 +246,17 @@ class Remote(Model):
 
     url: str | None = None
     token: SecretStr | None = None
+    heartbeat_s: float = Field(5.0, gt=0, description="The server's heartbeat interval (PROLIGHT_SSE_HEARTBEAT_S): "
+                                                      "a stream silent for three of them is taken for dead.")
 
     @classmethod
     def from_env(cls) -> "Remote":
         token = _env("PROLIGHT_TOKEN", "")
-        return cls(url=_env("PROLIGHT_URL", "") or None, token=SecretStr(token) if token else None)
+        try:
+            return cls(url=_env("PROLIGHT_URL", "") or None, token=SecretStr(token) if token else None,
+                       heartbeat_s=_env("PROLIGHT_SSE_HEARTBEAT_S", "5"))
+        except ValidationError as exc:
+            raise SettingsError(f"bad setting PROLIGHT_SSE_HEARTBEAT_S: {exc.errors()[0]['msg']}") from None
 
 
 def environment_has(name: str) -> bool:

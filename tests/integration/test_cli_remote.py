@@ -185,3 +185,51 @@ def test_a_stream_that_ends_before_the_thread_does_is_resumed_after_its_last_eve
         assert seen == [1, 2, 3] and asked == ["0", "2"], "resumed after the last event it had"
     finally:
         server.stop()
+
+
+def test_a_stream_gone_silent_is_taken_for_dead_after_three_heartbeats_and_resumed(capsys) -> None:
+    """The first connection sends one event, then nothing at all, not even a heartbeat (a
+    connection that died without a word); the follower drops it after three heartbeat
+    intervals, says so, and resumes after its last event on a new one."""
+    import threading
+    from datetime import datetime, timezone
+
+    from graph.core.events import StoredEvent
+    from graph.operations.models import Status, ThreadView
+    from tests.support.http_server import LoopbackServer, respond
+    from ui.remote import RECONNECT, RemoteOperations
+
+    T0 = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    asked: list[str] = []
+    release = threading.Event()
+
+    def frame(seq: int) -> bytes:
+        return (f"id: {seq}\r\nevent: progress\r\ndata: "
+                f"{StoredEvent(kind='progress', thread_id='t', seq=seq).model_dump_json()}\r\n\r\n").encode()
+
+    def answer(request):
+        if "/stream" not in request.path:
+            view = ThreadView(thread_id="t", status=Status.COMPLETED, awaiting_approval=False, goal="g",
+                              operator="o", model="offline", created_at=T0, updated_at=T0)
+            return respond(request, view.model_dump_json().encode(), "application/json")
+        asked.append(request.headers["Last-Event-ID"])
+        if len(asked) > 1:
+            return respond(request, frame(2), "text/event-stream")
+        request.send_response(200)
+        request.send_header("content-type", "text/event-stream")
+        request.end_headers()
+        request.wfile.write(frame(1))
+        request.wfile.flush()
+        release.wait(60)  # silent: the client must give up on its own
+
+    server = LoopbackServer(answer).start()
+    try:
+        seen: list[int] = []
+        remote = RemoteOperations(server.base, None, reconnect=RECONNECT.model_copy(update={"initial_delay_s": 0.01}),
+                                  heartbeat_s=0.1)
+        assert remote.follow("t", 0, lambda e: seen.append(e.seq)) == 2
+        assert seen == [1, 2] and asked == ["0", "1"], "every event once, resumed after the last one"
+        assert capsys.readouterr().err == "reconnecting (attempt 2)…\n"
+    finally:
+        release.set()
+        server.stop()
