@@ -23,7 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
-from graph.operations.reconnect import backoff
+from graph.operations.reconnect import HEARTBEAT_HEADER, backoff
 from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState,
                                      CheckpointView, EventPage, FollowUntil, Metrics, PendingApproval, RetryConfig,
                                      StatusCounts, StoredEvent, ThreadPage, ThreadQuery, ThreadView, ToolView)
@@ -93,6 +93,7 @@ class RemoteOperations:
                 if source.response.status_code >= 400:
                     source.response.read()
                     raise RequestError(source.response.json().get("error", "the stream was refused"))
+                self._heard(source.response.headers.get(HEARTBEAT_HEADER))
                 for message in source.iter_sse():
                     if not message.data:
                         continue  # a heartbeat: httpx-sse hands it over as an empty message once an id was seen
@@ -113,6 +114,14 @@ class RemoteOperations:
             with attempt:
                 read()
         return last[0]
+
+    def _heard(self, announced: str | None) -> None:
+        """The server's own heartbeat interval, for the next connection's limit (the first
+        one assumes ours): a server that pings less often is not taken for dead again."""
+        try:
+            self.silence_s = max(self.silence_s, 3 * float(announced)) if announced else self.silence_s
+        except ValueError:
+            pass
 
     def _stopped(self, thread_id: str, until: FollowUntil) -> bool:
         """Whether the thread is where a stream that ended cleanly says it is: one that

@@ -230,6 +230,10 @@ def test_a_stream_gone_silent_is_taken_for_dead_after_three_heartbeats_and_resum
         assert remote.follow("t", 0, lambda e: seen.append(e.seq)) == 2
         assert seen == [1, 2] and asked == ["0", "1"], "every event once, resumed after the last one"
         assert capsys.readouterr().err == "reconnecting (attempt 2)…\n"
+        remote._heard("2")  # a server that announces a slower heartbeat is given three of its own
+        assert remote.silence_s == 6.0
+        remote._heard("junk")
+        assert remote.silence_s == 6.0
     finally:
         release.set()
         server.stop()

@@ -153,6 +153,7 @@ def test_an_idle_stream_carries_heartbeats(api: Api, server: ToolServer) -> None
     headers = {"Authorization": f"Bearer {api.tokens['vera']}"}
     pings = 0
     with httpx.stream("GET", f"{api.url}/threads/{thread}/stream", headers=headers, timeout=30) as response:
+        assert response.headers["X-Heartbeat-Interval"] == "0.3", "announced, so a client can tell idle from dead"
         for line in response.iter_lines():
             if line.startswith(":"):  # a comment: the heartbeat (0.3 s here)
                 pings += 1

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from graph.operations import Operations
 from graph.operations.models import FollowUntil
+from graph.operations.reconnect import HEARTBEAT_HEADER
 
 POLL_S = 0.1
 
@@ -32,4 +33,5 @@ async def _events(ops: Operations, thread_id: str, after: int, until: FollowUnti
 
 def event_stream(ops: Operations, thread_id: str, after: int, until: FollowUntil,
                  heartbeat_s: float) -> EventSourceResponse:
-    return EventSourceResponse(_events(ops, thread_id, after, until), ping=heartbeat_s)
+    return EventSourceResponse(_events(ops, thread_id, after, until), ping=heartbeat_s,
+                               headers={HEARTBEAT_HEADER: f"{heartbeat_s:g}"})
