@@ -36,6 +36,25 @@ def _blank(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
+_EXAMPLES = {dict: ("object", '{"expression": "2 + 3"}'), list: ("list", '[{"kind": "not_empty"}]')}
+
+
+def json_text(text: Any, name: str, expected: type[dict] | type[list]) -> tuple[Any, str | None]:
+    """A cell or text box holding a JSON object (args) or list (checks): its value (empty
+    when blank), or the problem in one line naming ``name``."""
+    if _blank(text):
+        return expected(), None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"at column {exc.colno}" if exc.lineno == 1 else f"at line {exc.lineno} column {exc.colno}"
+        return None, f"{name} is not valid JSON: {exc.msg} {where}"
+    if not isinstance(value, expected):
+        kind, example = _EXAMPLES[expected]
+        return None, f"{name} must be a JSON {kind}, like {example}"
+    return value, None
+
+
 def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] | None = None,
                 coverage: list[Clause] | None = None) -> tuple[Plan | None, list[tuple[str, str]]]:
     """The plan the table describes, or the problems as (step, message), one per step at
@@ -48,23 +67,13 @@ def edited_plan(frame: pd.DataFrame, goal: str, keep: dict[str, dict[str, Any]] 
         step_id = "" if _blank(row.get("id")) else str(row["id"]).strip()
         name = step_id or f"#{number}"
         step: dict[str, Any] = {"id": step_id, "tool": "" if _blank(row.get("tool")) else str(row["tool"]).strip()}
-        try:
-            args = json.loads(row["args"]) if not _blank(row.get("args")) else {}
-        except json.JSONDecodeError as exc:
-            problems.append((name, f"args is not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(args, dict):
-            problems.append((name, "args must be a JSON object, like {\"expression\": \"2 + 3\"}"))
+        args, problem = json_text(row.get("args"), "args", dict)
+        if problem is None:
+            checks, problem = json_text(row.get("checks"), "checks", list)
+        if problem is not None:
+            problems.append((name, problem))
             continue
         step["args"] = args
-        try:
-            checks = json.loads(row["checks"]) if not _blank(row.get("checks")) else []
-        except json.JSONDecodeError as exc:
-            problems.append((name, f"checks is not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(checks, list):
-            problems.append((name, "checks must be a JSON list, like [{\"kind\": \"not_empty\"}]"))
-            continue
         if checks:
             step["checks"] = checks
         deps = "" if _blank(row.get("depends_on")) else str(row["depends_on"])

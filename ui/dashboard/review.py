@@ -12,6 +12,7 @@ import streamlit as st
 
 from graph.operations.models import StepView, ThreadView
 from ui.dashboard.approval import deciding_as
+from ui.dashboard.plan_edit import json_text
 from ui.dashboard.session import send
 from ui.dashboard.tables import attempts_frame, checks_summary
 
@@ -55,13 +56,9 @@ def _decide(thread_id: str, step: StepView, outcome: str, args_key: str, reason_
     reason = (st.session_state.get(reason_key) or "").strip() or None
     args = None
     if outcome == "retry":
-        try:
-            typed = json.loads(st.session_state.get(args_key) or "{}")
-        except json.JSONDecodeError as exc:
-            st.session_state["thread_error"] = f"args are not valid JSON: {exc.msg} at line {exc.lineno}"
-            return
-        if not isinstance(typed, dict):
-            st.session_state["thread_error"] = "args must be a JSON object, like {\"expression\": \"2 + 3\"}"
+        typed, problem = json_text(st.session_state.get(args_key), "args", dict)
+        if problem is not None:
+            st.session_state["thread_error"] = problem
             return
         args = typed if typed != step.args else None
     send("review", thread_id, step_id=step.id, outcome=outcome, args=args, reason=reason)
