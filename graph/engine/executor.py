@@ -266,7 +266,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
         log = history([a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts])
         last = log[-1].category if log else None
         status = _failed_status(failed.attempts)
-        error = redact(_failure(failed), secrets)
+        error = redact(_failure(failed, status), secrets)
         calls = _calls(log)
         emit(_FAILED_EVENTS[status], node=EXECUTOR, step_id=step.id, attempt=calls,
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
@@ -339,18 +339,18 @@ def _failed_status(attempts: list[Attempt]) -> StepStatus:
     return StepStatus.FAILED
 
 
-def _failure(failed: CallFailed) -> str:
-    """The step's error. A refusal reads as the breaker's own words; a step whose calls
-    failed until the breaker refused its next try names its last real failure first; an
-    output that kept failing its checks names them."""
+def _failure(failed: CallFailed, status: StepStatus) -> str:
+    """The step's error, by the status ``_failed_status`` gave it. A refusal reads as the
+    breaker's own words; a step whose calls failed until the breaker refused its next try
+    names its last real failure first; an output that kept failing its checks names them."""
     attempts = failed.attempts
-    if isinstance(failed.__cause__, CheckFailed):
+    if status == StepStatus.NEEDS_REVIEW:
         return f"checks failed after {len(attempts)} attempt(s): {failed.__cause__}"
-    if not attempts or attempts[-1].category != "circuit_open":
-        return str(failed)
-    refusal = str(failed.__cause__)
-    calls = [a for a in attempts if a.category != "circuit_open"]
-    return f"{calls[-1].error}; then {refusal}" if calls else refusal
+    if status == StepStatus.NOT_ATTEMPTED:
+        return str(failed.__cause__)
+    if attempts and attempts[-1].category == "circuit_open":
+        return f"{[a for a in attempts if a.category != 'circuit_open'][-1].error}; then {failed.__cause__}"
+    return str(failed)
 
 
 def _calls(log: list[Attempt]) -> int:
