@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,19 +101,25 @@ def click_approve(page: Page) -> None:
     approve.click()
 
 
-def open_popover(page: Page, label: str, text: re.Pattern[str]) -> None:
-    """Open a command's popover until ``text`` shows in it: a page drawn again (the thread
-    moved on) closes it under the click, and then it is opened again."""
-    body = page.get_by_test_id("stPopoverBody").get_by_text(text)
-    for attempt in range(3):
-        if not body.is_visible():
-            page.get_by_role("button", name=label, exact=True).click()
+def until_shown(act: Callable[[], None], shown, tries: int = 3) -> None:
+    """``act`` until ``shown`` is visible: a page still settling (drawn again, a row moved)
+    can undo a click, and then it is made again (progress decides, not a time window)."""
+    for attempt in range(tries):
+        act()
         try:
-            expect(body).to_be_visible(timeout=10_000)
+            expect(shown).to_be_visible(timeout=10_000)
             return
         except AssertionError:
-            if attempt == 2:
+            if attempt == tries - 1:
                 raise
+
+
+def open_popover(page: Page, label: str, text: re.Pattern[str]) -> None:
+    """Open a command's popover until ``text`` shows in it: a page drawn again (the thread
+    moved on) closes it under the click."""
+    body = page.get_by_test_id("stPopoverBody").get_by_text(text)
+    button = page.get_by_role("button", name=label, exact=True)
+    until_shown(lambda: None if body.is_visible() else button.click(), body)
 
 
 def confirm(page: Page, label: str, button: str, reason: str | None = None) -> None:
@@ -305,14 +312,7 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     wait_for_tables(page, 4)
     expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
     picked = page.get_by_text(f"What changed at {history[at_gate]['checkpoint_id']}")
-    for attempt in range(3):  # a page still settling can move the row under the click: then click again
-        grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17})  # the row's selection box
-        try:
-            expect(picked).to_be_visible(timeout=10_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    until_shown(lambda: grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17}), picked)  # the row's box
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
     plan = setup.status(thread)["plan"]
@@ -327,7 +327,7 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     expect(branches.get_by_text(re.compile(r"branch 1: ended COMPLETED"))).to_be_visible(timeout=WAIT_MS)
     expect(branches.get_by_text(re.compile(
         rf"branch 2 \(current\), forked from checkpoint {history[at_gate]['checkpoint_id']} by operator at "))).to_be_visible()
-    expect(page.get_by_role("button", name="Fork from here")).to_have_count(0)
+    expect(page.get_by_role("button", name="Fork from here")).to_have_count(0, timeout=WAIT_MS)  # a redraw clears it
     approve.click()
     expect(page.get_by_text("COMPLETED", exact=True).first).to_be_visible(timeout=WAIT_MS)
     [step] = setup.status(thread)["steps"].values()
