@@ -15,8 +15,15 @@ from pydantic import ConfigDict, Field, model_validator
 from graph.core.model import Model
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """A check in a plan must name its kind (it tells the union apart), though the classes
+    default it so that code can write ``NotEmpty()``: the schema says what the parser needs."""
+    schema["required"] = ["kind", *(name for name in schema.get("required", []) if name != "kind")]
+
+
 class _Check(Model):
-    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True, serialize_by_alias=True,
+                              json_schema_extra=_kind_required)
 
 
 class NotEmpty(_Check):

@@ -26,14 +26,20 @@ class RequestError(ProLightError):
     message is one line. Front ends show it as is: CLI exit 2, a dashboard message, an HTTP 4xx."""
 
 
-class ThreadNotFound(RequestError):
+class NotFound(RequestError):
+    """The request names something that does not exist (a thread, a checkpoint, a step):
+    HTTP 404, whatever the moment. A plan version the thread lacks is a 409: versions are
+    the thread's state, not ids."""
+
+
+class ThreadNotFound(NotFound):
     pass
 
 
 class BadInput(RequestError):
     """The request itself is wrong (an empty goal, a plan that does not validate), whatever
     the thread's state; other refusals are about the moment (already decided, nothing to
-    resume). HTTP tells them apart: 422 and 409."""
+    resume). HTTP tells them apart: 422 and 409 (and 404 for ``NotFound``)."""
 
 
 class PlanInputError(BadInput):

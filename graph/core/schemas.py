@@ -16,6 +16,8 @@ from graph.core.model import Model
 
 STEP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_PLAN_STEPS = 10_000
+MAX_GOAL_CHARS = 20_000
+PRIORITY_BOUND = 1_000_000
 
 
 def utc_now() -> datetime:
@@ -126,7 +128,7 @@ class RetryOverride(Model):
     max_delay_s: MaxDelay | None = None
     exponential_base: Base | None = None
     jitter: bool | None = None
-    retry_on: tuple[ErrorCategory, ...] | None = None
+    retry_on: list[ErrorCategory] | None = None  # a list: a plan arrives as JSON, checked strictly
 
 
 class CachePolicy(Model):
@@ -142,7 +144,9 @@ class Step(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(description="Unique id: letters, digits, '_' or '-', at most 64 characters.")
+    # The pattern is declared for clients (the OpenAPI schema); the validator says it in words.
+    id: str = Field(description="Unique id: letters, digits, '_' or '-', at most 64 characters.",
+                    json_schema_extra={"pattern": STEP_ID_PATTERN.pattern})
     description: str = Field(default="", description="What the step does, for the operator.")
     tool: str = Field(description="Name of a registered tool.")
     args: dict[str, Any] = Field(
@@ -150,7 +154,8 @@ class Step(Model):
         description="Arguments for the tool. A string may cite a dependency's output as {{step_id}}.",
     )
     depends_on: list[str] = Field(default_factory=list, description="Ids of steps that must succeed first.")
-    priority: int = Field(default=0, description="Higher runs first when the concurrency limit is reached.")
+    priority: int = Field(default=0, ge=-PRIORITY_BOUND, le=PRIORITY_BOUND,
+                          description="Higher runs first when the concurrency limit is reached.")
     timeout_s: float | None = Field(
         default=None, gt=0, le=86_400,
         description="Wall-clock limit for the whole step, retries included (default from settings).")
@@ -190,7 +195,8 @@ class Plan(Model):
     model_config = ConfigDict(extra="forbid")
 
     goal: str = Field(description="The operator's goal, verbatim.")
-    steps: list[Step] = Field(description="The steps; order does not matter, depends_on does.")
+    steps: list[Step] = Field(description="The steps; order does not matter, depends_on does.",
+                              json_schema_extra={"minItems": 1, "maxItems": MAX_PLAN_STEPS})
     coverage: list[Clause] = Field(
         default_factory=list,
         description="Every clause of the goal, in order, with the ids of the steps that serve it.")

@@ -7,6 +7,7 @@ follows to a worker (``--detach``)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -32,11 +33,11 @@ from graph.store.estimate import Estimator
 from graph.store.event_buffer import EventBuffer
 from graph.store.event_log import append_events, append_rows, event_row
 from graph.core.audit import plan_digest, seal
-from graph.core.errors import BadInput, PlanInputError, RequestError
+from graph.core.errors import BadInput, NotFound, PlanInputError, RequestError
 from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
-from graph.core.schemas import Decision, Plan, ReviewOutcome, Status, dump
+from graph.core.schemas import MAX_GOAL_CHARS, Decision, Plan, ReviewOutcome, Status, dump
 from graph.core.settings import Settings
 from graph.engine.state import RESET
 from graph.engine.review import review_problem, reviewed_plan
@@ -45,8 +46,10 @@ from graph.engine.versions import find_version, latest_version
 from graph.store.runs import run_row
 from graph.core.tracing import configure_exporter, conversation, workflow_span
 
-MAX_GOAL_CHARS = 20_000
 EventSink = Callable[[Event], None]
+
+# LangGraph's checkpoint ids are UUIDs; an id that cannot be one is unknown before any query.
+CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 class Workflow:
@@ -76,12 +79,13 @@ class Workflow:
                 claim: bool, no_cache: bool = False) -> tuple[str, dict[str, Any]]:
         if plan is not None:
             self._validate(plan)
-            goal = goal or plan.goal
-        goal = (goal or "").strip()
-        if not goal:
-            raise BadInput("the goal is empty")
+            goal = plan.goal if goal is None else goal
+        goal = goal or ""
         if len(goal) > MAX_GOAL_CHARS:
             raise BadInput(f"the goal is {len(goal)} characters; the limit is {MAX_GOAL_CHARS}")
+        goal = goal.strip()
+        if not goal:
+            raise BadInput("the goal is empty")
         thread_id = uuid.uuid4().hex
         inputs: dict[str, Any] = {"goal": goal}
         if plan is not None:
@@ -153,7 +157,7 @@ class Workflow:
                on_event: EventSink | None = None, execute: bool = True) -> str:
         feedback = (feedback or "").strip() or None
         if not final and not feedback:
-            raise RequestError("a reject without --final needs --feedback for the planner")
+            raise BadInput("a reject needs feedback for the planner unless it is final")
         with self._claimed(thread_id, deciding=True):
             snapshot = self._awaiting(thread_id)
             self._decide(thread_id, snapshot,
@@ -188,9 +192,11 @@ class Workflow:
         ``args`` instead, checked like an edited plan's), or fail it. Sealed like an
         approval; its digest binds the plan that runs next."""
         if args is not None and outcome != "retry":
-            raise RequestError("args go with a retry: only a step run again can take other args")
+            raise BadInput("args go with the outcome retry: only a step run again can take other args")
         with self._claimed(thread_id, deciding=True):
             snapshot = self._snapshot(thread_id)
+            if step not in {s["id"] for s in (snapshot.values.get("plan") or {}).get("steps", [])}:
+                raise NotFound(f"thread {thread_id} has no step {step!r}")
             if not is_awaiting_review(snapshot):
                 raise RequestError(f"thread {thread_id} is not awaiting review "
                                    f"(status {snapshot.values.get('status', Status.CREATED.value)})")
@@ -297,9 +303,9 @@ class Workflow:
         if plan is not None:
             self._validate(plan)
         with self._claimed(thread_id):
-            past = self.graph.get_state(self._config(thread_id, checkpoint_id))
+            past = self.snapshot(thread_id, checkpoint_id)
             if past.config["configurable"].get("checkpoint_id") != checkpoint_id or not past.values:
-                raise RequestError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+                raise NotFound(f"thread {thread_id} has no checkpoint {checkpoint_id}")
             if plan is None and not past.next:
                 raise RequestError(f"checkpoint {checkpoint_id} is the end of a run; fork from an earlier one")
             # The fork is a decision on the new branch's audit trail, linked to the trail there.
@@ -355,10 +361,12 @@ class Workflow:
     # ---- reads (the operations API builds its views on these) ---------------------------
     def snapshot(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
         """The thread's state now, or at ``checkpoint_id``; the caller has checked the id."""
+        if checkpoint_id is not None and not CHECKPOINT_ID.match(checkpoint_id):  # never reaches SQL
+            raise NotFound(f"thread {thread_id} has no checkpoint {checkpoint_id[:40]!r}")
         snapshot = self.graph.get_state(self._config(thread_id, checkpoint_id))
         if checkpoint_id and (snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id
                               or not snapshot.created_at):
-            raise RequestError(f"thread {thread_id} has no checkpoint {checkpoint_id}")
+            raise NotFound(f"thread {thread_id} has no checkpoint {checkpoint_id}")
         return snapshot
 
     def history(self, thread_id: str) -> list[StateSnapshot]:

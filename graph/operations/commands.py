@@ -13,13 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from graph.core.accounts import Role
 from graph.core.model import Model
-from graph.core.schemas import Action, Plan
+from graph.core.schemas import MAX_GOAL_CHARS, Action, Plan
+from graph.operations.storable import unstorable
 
 DEFAULT_PLAN_GOAL = "operator plan"
+BLANK = r"\S"  # the pattern of text that must not be blank
 
 
 def _goal_optional(value: Any) -> Any:
@@ -30,7 +34,18 @@ def _goal_optional(value: Any) -> Any:
     return value
 
 
-PlanInput = Annotated[Plan, BeforeValidator(_goal_optional)]
+class _GoalOptionalSchema:
+    """The plan's JSON Schema as a request declares it: the same as ``Plan``'s, with the goal
+    optional (inline, so the answers' ``Plan`` keeps it required)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = dict(handler.resolve_ref_schema(handler(core_schema)))
+        schema["required"] = [name for name in schema.get("required", []) if name != "goal"]
+        schema["title"] = "PlanInput"
+        return schema
+
+
+PlanInput = Annotated[Plan, BeforeValidator(_goal_optional), _GoalOptionalSchema()]
 # Not length-checked here: an id no thread can have is refused as an unknown thread.
 ThreadId = Annotated[str, Field(description="The thread's id (or, from the CLI, a unique prefix of 4 or more "
                                             "characters).")]
@@ -42,11 +57,35 @@ class CommandRequest(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     action: ClassVar[Action]
+    needs: ClassVar[str | None] = None  # in words, the rule its schema's top-level anyOf states
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, given: Any) -> Any:
+        return refuse_unstorable(given)
+
+
+def refuse_unstorable(given: Any) -> Any:
+    """A request (or an HTTP body) whose text or numbers the store cannot keep as given is
+    refused, naming the field (``storable.py``)."""
+    raw = given.model_dump(by_alias=True) if isinstance(given, BaseModel) else given
+    if isinstance(raw, dict):
+        problem = unstorable({k: v.model_dump(by_alias=True) if isinstance(v, BaseModel) else v
+                              for k, v in raw.items()})
+        if problem:
+            raise ValueError(problem)
+    return given
 
 
 class StartRequest(CommandRequest):
+    # A goal, a plan or both; a blank goal is refused (the schema says so, the workflow in words).
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["goal"], "properties": {"goal": {"type": "string"}}},
+        {"required": ["plan"], "properties": {"plan": {"type": "object"}}}]})
     action = Action.START
-    goal: str | None = Field(None, description="What to do; the planner plans it. Optional with a plan.")
+    needs = "a goal, a plan or both"
+    goal: str | None = Field(None, description="What to do; the planner plans it. Optional with a plan.",
+                             json_schema_extra={"pattern": BLANK, "maxLength": MAX_GOAL_CHARS})
     plan: PlanInput | None = Field(None, description="A plan to use instead of the planner's.")
     no_cache: bool = Field(False, description="Take nothing from the result cache; what runs refreshes it.")
 
@@ -62,7 +101,12 @@ class ApproveRequest(CommandRequest):
 
 
 class RejectRequest(CommandRequest):
+    # Feedback for the planner, or final: the schema says so, the workflow in words.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["feedback"], "properties": {"feedback": {"type": "string", "pattern": BLANK}}},
+        {"required": ["final"], "properties": {"final": {"const": True}}}]})
     action = Action.REJECT
+    needs = "feedback for the planner, or final: true"
     thread_id: ThreadId
     feedback: str | None = Field(None, description="What the planner should change; needed unless final.")
     final: bool = Field(False, description="End the thread REJECTED instead of replanning.")
@@ -98,7 +142,7 @@ class ForkRequest(CommandRequest):
 class RestoreRequest(CommandRequest):
     action = Action.RESTORE
     thread_id: ThreadId
-    version: int = Field(ge=1, description="The plan version to bring back (see the thread's plan_versions).")
+    version: int = Field(ge=1, le=1_000_000, description="The plan version to bring back (see the thread's plan_versions).")
 
 
 class ReviewRequest(CommandRequest):

@@ -119,7 +119,7 @@ def test_approving_a_finished_thread_is_refused(cli: Cli) -> None:
 
 def test_reject_without_feedback_needs_final(cli: Cli) -> None:
     thread = cli.ok("run", "Calculate 1+1")["thread_id"]
-    assert_refused(cli, "reject", thread, says="needs --feedback")
+    assert_refused(cli, "reject", thread, says="needs feedback")
 
 
 def test_resume_of_a_completed_thread_is_refused(cli: Cli) -> None:

@@ -113,6 +113,59 @@ def test_bad_input_is_a_4xx_with_one_line_and_writes_nothing(api: Api) -> None:
     assert again.status_code == 409 and len(again.json()["error"].splitlines()) == 1, again.text
 
 
+def test_what_a_fuzzer_found_is_refused_as_the_spec_says_and_writes_nothing(api: Api) -> None:
+    """Each of Schemathesis's findings (issue 21), pinned: the status the spec declares, a
+    one-line error naming the API's field, and nothing written."""
+    ana, json_type = api.client("ana"), {"content-type": "application/json"}
+
+    def refused(response: httpx.Response, status: int, says: str) -> None:
+        assert response.status_code == status and response.json()["error"].count("\n") == 0, response.text
+        assert says in response.json()["error"], response.text
+
+    refused(ana.post("/threads", json={"goal": "add \x00 numbers"}), 422, "goal: text with a NUL character")
+    lone = '{"plan": {"steps": [{"id": "a", "tool": "calculate", "args": {"expression": "\\ud800"}}]}}'
+    refused(ana.post("/threads", content=lone.encode(), headers=json_type), 422,
+            "plan.steps[0].args.expression: text with an unpaired surrogate")
+    refused(ana.post("/threads", content=b'{"goal": "caf\xe9"}', headers=json_type), 422, "not JSON in UTF-8")
+    refused(ana.post("/threads", json={}), 422, "the body needs a goal, a plan or both")
+    refused(ana.post("/threads", json={"goal": "   "}), 422, "goal: must not be blank")
+    refused(ana.post("/threads", json={"goal": "x", "no_cache": 0}), 422, "no_cache: 0 is not of type 'boolean'")
+    with api.client(None) as anonymous:  # who asks is settled before the body is read
+        refused(anonymous.post("/threads", content=b"{", headers=json_type), 401, "a bearer token is required")
+    refused(ana.get("/threads", params={"offset": 2**64}), 422, "offset")
+    refused(ana.get("/metrics/summary", params={"until": "0.5"}), 422, "RFC 3339")
+    refused(ana.get("/threads", params={"search": "a\x00"}), 422, "NUL")
+    assert ana.get("/threads/counts").json()["total"] == 0, "nothing written"
+
+    thread = ana.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    refused(ana.get(f"/threads/{thread}/checkpoints/nope"), 404, "has no checkpoint")
+    refused(ana.post(f"/threads/{thread}/fork", json={"checkpoint_id": "nope"}), 422, "has no checkpoint")
+    refused(ana.post(f"/threads/{thread}/reject", json={}), 422, "the body needs feedback for the planner, or final")
+    refused(ana.post(f"/threads/{thread}/restore", json={"version": 7}), 409, "has no plan version 7")
+    refused(ana.get(f"/threads/{thread}/events", params={"after": 2**63}), 422, "after")
+    refused(ana.get(f"/threads/{thread}/stream", headers={"Last-Event-ID": "9" * 30}), 422, "last-event-id")
+    assert api.wait(thread, "AWAITING_APPROVAL")["decisions"] == []
+    wrong_method = ana.delete("/threads")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, POST"
+
+
+def test_the_published_schema_declares_every_refusal_and_the_bearer_scheme(api: Api) -> None:
+    spec = httpx.get(f"{api.url}/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearer"] == {**spec["components"]["securitySchemes"]["bearer"],
+                                                               "type": "http", "scheme": "bearer"}
+    assert spec["security"] == [{"bearer": []}]
+    approve = spec["paths"]["/threads/{thread_id}/approve"]["post"]
+    assert sorted(approve["responses"]) == ["202", "401", "403", "404", "409", "422"]
+    assert approve["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ApiError"}
+    assert approve["x-required-role"] == "approver"
+    assert sorted(spec["paths"]["/threads/counts"]["get"]["responses"]) == ["200", "401"]
+    start = spec["components"]["schemas"]["StartBody"]
+    assert start["properties"]["plan"]["anyOf"][0]["title"] == "PlanInput"  # the plan's own schema, typed
+    assert "goal" not in start["properties"]["plan"]["anyOf"][0]["required"]
+
+
 def read_events(api: Api, thread: str, last_event_id: str | None = None, stop_after: int | None = None) -> list[int]:
     """The seqs the stream sends, until it ends (or ``stop_after`` events: then cut off)."""
     headers = {"Authorization": f"Bearer {api.tokens['vera']}"}

@@ -96,8 +96,8 @@ def test_two_steps_await_review_and_the_run_goes_on_after_the_last_decision(sett
 
 @pytest.mark.parametrize("step, outcome, args, message", [
     ("i", "accept", None, "step 'i' does not await review; these do: c"),
-    ("nope", "fail", None, "step 'nope' does not await review; these do: c"),
-    ("c", "accept", {"expression": "1"}, "args go with a retry: only a step run again can take other args"),
+    ("nope", "fail", None, "has no step 'nope'"),
+    ("c", "accept", {"expression": "1"}, "args go with the outcome retry: only a step run again can take other args"),
     ("c", "retry", {"expr": "1"}, "invalid plan: step 'c': args do not fit tool 'calculate': expression: "
                                   "Field required"),
 ])
@@ -107,7 +107,7 @@ def test_a_review_that_cannot_apply_is_refused_in_one_line_and_writes_nothing(
     thread = waiting_for_review(flow)
     with pytest.raises(RequestError) as refused:
         flow.review(thread, step, outcome, args=args)
-    assert str(refused.value) == message
+    assert str(refused.value).endswith(message)
     after = flow.thread(thread)
     assert after["status"] == "AWAITING_REVIEW" and [d["action"] for d in after["decisions"]] == ["approve"]
 

@@ -48,10 +48,10 @@ def write_accounts(home: Path) -> tuple[Path, dict[str, str]]:
     return settings, tokens
 
 
-def serve(home: Path, settings: Path, port: int, **env: str) -> Background:
-    """``prolight serve`` on ``port``, once it answers."""
+def serve(home: Path, settings: Path, port: int, *flags: str, **env: str) -> Background:
+    """``prolight serve`` on ``port`` (with ``flags``: ``--open``), once it answers."""
     server = Cli(home, PROLIGHT_SETTINGS=str(settings), PROLIGHT_SSE_HEARTBEAT_S="0.3", **env).background(
-        "serve", "--port", str(port))
+        "serve", "--port", str(port), *flags)
     try:
         wait_answering(f"http://127.0.0.1:{port}/health", server.proc, timeout=30)
     except RuntimeError as exc:

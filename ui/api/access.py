@@ -1,16 +1,25 @@
 """Who is calling the HTTP API: a bearer token of an operator account (its digest in the
 settings file), checked against the role a command needs (the command table says which).
 A server started open (``prolight serve --open``) takes every call as the account "api"
-with every role, and says so when it starts."""
+with every role, and says so when it starts.
+
+The check runs before FastAPI reads the request (``GuardedRoute``): a caller without a
+token learns 401, and one without the role 403, whatever the body holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 
 from graph.operations.access import Role, account_for_token
 from graph.operations.config import Settings
+
+# The OpenAPI extension naming the role a route needs (the command table's); readers need none.
+ROLE_KEY = "x-required-role"
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,23 @@ def caller(request: Request, role: Role | None = None, what: str = "") -> Caller
     return Caller(account.name, account.roles)
 
 
-def _reader(request: Request) -> Caller:
-    return caller(request)
+class GuardedRoute(APIRoute):
+    """A route that knows its caller before FastAPI parses parameters and body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        role = (self.openapi_extra or {}).get(ROLE_KEY)
+
+        async def guarded(request: Request) -> Response:
+            request.state.caller = caller(request, role, self.name)
+            return await handle(request)
+
+        return guarded
 
 
-READ = Depends(_reader)  # any account may read
+def _known(request: Request) -> Caller:
+    return request.state.caller
+
+
+CALLER = Depends(_known)  # the caller GuardedRoute established
+READ = CALLER  # any account may read

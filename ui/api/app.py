@@ -7,59 +7,63 @@ is a 4xx with one line, ``{"error": "..."}``, and writes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from graph.operations.models import FollowUntil, Status
 from graph.operations.config import Settings
-from graph.operations import BadInput, Operations, RequestError, ThreadNotFound
+from graph.operations import Operations
 from graph.operations.commands import COMMANDS
-from graph.operations.plans import describe_error
 from graph.operations.models import (AuditReport, BranchView, BreakerView, CheckpointState, CheckpointView, EventPage,
                                      Metrics, PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery,
                                      ThreadView, ToolView)
-from ui.api.access import READ, Caller
+from graph.operations.storable import INT_MAX, storable_text
+from ui.api.access import READ, ROLE_KEY, Caller, GuardedRoute
 from ui.api.commands import command_endpoint
+from ui.api.errors import add_error_schema, declare_errors, install_handlers
 from ui.api.stream import event_stream
+
+# RFC 3339, as the schema's "date-time" format says: a date, a time with seconds, an offset.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with an offset, such as 2026-01-31T09:00:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Search = Annotated[str, AfterValidator(storable_text)]
+
+
+def _seq() -> Any:
+    """A position: an offset or an event's seq, bounded by what the database holds (a new
+    ``Query`` each time: FastAPI names the one it is given after its parameter)."""
+    return Query(0, ge=0, le=INT_MAX)
 
 
 def create_app(ops: Operations, settings: Settings, open_access: bool = False) -> FastAPI:
     app = FastAPI(title="ProLight Flow", version="1", description=__doc__)
     app.state.settings, app.state.open_access = settings, open_access
+    install_handlers(app)
 
-    @app.exception_handler(RequestError)
-    async def refused(_: Request, exc: RequestError) -> JSONResponse:
-        code = 404 if isinstance(exc, ThreadNotFound) else 422 if isinstance(exc, BadInput) else 409
-        return JSONResponse({"error": str(exc)}, status_code=code)
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        if first.get("type") == "json_invalid":
-            return JSONResponse({"error": "bad request: the body is not valid JSON"}, status_code=422)
-        loc = tuple(first.get("loc", ()))
-        if loc[:2] == ("body", "plan") and isinstance(exc.body, dict):
-            problem = describe_error({**first, "loc": loc[2:]}, exc.body.get("plan"))
-            return JSONResponse({"error": f"the plan is not a valid plan: {problem}"}, status_code=422)
-        where = ".".join(str(p) for p in loc if p != "body") or "body"
-        return JSONResponse({"error": f"bad request: {where}: {first.get('msg', 'invalid')}"}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app.add_route("/health", health, include_in_schema=False)  # not guarded: a probe has no token
+    app.router.route_class = GuardedRoute  # every route below knows its caller before it reads the request
 
     @app.get("/threads", response_model=ThreadPage)
-    def threads(status: list[Status] = Query(default=[]), search: str | None = None, sort: SortKey = "updated",
-                descending: bool = True, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=10_000),
+    def threads(status: list[Status] = Query(default=[]), search: Search | None = Query(None, max_length=500),
+                sort: SortKey = "updated", descending: bool = True, offset: int = _seq(),
+                limit: int = Query(50, ge=1, le=10_000),
                 _: Caller = READ) -> ThreadPage:
         return ops.threads(ThreadQuery(statuses=tuple(status), search=search, sort=sort, descending=descending,
                                        offset=offset, limit=limit))
@@ -79,6 +83,7 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     for command in COMMANDS.values():
         app.add_api_route(command.path, command_endpoint(ops, command), methods=[command.method],
                           response_model=ThreadView, status_code=202, name=command.action.value,
+                          openapi_extra={ROLE_KEY: command.role},
                           summary=command.help, description=f"Needs the {command.role} role. Queued: answers "
                           "at once with the thread as it stands; the server's run manager carries it out.")
 
@@ -99,18 +104,21 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
         return ops.checkpoint_state(thread_id, checkpoint_id)
 
     @app.get("/threads/{thread_id}/events", response_model=EventPage)
-    def events(thread_id: str, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=100_000),
+    def events(thread_id: str, after: int = _seq(), limit: int = Query(1000, ge=1, le=100_000),
                _: Caller = READ) -> EventPage:
         return ops.events(thread_id, after, limit)
 
     @app.get("/threads/{thread_id}/stream", response_class=PlainTextResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-    def stream(thread_id: str, after: int = Query(0, ge=0), last_event_id: str | None = Header(None),
+    def stream(thread_id: str, after: int = _seq(),
+               last_event_id: str = Header(None, pattern=r"^[0-9]{1,18}$", description=(
+                   "The id of the last event received (what EventSource sends on reconnect): the stream "
+                   "goes on after it.")),
                until: FollowUntil = Query("finished", description="where the stream ends: 'finished' "
                                           "(an end state) or 'settled' (also at the approval gate)"),
                _: Caller = READ):
         ops.thread(thread_id)  # an unknown id is a 404 before the stream opens
-        start_after = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        start_after = int(last_event_id) if last_event_id is not None else after
         return event_stream(ops, thread_id, start_after, until, settings.sse_heartbeat_s)
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
@@ -118,7 +126,7 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
         return PlainTextResponse(generate_latest(ops.prometheus_registry()), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/metrics/summary", response_model=Metrics)
-    def metrics(since: datetime | None = None, until: datetime | None = None, _: Caller = READ) -> Metrics:
+    def metrics(since: Time | None = None, until: Time | None = None, _: Caller = READ) -> Metrics:
         return ops.metrics(since, until)
 
     @app.get("/breakers", response_model=list[BreakerView])
@@ -129,4 +137,20 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     def tools(_: Caller = READ) -> list[ToolView]:
         return ops.tools()
 
+    declare_errors(app, open_access)
+    app.openapi = lambda: _schema(app, open_access)  # type: ignore[method-assign]
     return app
+
+
+def _schema(app: FastAPI, open_access: bool) -> dict[str, Any]:
+    """FastAPI's schema, with the bearer scheme every route takes on a server with accounts."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        add_error_schema(schema)
+        if not open_access:
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A token of an operator account "
+                           "(`prolight token` makes one)."}}
+            schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
