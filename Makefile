@@ -52,6 +52,8 @@ bench: install
 	$(BIN)/python -m bench.ui
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.cli
+	$(BIN)/python -m bench.cache
+	$(BIN)/python -m bench.stream
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

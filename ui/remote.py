@@ -23,7 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
-from graph.operations.reconnect import HEARTBEAT_HEADER, backoff
+from graph.operations.reconnect import END_EVENT, HEARTBEAT_HEADER, backoff
 from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState,
                                      CheckpointView, EventPage, FollowUntil, Metrics, PendingApproval, RetryConfig,
                                      StatusCounts, StoredEvent, ThreadPage, ThreadQuery, ThreadView, ToolView)
@@ -93,8 +93,12 @@ class RemoteOperations:
                 if source.response.status_code >= 400:
                     source.response.read()
                     raise RequestError(source.response.json().get("error", "the stream was refused"))
+                if source.response.status_code == 204:
+                    return  # stopped where asked, with nothing after our last event
                 self._heard(source.response.headers.get(HEARTBEAT_HEADER))
                 for message in source.iter_sse():
+                    if message.event == END_EVENT:
+                        return  # every event sent, and the thread stopped where asked
                     if not message.data:
                         continue  # a heartbeat: httpx-sse hands it over as an empty message once an id was seen
                     event = StoredEvent.model_validate_json(message.data)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from agents.tools.builtin import listing, only_builtin
 from graph.core.audit import AuditReport, verify
 from graph.core.events import Event, StoredEvent
-from graph.core.schemas import FOLLOW_UNTIL, SETTLED, Action, CritiqueIssue, FollowUntil, Plan, Status
+from graph.core.schemas import FINISHED, FOLLOW_UNTIL, SETTLED, Action, CritiqueIssue, FollowUntil, Plan, Status
 from graph.core.settings import Settings
 from graph.engine.snapshots import gate_summary
 from graph.operations import views
@@ -33,13 +33,13 @@ from graph.operations.branches import branch_views
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
                                        RestoreRequest, ResumeRequest, RetryRequest, ReviewRequest, StartRequest)
 from graph.operations.models import (BranchView, CheckpointState, CheckpointView, EventPage, PendingApproval,
-                                     StatusCounts, ThreadPage, ThreadQuery, ThreadView, ToolView)
+                                     StatusCounts, StreamPosition, ThreadPage, ThreadQuery, ThreadView, ToolView)
 from graph.store.breakers import BreakerView, breaker_views
 from graph.store.connect import open_database
 from graph.store.database import Database, RunRow
-from graph.store.event_log import current_execution, latest_payloads, read_events
+from graph.store.event_log import current_execution, latest_payloads, latest_seqs, read_events
 from graph.store.metrics import Metrics, compute_metrics
-from graph.store.runs import is_settled, run_row
+from graph.store.runs import is_settled, row_settled, run_row
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -306,6 +306,16 @@ class Operations:
             if not page.events:
                 stop.wait(FOLLOW_POLL_S)
         return after_seq
+
+    def stream_positions(self, thread_ids: list[str]) -> dict[str, StreamPosition]:
+        """Every watched thread's position in two queries, whatever their number: what one
+        poller per server reads to feed every stream. The rows are read before the seqs, so
+        a thread seen stopped has every event it wrote before stopping counted."""
+        rows = self.db.get_runs(thread_ids)
+        seqs = latest_seqs(self.db, list(rows))
+        return {thread_id: StreamPosition(last_seq=seqs.get(thread_id, 0), status=Status(row.status),
+                                          finished=row_settled(row, FINISHED), settled=row_settled(row, SETTLED))
+                for thread_id, row in rows.items()}
 
     def metrics(self, since: datetime | None = None, until: datetime | None = None) -> Metrics:
         return compute_metrics(self.db, since, until)

@@ -208,6 +208,20 @@ class EventPage(_View):
     last_seq: int  # pass back as ``after_seq`` to get what follows
 
 
+class StreamPosition(_View):
+    """Where a thread's event stream stands, for a server feeding its followers: the newest
+    event's seq, and whether the thread has stopped where a follower may end (idle, in an
+    end state, or also at a pause for ``settled``)."""
+
+    last_seq: int
+    status: Status
+    finished: bool
+    settled: bool
+
+    def stopped(self, until: FollowUntil) -> bool:
+        return self.finished if until == "finished" else self.settled
+
+
 class ToolView(_View):
     name: str
     description: str

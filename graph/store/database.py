@@ -277,6 +277,15 @@ class Database:
             row = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
         return RunRow(*row) if row else None
 
+    def get_runs(self, thread_ids: list[str]) -> dict[str, RunRow]:
+        """Several rows in one query (the stream poller's, for every watched thread)."""
+        if not thread_ids:
+            return {}
+        marks = ",".join("?" * len(thread_ids))
+        with self.cursor() as cur:
+            rows = cur.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE thread_id IN ({marks})", thread_ids).fetchall()
+        return {row[0]: RunRow(*row) for row in rows}
+
     def page_runs(self, statuses: tuple[str, ...] = (), search: str | None = None, sort: str = "updated",
                   descending: bool = True, offset: int = 0, limit: int = 50) -> tuple[list[RunRow], int]:
         """One page of the runs table and how many rows match. ``search`` matches a full

@@ -62,6 +62,16 @@ def read_events(db: Database, thread_id: str, after_seq: int = 0, limit: int = 1
     return [_stored(row) for row in rows]
 
 
+def latest_seqs(db: Database, thread_ids: list[str]) -> dict[str, int]:
+    """Each thread's newest seq, in one query (the primary key's index answers it)."""
+    if not thread_ids:
+        return {}
+    marks = ",".join("?" * len(thread_ids))
+    with db.cursor() as cur:
+        return dict(cur.execute(f"SELECT thread_id, MAX(seq) FROM events WHERE thread_id IN ({marks}) "
+                                "GROUP BY thread_id", thread_ids).fetchall())
+
+
 def current_execution(db: Database, thread_id: str) -> list[StoredEvent]:
     """The step events of the thread's latest executor run (since its last ``node_started``),
     from which a view shows live step status before the executor node returns."""

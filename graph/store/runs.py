@@ -35,4 +35,8 @@ def is_settled(db: Database, thread_id: str, until: Collection[str] = SETTLED) -
     """Nothing more happens to the thread without a new request: its status is one of
     ``until``, no process holds it and no request waits for a worker."""
     row = db.get_run(thread_id)
-    return bool(row and row.status in until and not row.queued and row.holder(time.time()) is None)
+    return bool(row and row_settled(row, until))
+
+
+def row_settled(row: RunRow, until: Collection[str] = SETTLED) -> bool:
+    return row.status in until and not row.queued and row.holder(time.time()) is None

@@ -22,6 +22,7 @@ SMALLEST = {
     "bench.scale": (["--events", "2", "--runs", "4", "--processes", "2"], "goal p95"),
     "bench.ui": (["--loads", "1", "--events", "2", "--threads", "20"], "goal p95"),
     "bench.cache": (["--steps", "3", "--delay", "0.01"], "cache ratio"),
+    "bench.stream": (["--subscribers", "20", "--threads", "5", "--seconds", "2"], "stream ratio"),
 }
 
 

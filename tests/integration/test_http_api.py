@@ -4,6 +4,8 @@ tokens and roles, bad input (a 4xx with one line, nothing written), and the even
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from httpx_sse import connect_sse
 
@@ -177,6 +179,9 @@ def read_events(api: Api, thread: str, last_event_id: str | None = None, stop_af
         for event in source.iter_sse():
             if not event.data:
                 continue  # a heartbeat
+            if event.event == "end":
+                assert json.loads(event.data)["status"] in ("COMPLETED", "FAILED", "REJECTED", "CANCELLED")
+                break
             seqs.append(int(event.id))
             if stop_after is not None and len(seqs) == stop_after:
                 break
@@ -195,6 +200,72 @@ def test_a_stream_resumed_with_last_event_id_gets_every_event_exactly_once(api: 
     stored = [e["seq"] for e in api.client("vera").get(f"/threads/{thread}/events").json()["events"]]
     assert before + after == stored, "none lost, none twice"
     assert api.wait(thread, "COMPLETED")
+
+
+def test_a_stream_stays_open_through_the_gate_ends_with_the_status_and_a_reconnect_after_gets_204(
+        api: Api) -> None:
+    """What a browser's EventSource needs: no end at a pause for a person, a last event that
+    says why the stream ends, and a 204 when it reconnects to a finished thread (it stops)."""
+    ana = api.client("ana")
+    thread = ana.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    headers = {"Authorization": f"Bearer {api.tokens['vera']}"}
+    kinds, ids = [], []
+    with httpx.Client(base_url=api.url, timeout=30) as http, \
+            connect_sse(http, "GET", f"/threads/{thread}/stream", headers=headers) as source:
+        for event in source.iter_sse():
+            if not event.data:
+                continue
+            kinds.append(event.event)
+            ids.append(event.id)
+            if event.event == "awaiting_approval":  # the stream goes on: the decision arrives on it
+                assert ana.post(f"/threads/{thread}/approve").status_code == 202
+            if event.event == "end":
+                assert json.loads(event.data) == {"status": "COMPLETED"}
+    assert kinds[-1] == "end" and "awaiting_approval" in kinds and "decision" in kinds
+    assert kinds.index("decision") > kinds.index("awaiting_approval")
+    last = ids[-2]
+    again = http_get(api, f"/threads/{thread}/stream", headers={**headers, "Last-Event-ID": last})
+    assert again.status_code == 204 and again.content == b""
+    earlier = http_get(api, f"/threads/{thread}/stream", headers={**headers, "Last-Event-ID": str(int(last) - 1)})
+    assert earlier.status_code == 200 and earlier.text.count("id: ") == 1 and "event: end" in earlier.text
+    at_gate = ana.post("/threads", json={"goal": "Calculate 2+2"}).json()["thread_id"]
+    api.wait(at_gate, "AWAITING_APPROVAL")
+    gate_seq = ana.get(f"/threads/{at_gate}/events").json()["last_seq"]
+    settled = http_get(api, f"/threads/{at_gate}/stream", params={"until": "settled"},
+                       headers={**headers, "Last-Event-ID": str(gate_seq)})
+    assert settled.status_code == 204  # stopped where it was asked to end, nothing new
+
+
+def http_get(api: Api, path: str, **kwargs: object) -> httpx.Response:
+    with httpx.Client(base_url=api.url, timeout=30) as http:
+        return http.get(path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_stream_ticket_opens_one_threads_stream_and_nothing_else(api: Api) -> None:
+    """A browser cannot send a token: it streams with a short-lived ticket in the URL, which
+    opens this thread's stream only, for the account that asked, never another route."""
+    ana = api.client("ana")
+    thread = ana.post("/threads", json={"goal": "Calculate 1+1"}).json()["thread_id"]
+    other = ana.post("/threads", json={"goal": "Calculate 2+2"}).json()["thread_id"]
+    api.wait(thread, "AWAITING_APPROVAL")
+    api.wait(other, "AWAITING_APPROVAL")
+    granted = api.client("vera").post(f"/threads/{thread}/stream-ticket")
+    assert granted.status_code == 200, granted.text
+    ticket = granted.json()["ticket"]
+    assert api.tokens["vera"] not in ticket
+    with httpx.Client(base_url=api.url, timeout=30) as http, connect_sse(
+            http, "GET", f"/threads/{thread}/stream", params={"ticket": ticket, "until": "settled"}) as source:
+        kinds = [event.event for event in source.iter_sse() if event.data]
+    assert kinds[0] == "run_created" and kinds[-1] == "end"
+    for path, params in ((f"/threads/{other}/stream", {"ticket": ticket}),  # another thread's
+                         (f"/threads/{thread}/stream", {"ticket": ticket[:-2] + "xx"}),  # forged
+                         (f"/threads/{thread}", {"ticket": ticket}),  # another route
+                         (f"/threads/{thread}/events", {"ticket": ticket})):
+        refused = http_get(api, path, params=params)
+        assert refused.status_code == 401, (path, refused.text)
+    assert api.client(None).post(f"/threads/{thread}/stream-ticket").status_code == 401
+    assert api.client("vera").post(f"/threads/{'0' * 32}/stream-ticket").status_code == 404
 
 
 def test_an_idle_stream_carries_heartbeats(api: Api, server: ToolServer) -> None:

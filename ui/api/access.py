@@ -4,7 +4,8 @@ A server started open (``prolight serve --open``) takes every call as the accoun
 with every role, and says so when it starts.
 
 The check runs before FastAPI reads the request (``GuardedRoute``): a caller without a
-token learns 401, and one without the role 403, whatever the body holds."""
+token learns 401, and one without the role 403, whatever the body holds. A thread's stream
+also opens with a stream ticket (``tickets.py``), for browsers."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from fastapi.routing import APIRoute
 
 from graph.operations.access import Role, account_for_token
 from graph.operations.config import Settings
+from ui.api.tickets import redeem
 
 # The OpenAPI extension naming the role a route needs (the command table's); readers need none.
 ROLE_KEY = "x-required-role"
+# The extension marking the one route a stream ticket opens (``tickets.py``).
+TICKET_KEY = "x-accepts-stream-ticket"
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,14 @@ class Caller:
 OPEN_CALLER = Caller("api", frozenset({"viewer", "operator", "approver"}), open=True)
 
 
-def caller(request: Request, role: Role | None = None, what: str = "") -> Caller:
-    """The calling account, or 401 (no or unknown token) / 403 (it lacks ``role``)."""
+def caller(request: Request, role: Role | None = None, what: str = "", ticket_ok: bool = False) -> Caller:
+    """The calling account, or 401 (no or unknown token) / 403 (it lacks ``role``).
+    ``ticket_ok``: a thread's stream, which a stream ticket opens instead of a token."""
     settings: Settings = request.app.state.settings
     if request.app.state.open_access:
         return OPEN_CALLER
+    if ticket_ok and "ticket" in request.query_params:
+        return _ticket_holder(request, settings)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN; `prolight token` "
@@ -49,15 +56,26 @@ def caller(request: Request, role: Role | None = None, what: str = "") -> Caller
     return Caller(account.name, account.roles)
 
 
+def _ticket_holder(request: Request, settings: Settings) -> Caller:
+    thread_id = request.path_params.get("thread_id", "")
+    name = redeem(request.app.state.audit_key(), request.query_params["ticket"], thread_id)
+    if name is None or name not in settings.accounts:
+        raise HTTPException(401, f"the stream ticket is not one for thread {thread_id[:40]!r}, or it has lapsed: "
+                                 "ask for another (POST /threads/{thread_id}/stream-ticket)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return Caller(name, frozenset())  # it opens this stream and nothing else
+
+
 class GuardedRoute(APIRoute):
     """A route that knows its caller before FastAPI parses parameters and body."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         role = (self.openapi_extra or {}).get(ROLE_KEY)
+        ticket_ok = bool((self.openapi_extra or {}).get(TICKET_KEY))
 
         async def guarded(request: Request) -> Response:
-            request.state.caller = caller(request, role, self.name)
+            request.state.caller = caller(request, role, self.name, ticket_ok)
             return await handle(request)
 
         return guarded

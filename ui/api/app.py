@@ -7,12 +7,14 @@ is a 4xx with one line, ``{"error": "..."}``, and writes nothing."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
@@ -24,10 +26,11 @@ from graph.operations.models import (AuditReport, BranchView, BreakerView, Check
                                      Metrics, PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery,
                                      ThreadView, ToolView)
 from graph.operations.storable import INT_MAX, storable_text
-from ui.api.access import READ, ROLE_KEY, Caller, GuardedRoute
+from ui.api.access import READ, ROLE_KEY, TICKET_KEY, Caller, GuardedRoute
 from ui.api.commands import command_endpoint
 from ui.api.errors import add_error_schema, declare_errors, install_handlers
-from ui.api.stream import event_stream
+from ui.api.stream import EventHub, event_stream
+from ui.api.tickets import StreamTicket, issue
 
 # RFC 3339, as the schema's "date-time" format says: a date, a time with seconds, an offset.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -52,6 +55,9 @@ def _seq() -> Any:
 def create_app(ops: Operations, settings: Settings, open_access: bool = False) -> FastAPI:
     app = FastAPI(title="ProLight Flow", version="1", description=__doc__)
     app.state.settings, app.state.open_access = settings, open_access
+    # Stream tickets are signed with a key derived from the audit key: read on first use.
+    app.state.audit_key = functools.cache(lambda: settings.audit_secret(ops.db.url))
+    hub = EventHub(ops)  # the one poller that feeds every stream of this process
     install_handlers(app)
 
     async def health(_: Request) -> JSONResponse:
@@ -108,18 +114,38 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
                _: Caller = READ) -> EventPage:
         return ops.events(thread_id, after, limit)
 
-    @app.get("/threads/{thread_id}/stream", response_class=PlainTextResponse,
-             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-    def stream(thread_id: str, after: int = _seq(),
-               last_event_id: str = Header(None, pattern=r"^[0-9]{1,18}$", description=(
-                   "The id of the last event received (what EventSource sends on reconnect): the stream "
-                   "goes on after it.")),
-               until: FollowUntil = Query("finished", description="where the stream ends: 'finished' "
-                                          "(an end state) or 'settled' (also at the approval gate)"),
-               _: Caller = READ):
-        ops.thread(thread_id)  # an unknown id is a 404 before the stream opens
+    @app.post("/threads/{thread_id}/stream-ticket", response_model=StreamTicket)
+    def stream_ticket(thread_id: str, who: Caller = READ) -> StreamTicket:
+        """A short-lived ticket that opens this thread's stream and nothing else, for a browser
+        (its EventSource cannot send a token)."""
+        ops.events(thread_id, limit=1)  # an unknown thread is a 404
+        return issue(app.state.audit_key(), thread_id, who.name)
+
+    @app.get("/threads/{thread_id}/stream", response_class=PlainTextResponse, openapi_extra={TICKET_KEY: True},
+             responses={200: {"content": {"text/event-stream": {}}, "description": (
+                 "Server-Sent Events: each event with its seq as id and its kind as event type, heartbeats "
+                 "as comments, and last an 'end' event with the thread's status")},
+                 204: {"description": "The thread has stopped where 'until' says and nothing is new after "
+                                      "Last-Event-ID: an EventSource stops here"}})
+    async def stream(thread_id: str, after: int = _seq(),
+                     last_event_id: str = Header(None, pattern=r"^[0-9]{1,18}$", description=(
+                         "The id of the last event received (what EventSource sends on reconnect): the "
+                         "stream goes on after it.")),
+                     until: FollowUntil = Query("finished", description=(
+                         "where the stream ends: 'finished' (an end state; it stays open while the thread "
+                         "waits for a person) or 'settled' (also at a pause for a person)")),
+                     ticket: str | None = Query(None, max_length=300, description=(
+                         "A stream ticket (POST .../stream-ticket), for a client that cannot send a token")),
+                     _: Caller = READ) -> Response:
         start_after = int(last_event_id) if last_event_id is not None else after
-        return event_stream(ops, thread_id, start_after, until, settings.sse_heartbeat_s)
+        def news() -> bool:
+            return bool(ops.events(thread_id, start_after, 1).events)  # an unknown thread: 404
+
+        # Read again once it is seen stopped: a thread seen stopped has written all its events.
+        if not await run_in_threadpool(news) and await run_in_threadpool(ops.is_settled, thread_id, until) \
+                and not await run_in_threadpool(news):
+            return Response(status_code=204)
+        return event_stream(hub, thread_id, start_after, until, settings.sse_heartbeat_s)
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
     def prometheus(_: Caller = READ) -> PlainTextResponse:
@@ -152,5 +178,10 @@ def _schema(app: FastAPI, open_access: bool) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer", "description": "A token of an operator account "
                            "(`prolight token` makes one)."}}
             schema["security"] = [{"bearer": []}]
+            schema["components"]["securitySchemes"]["streamTicket"] = {
+                "type": "apiKey", "in": "query", "name": "ticket",
+                "description": "A stream ticket (POST /threads/{thread_id}/stream-ticket): opens that thread's "
+                               "stream only, for a few minutes."}
+            schema["paths"]["/threads/{thread_id}/stream"]["get"]["security"] = [{"bearer": []}, {"streamTicket": []}]
         app.openapi_schema = schema
     return app.openapi_schema

@@ -24,6 +24,7 @@ from starlette.routing import Match
 from graph.operations import BadInput, NotFound, RequestError
 from graph.operations.models import Model
 from graph.operations.plans import describe_error
+from ui.api.access import ROLE_KEY
 
 DESCRIPTIONS = {401: "No bearer token, or an unknown one", 403: "The account may not do this",
                 404: "No such thread (or checkpoint, or step)",
@@ -46,14 +47,14 @@ def declare_errors(app: FastAPI, open_access: bool) -> None:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         codes = [] if open_access else [401]
-        command = route.methods & {"POST"}
+        command = ROLE_KEY in (route.openapi_extra or {})
         if command and not open_access:
             codes.append(403)
         if "{thread_id}" in route.path:
             codes.append(404)
         if command:
             codes.append(409)
-        if route.dependant.query_params or route.dependant.header_params or route.body_field or command:
+        if route.dependant.query_params or route.dependant.header_params or route.body_field:
             codes.append(422)
         for code in codes:  # the body's schema by reference: FastAPI reads "model" only when a route is made
             route.responses.setdefault(code, {"description": DESCRIPTIONS[code], "content": {
