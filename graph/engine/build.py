@@ -12,7 +12,9 @@
 
 The operator's decision is written with ``update_state(..., as_node="request_approval")``
 (a review's, ``as_node="request_review"``) so the thread stays in front of ``human_review``;
-then ``stream(None)`` continues.
+then ``stream(None)`` continues. In LangGraph's Agent Server the gate is the same node at
+the same place, asking with an interrupt that carries LangChain's human-in-the-loop request;
+``Command(resume=...)`` answers it (``gate_request.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from graph.engine.state import WorkflowInput, WorkflowState
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None, *,
-                default: RunContext | None = None) -> CompiledStateGraph:
+                default: RunContext | None = None, static_gate: bool = True) -> CompiledStateGraph:
     """The graph's nodes read the run's ``RunContext`` (``context=`` of each call);
-    ``default``: the context of a run whose caller passes none (the Agent Server's)."""
+    ``default``: the context of a run whose caller passes none (the Agent Server's).
+    ``static_gate``: pause before ``human_review`` (our front ends write the decision, then
+    go on); without it (the Agent Server's graph) ``human_review`` itself asks, with an
+    interrupt whose value LangGraph's clients render (``gate_request.py``)."""
     builder = StateGraph(WorkflowState, input_schema=WorkflowInput)  # no context_schema: see context.py
     for name, node in ((PLANNER, nodes.planner), (CRITIC, nodes.critic), (REQUEST_APPROVAL, nodes.request_approval),
                        (HUMAN_REVIEW, nodes.human_review), (EXECUTOR, nodes.executor), (REPORTER, nodes.reporter),
@@ -48,4 +53,5 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None, *,
     builder.add_conditional_edges(EXECUTOR, route_after_executor, [REQUEST_REVIEW, REPORTER])
     builder.add_edge(REQUEST_REVIEW, HUMAN_REVIEW)
     builder.add_edge(REPORTER, END)
-    return builder.compile(checkpointer=checkpointer, interrupt_before=[HUMAN_REVIEW], name="prolight")
+    return builder.compile(checkpointer=checkpointer, interrupt_before=[HUMAN_REVIEW] if static_gate else None,
+                           name="prolight")

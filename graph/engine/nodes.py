@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from agents.critic import blocking_problem, critique
@@ -28,6 +30,7 @@ from graph.core.events import emit
 from graph.core.nodes import CRITIC, EXECUTOR, HUMAN_REVIEW, PLANNER, REPORTER, REQUEST_APPROVAL, REQUEST_REVIEW
 from graph.engine.context import RunContext, context_of
 from graph.engine.executor import execute_plan
+from graph.engine.gate_request import UnreadableAnswer, decision_from_answer, gate_request
 from graph.engine.review import apply_review, awaiting_review, reviewed_plan
 from graph.engine.snapshots import gate_summary
 from graph.core.schemas import Critique, Decision, Plan, Status, StepStatus, dump
@@ -87,7 +90,7 @@ def request_approval(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
         emit("estimate", node=REQUEST_APPROVAL, payload=update["estimate"])
     emit("awaiting_approval", node=REQUEST_APPROVAL, payload={
         "status": Status.AWAITING_APPROVAL.value, **gate_summary({**state, **update})})
-    return update
+    return update | {"decision": None}  # the decision that answers this pause is yet to come
 
 def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) -> dict[str, Any]:
     """Applies the decision written with update_state. The front ends record it sealed in
@@ -95,7 +98,13 @@ def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) 
     API (the Agent Server) is not, and is sealed here, with the digest of the plan it
     approves. A sealed decision that is not the trail's last is refused."""
     thread_id = config["configurable"].get("thread_id", "")
-    raw = state["decision"]
+    raw, answered = state.get("decision"), {}
+    if raw is None:  # no front end of ours wrote one (LangGraph's clients): ask, as they read it
+        try:
+            raw = dump(decision_from_answer(interrupt(gate_request(dict(state))), dict(state), _caller(config)))
+        except UnreadableAnswer as exc:  # the thread stays at its pause and asks again
+            return {"status": state.get("status"), "error": f"the answer was refused: {exc}"}
+        answered = {"decision": raw, "error": None}  # the executor reads whether it follows a review
     decision = Decision.model_validate(raw)
     trail = state.get("decisions") or []
     recorded: list[dict[str, Any]] = []
@@ -111,7 +120,12 @@ def human_review(state: WorkflowState, ctx: RunContext, config: RunnableConfig) 
         error = "refused: the decision at the gate is not the last one in the audit trail"
         emit("run_failed", node=HUMAN_REVIEW, payload={"error": error, "status": Status.FAILED.value})
         return {"status": Status.FAILED.value, "error": error}
-    return _apply(decision, state, ctx) | ({"decisions": recorded} if recorded else {})
+    return answered | _apply(decision, state, ctx) | ({"decisions": recorded} if recorded else {})
+
+
+def _caller(config: RunnableConfig) -> str:
+    """Who answered through LangGraph's API: the Agent Server's authenticated user, if any."""
+    return str(config["configurable"].get("langgraph_auth_user_id") or "langgraph-client")
 
 def _apply(decision: Decision, state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     if decision.action == "review":
@@ -155,7 +169,7 @@ def request_review(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
     emit("awaiting_review", node=REQUEST_REVIEW, payload={
         "status": Status.AWAITING_REVIEW.value, "review": awaiting_review(state.get("steps") or {}),
         **gate_summary(state)})  # what the inbox lists, as for the gate
-    return {"status": Status.AWAITING_REVIEW.value}
+    return {"status": Status.AWAITING_REVIEW.value, "decision": None}
 
 
 def reporter(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
@@ -186,6 +200,8 @@ def observed(name: str, node: Callable[..., dict[str, Any]], default: RunContext
         ctx = context_of(runtime, default)
         try:
             update = node(state, ctx, config) if wants_config else node(state, ctx)
+        except GraphBubbleUp:  # a pause (interrupt), not a failure: the node runs again on resume
+            raise
         except Exception as exc:
             emit("node_finished", node=name, payload={"seconds": round(time.monotonic() - began, 6),
                                                      "error": str(exc)[:500]})

@@ -43,4 +43,25 @@ def test_langgraph_dev_runs_a_thread_through_the_gate_driven_by_the_sdk(tmp_path
     [approval] = seen["trail"]  # recorded and sealed by human_review, with the plan's digest
     assert approval["action"] == "approve" and approval["operator"] == "sdk"
     assert approval["plan_digest"].startswith("sha256:") and len(approval["seal"]) == 64
+    clients = seen["clients"]
+    [asked] = clients["asked"]["interrupts"]  # LangChain's HITL request, as Agent Inbox renders it
+    assert clients["asked"]["status"] == "AWAITING_APPROVAL" and clients["asked"]["next"] == ["human_review"]
+    [action] = asked["action_requests"]
+    assert action["name"] == "approve_plan" and action["args"]["plan"]["steps"][0]["id"] == "add"
+    assert "Plan digest sha256:" in action["description"]
+    assert asked["review_configs"] == [{"action_name": "approve_plan", "allowed_decisions": ["approve", "edit",
+                                                                                              "reject"]}]
+    for refused, says in ((clients["bogus"], "'respond' is not allowed"), (clients["garbled"], "not a decision")):
+        assert refused["status"] == "AWAITING_APPROVAL" and refused["next"] == ["human_review"], refused
+        assert says in refused["error"] and len(refused["interrupts"]) == 1, "it stays, and asks again"
+    assert clients["done"]["status"] == "COMPLETED" and clients["output"] == 42
+    [edit] = clients["trail"]  # sealed under the caller, bound to the edited plan's digest
+    assert edit["action"] == "edit" and edit["operator"] == "langgraph-client"
+    assert edit["plan_digest"].startswith("sha256:") and len(edit["seal"]) == 64
+    [review] = clients["review_asked"]["interrupts"]
+    assert clients["review_asked"]["status"] == "AWAITING_REVIEW"
+    assert review["action_requests"][0]["name"] == "review_step"
+    assert review["action_requests"][0]["args"]["step_id"] == "odd"
+    assert clients["review_done"]["status"] == "COMPLETED"
+    assert clients["rejected"]
     assert not (ROOT / ".langgraph_api").exists() or ".langgraph_api/" in (ROOT / ".gitignore").read_text()
