@@ -12,13 +12,16 @@ from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
 from agents.prompts import REPAIR
 from graph.core.breaker import BOARD
 from graph.core.errors import ModelError
+from graph.core.events import emit
 from graph.core.resilience import CallFailed, CallLimits, resilient_call
 from graph.core.settings import Settings
+from graph.core.tracing import chat_span, record_usage
 
 T = TypeVar("T", bound=BaseModel)
 MAX_REPAIRS = 2
@@ -38,6 +41,21 @@ def provider_name(model: BaseChatModel) -> str:
     return getattr(model, "_llm_type", type(model).__name__)
 
 
+# LangChain's names for its providers, as the GenAI conventions name them (gen_ai.provider.name).
+_CONVENTION = {"openai-chat": "openai", "azure-openai-chat": "azure.ai.openai", "anthropic-chat": "anthropic",
+               "chat-ollama": "ollama", "chat-google-generative-ai": "gcp.gemini"}
+
+
+def span_provider(model: BaseChatModel) -> str:
+    name = provider_name(model)
+    return _CONVENTION.get(name, name)
+
+
+def model_name(model: BaseChatModel) -> str:
+    """The model as its provider names it (``gpt-4o``), for spans and token counts."""
+    return str(getattr(model, "model_name", None) or getattr(model, "model", None) or provider_name(model))
+
+
 def breaker_name(model: BaseChatModel) -> str:
     return f"model:{provider_name(model)}"
 
@@ -53,7 +71,7 @@ def ask_structured(
     for _ in range(max_repairs + 1):
         try:
             answer, _attempts = resilient_call(
-                lambda _left: runnable.invoke(list(messages)), retry=settings.retry_for_agent(agent),
+                lambda _left: _chat(runnable, list(messages), model, agent), retry=settings.retry_for_agent(agent),
                 limits=CallLimits(settings.model_timeout_s), breaker=breaker)
         except CallFailed as exc:
             raise ModelCallError(f"the {agent}'s model call failed: {exc}") from exc
@@ -68,6 +86,20 @@ def ask_structured(
     raise ModelOutputError(
         f"the model's {schema.__name__} was unusable after {max_repairs + 1} attempts: {error}"
     )
+
+
+def _chat(runnable: Runnable, messages: list[BaseMessage], model: BaseChatModel, agent: str) -> dict:
+    """One call to the chat model, in a ``chat <model>`` span with the tokens the provider
+    reports (``usage_metadata``), which also go to the run's events for the metrics."""
+    name = model_name(model)
+    with chat_span(name, span_provider(model)) as span:
+        answer = runnable.invoke(messages)
+        usage = getattr(answer.get("raw"), "usage_metadata", None) or {}
+        if usage:
+            record_usage(span, usage.get("input_tokens"), usage.get("output_tokens"))
+            emit("model_usage", payload={"agent": agent, "model": name, "input_tokens": usage.get("input_tokens", 0),
+                                         "output_tokens": usage.get("output_tokens", 0)})
+        return answer
 
 
 def _from_text(raw: AIMessage, schema: type[T], parsing_error: BaseException | None) -> tuple[T | None, str]:

@@ -64,6 +64,10 @@ class ToolRegistry:
         except KeyError:
             raise UnknownToolError(name) from None
 
+    def description(self, name: str) -> str:
+        """The tool's description, first line only (what a span carries)."""
+        return self._entry(name).tool.description.strip().split("\n", 1)[0]
+
     def version(self, name: str) -> str:
         """What a cached result of the tool is keyed on besides its args: a digest of its
         name, description, argument schema and source (so a changed tool misses the

@@ -25,6 +25,7 @@ EventKind = Literal[
     "awaiting_approval", "decision", "step_started", "step_retry", "step_succeeded",
     "step_failed", "step_cancelled", "step_not_attempted", "step_needs_review", "step_skipped", "breaker_opened",
     "breaker_closed", "awaiting_review", "step_cached", "step_checked", "run_completed", "run_failed", "run_cancelled", "progress",
+    "model_usage",  # one chat model call's tokens: {agent, model, input_tokens, output_tokens}
 ]
 
 

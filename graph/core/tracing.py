@@ -1,7 +1,11 @@
-"""OpenTelemetry spans after the GenAI semantic conventions: ``invoke_workflow`` around a
-drive of the graph, ``invoke_agent planner|critic`` around agent calls, ``execute_tool
-<tool>`` around each step, all carrying ``gen_ai.conversation.id`` = the thread id, with
-errors recorded. The OpenTelemetry API is a no-op until a tracer provider is installed:
+"""OpenTelemetry spans after the GenAI semantic conventions: ``invoke_workflow prolight``
+around a drive of the graph (``gen_ai.workflow.name``), ``invoke_agent planner|critic``
+around agent calls (``gen_ai.request.model``), ``chat <model>`` around each call to a
+provider's chat model (with ``gen_ai.usage.input_tokens`` and ``output_tokens``),
+``execute_tool <tool>`` around each step (``gen_ai.tool.description``), all carrying
+``gen_ai.conversation.id`` = the thread id, with errors recorded (``error.type`` is the
+exception's class). Every drive of a thread (planning to the gate, execution after it,
+a resume) belongs to one trace: its id is derived from the thread id. The OpenTelemetry API is a no-op until a tracer provider is installed:
 ``configure_exporter`` installs the SDK's with the exporter the settings name (``OTEL_TRACES_EXPORTER``)
 (``console`` or ``otlp``) when the SDK is installed; tests call ``use_provider``.
 ``traced_agent`` and ``traced_tool`` trace a user's own functions the same way."""
@@ -9,12 +13,14 @@ errors recorded. The OpenTelemetry API is a no-op until a tracer provider is ins
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
 
 from graph.core.events import CONVERSATION
 
@@ -75,7 +81,8 @@ def _tracing_on() -> bool:
 
 
 @contextmanager
-def span(name: str, operation: str, **attributes: Any) -> Iterator[Span]:
+def span(name: str, operation: str, parent: Context | None = None, **attributes: Any) -> Iterator[Span]:
+    """``parent``: where the span hangs (default: the current span)."""
     if not _tracing_on():
         yield trace.INVALID_SPAN
         return
@@ -84,7 +91,7 @@ def span(name: str, operation: str, **attributes: Any) -> Iterator[Span]:
     if conversation:
         attrs["gen_ai.conversation.id"] = conversation
     attrs |= {k.replace("__", "."): v for k, v in attributes.items() if v is not None}
-    with _tracer().start_as_current_span(name, attributes=attrs, record_exception=False,
+    with _tracer().start_as_current_span(name, context=parent, attributes=attrs, record_exception=False,
                                          set_status_on_exception=False) as current:
         try:
             yield current
@@ -93,15 +100,24 @@ def span(name: str, operation: str, **attributes: Any) -> Iterator[Span]:
             raise
 
 
-def fail(current: Span, exc: BaseException | str) -> None:
-    """Mark a span failed (for errors that are returned rather than raised, too)."""
+def fail(current: Span, exc: BaseException | str, error_type: str = "_OTHER") -> None:
+    """Mark a span failed (for errors that are returned rather than raised, too).
+    ``error.type``: the exception's class; for a returned error, ``error_type`` (the
+    conventions' ``_OTHER`` when nothing better names it)."""
     if isinstance(exc, BaseException):
         current.record_exception(exc)
         current.set_attribute("error.type", type(exc).__name__)
         current.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
     else:
-        current.set_attribute("error.type", "StepFailed")
+        current.set_attribute("error.type", error_type)
         current.set_status(Status(StatusCode.ERROR, exc[:200]))
+
+
+def record_usage(current: Span, input_tokens: int | None, output_tokens: int | None) -> None:
+    if input_tokens is not None:
+        current.set_attribute("gen_ai.usage.input_tokens", input_tokens)
+    if output_tokens is not None:
+        current.set_attribute("gen_ai.usage.output_tokens", output_tokens)
 
 
 @contextmanager
@@ -113,17 +129,37 @@ def conversation(thread_id: str) -> Iterator[None]:
         CONVERSATION.reset(token)
 
 
+WORKFLOW = "prolight"  # the graph's name (build.py compiles it so)
+
+
+def thread_trace(thread_id: str) -> Context:
+    """A parent context with the thread's own trace id, so that every drive of the thread
+    (planning, then execution after the gate, a resume) lands in one trace. The parent
+    span itself is never recorded: it only carries the ids."""
+    digest = hashlib.sha256(f"prolight trace {thread_id}".encode()).digest()
+    parent = SpanContext(trace_id=int.from_bytes(digest[:16], "big") or 1,
+                         span_id=int.from_bytes(digest[16:24], "big") or 1,
+                         is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
 def workflow_span(thread_id: str) -> Any:
-    return span("invoke_workflow", "invoke_workflow", gen_ai__conversation__id=thread_id)
+    return span(f"invoke_workflow {WORKFLOW}", "invoke_workflow", parent=thread_trace(thread_id),
+                gen_ai__workflow__name=WORKFLOW, gen_ai__conversation__id=thread_id)
 
 
-def agent_span(agent: str, provider: str | None = None) -> Any:
-    return span(f"invoke_agent {agent}", "invoke_agent", gen_ai__agent__name=agent, gen_ai__provider__name=provider)
+def agent_span(agent: str, provider: str | None = None, model: str | None = None) -> Any:
+    return span(f"invoke_agent {agent}", "invoke_agent", gen_ai__agent__name=agent, gen_ai__provider__name=provider,
+                gen_ai__request__model=model)
 
 
-def tool_span(tool: str, call_id: str | None = None) -> Any:
+def chat_span(model: str, provider: str | None = None) -> Any:
+    return span(f"chat {model}", "chat", gen_ai__request__model=model, gen_ai__provider__name=provider)
+
+
+def tool_span(tool: str, call_id: str | None = None, description: str | None = None) -> Any:
     return span(f"execute_tool {tool}", "execute_tool", gen_ai__tool__name=tool, gen_ai__tool__call__id=call_id,
-                gen_ai__tool__type="function")
+                gen_ai__tool__type="function", gen_ai__tool__description=description)
 
 
 def _traced(make_span: Callable[[str], Any], name: str) -> Callable[[F], F]:

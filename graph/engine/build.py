@@ -29,6 +29,7 @@ from graph.engine.context import RunContext
 from graph.engine.nodes import (observed, route_after_critic, route_after_executor, route_after_planner,
                                 route_after_review, route_start)
 from graph.engine.state import WorkflowInput, WorkflowState
+from graph.core.tracing import WORKFLOW
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None, *,
@@ -54,4 +55,4 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None, *,
     builder.add_edge(REQUEST_REVIEW, HUMAN_REVIEW)
     builder.add_edge(REPORTER, END)
     return builder.compile(checkpointer=checkpointer, interrupt_before=[HUMAN_REVIEW] if static_gate else None,
-                           name="prolight")
+                           name=WORKFLOW)

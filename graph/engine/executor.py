@@ -45,6 +45,7 @@ from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, r
 from graph.core.schemas import Attempt, CachePolicy, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
+from opentelemetry.trace import Span
 from graph.core.settings import Settings
 from graph.core.daemons import DAEMONS
 from graph.core.walk import as_text, map_strings
@@ -204,14 +205,11 @@ def breaker_name(step: Step, scope: str) -> str:
 
 
 def call_tool(run: StepRun, step: Step) -> StepResult:
-    with tool_span(step.tool, step.id) as span:
-        result = _call_tool(run, step)
-        if result.status != StepStatus.SUCCEEDED:
-            fail(span, result.error or "failed")
-        return result
+    with tool_span(step.tool, step.id, run.registry.description(step.tool)) as span:
+        return _call_tool(run, step, span)
 
 
-def _call_tool(run: StepRun, step: Step) -> StepResult:
+def _call_tool(run: StepRun, step: Step, span: Span) -> StepResult:
     """Attempts number on from the step's earlier runs (a retry or resume adds to its
     history instead of starting it again). A step with a cache policy is first looked up
     in the result cache."""
@@ -263,6 +261,7 @@ def _call_tool(run: StepRun, step: Step) -> StepResult:
                               bounded=run.registry.is_bounded(step.tool)),
             breaker=BOARD.get(breaker_name(step, run.settings.breaker_scope)), on_retry=on_retry, caller=step.id)
     except CallFailed as failed:
+        fail(span, failed.__cause__ or failed)  # error.type: the class of what failed last
         log = history([a.model_copy(update={"error": redact(a.error, secrets)}) for a in failed.attempts])
         last = log[-1].category if log else None
         status = _failed_status(failed.attempts)

@@ -22,7 +22,7 @@ from agents.critic import blocking_problem, critique
 from agents.models import ModelConfigError
 from agents.offline_model import OfflineChatModel
 from agents.planner import draft_plan
-from agents.structured import ModelCallError, ModelOutputError, provider_name
+from agents.structured import ModelCallError, ModelOutputError, model_name, span_provider
 from agents.tools.context import ToolContext
 
 from graph.core.audit import execution_refusal, plan_digest, seal
@@ -40,7 +40,7 @@ from graph.core.tracing import agent_span, fail
 
 
 def planner(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
-    with agent_span(PLANNER, provider_name(ctx.model)) as span:
+    with agent_span(PLANNER, span_provider(ctx.model), model_name(ctx.model)) as span:
         try:
             plan = draft_plan(state["goal"], ctx.model, ctx.registry, ctx.settings, state.get("feedback"))
         except (ModelOutputError, ModelCallError, ModelConfigError) as exc:
@@ -65,7 +65,7 @@ def critic(state: WorkflowState, ctx: RunContext) -> dict[str, Any]:
         emit("run_failed", node=CRITIC, payload={"error": error, "status": Status.FAILED.value})
         return {"status": Status.FAILED.value, "error": error}
     reviewer = None if isinstance(ctx.model, OfflineChatModel) else ctx.model
-    with agent_span(CRITIC, provider_name(ctx.model)) as span:
+    with agent_span(CRITIC, span_provider(ctx.model), model_name(ctx.model)) as span:
         try:
             verdict = critique(plan, ctx.registry, ctx.settings, reviewer)
         except (ModelOutputError, ModelCallError) as exc:

@@ -44,7 +44,7 @@ from graph.engine.review import review_problem, reviewed_plan
 from graph.engine.snapshots import has_ended, is_awaiting, is_awaiting_review, is_paused
 from graph.engine.versions import find_version, latest_version
 from graph.store.runs import run_row
-from graph.core.tracing import configure_exporter, conversation, workflow_span
+from graph.core.tracing import configure_exporter, conversation, fail, workflow_span
 
 EventSink = Callable[[Event], None]
 
@@ -440,6 +440,7 @@ class Workflow:
         log = EventBuffer(lambda rows, status: append_rows(self.db, thread_id, rows, status))
         wrote_status = False
         last_status: list[str] = []
+        last_error: list[str | None] = [None]
         lock = threading.Lock()
 
         def take(event: Event) -> None:
@@ -459,15 +460,18 @@ class Workflow:
                 log.set_status(event.payload["status"], event.payload.get("error"))
                 wrote_status = True
                 last_status[:] = [event.payload["status"]]
+                last_error[:] = [event.payload.get("error")]
 
         config["configurable"] = {**config.get("configurable", {}), SINK_KEY: take}
         try:
-            with conversation(thread_id), workflow_span(thread_id):
+            with conversation(thread_id), workflow_span(thread_id) as span:
                 # No stream mode at all: the events come through the sink, and without "custom"
                 # LangGraph runs a superstep's single node on this thread instead of handing it,
                 # and a waiter, to its pool (2.5 ms of a 25 ms run).
                 for _ in self.graph.stream(inputs, config, context=self.context, stream_mode=[], durability="sync"):
                     pass
+                if last_status == [Status.FAILED.value]:  # a run that ends FAILED is an error of its span
+                    fail(span, last_error[0] or "the run failed", "run_failed")
         finally:
             log.flush()
         if not wrote_status:  # e.g. a drive that only re-reached the gate: mirror the state anyway

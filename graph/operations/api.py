@@ -38,7 +38,7 @@ from graph.store.breakers import BreakerView, breaker_views
 from graph.store.connect import open_database
 from graph.store.database import Database, RunRow
 from graph.store.event_log import current_execution, latest_payloads, latest_seqs, read_events
-from graph.store.metrics import Metrics, compute_metrics
+from graph.store.metrics import Metrics, compute_metrics, thread_tokens
 from graph.store.runs import is_settled, row_settled, run_row
 
 if TYPE_CHECKING:
@@ -221,7 +221,8 @@ class Operations:
         row = self._row(thread_id)
         snapshot = self.workflow.snapshot(thread_id)
         live = current_execution(self.db, thread_id) if views.is_executing(snapshot) else None
-        return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values))
+        tokens = thread_tokens(self.db, thread_id) if row.model != "offline" else None  # the offline model counts none
+        return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values), tokens)
 
     def audit(self, thread_id: str) -> AuditReport:
         """The thread's decisions with their seals checked: where the trail breaks, if it does."""

@@ -22,7 +22,7 @@ from graph.core.schemas import (FINISHED, FOLLOW_UNTIL, UNSUCCESSFUL, Action, At
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
 # SQL), named here so every front end takes its answer types from this one module.
 from graph.store.breakers import BreakerView  # noqa: F401
-from graph.store.metrics import Metrics  # noqa: F401
+from graph.store.metrics import Metrics, TokenUsage  # noqa: F401
 
 SortKey = Literal["updated", "created", "status", "goal"]
 
@@ -100,6 +100,7 @@ class ThreadView(_View):
     error: str | None = None
     report: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what an operator may do now
+    tokens: dict[str, TokenUsage] = Field(default_factory=dict)  # chat model tokens by agent (provider models)
 
 
 class RunSummary(_View):

@@ -19,7 +19,7 @@ from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan
 from graph.core.nodes import EXECUTOR
 from graph.engine.review import awaiting_review
 from graph.engine.snapshots import is_awaiting, is_awaiting_review
-from graph.operations.models import (CheckpointView, Estimate, FieldChange, RunSummary, StepView,
+from graph.operations.models import (CheckpointView, Estimate, FieldChange, RunSummary, StepView, TokenUsage,
                                      ThreadView)
 from graph.store.database import RunRow
 
@@ -35,8 +35,9 @@ def run_summary(row: RunRow) -> RunSummary:
 
 
 def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | None = None,
-                audit: AuditReport | None = None) -> ThreadView:
-    """``live``: the current execution's step events; pass them only while the executor runs."""
+                audit: AuditReport | None = None, tokens: dict[str, TokenUsage] | None = None) -> ThreadView:
+    """``live``: the current execution's step events; pass them only while the executor runs.
+    ``tokens``: the thread's chat model tokens by agent."""
     values = snapshot.values
     status = Status(values.get("status", row.status))
     plan = Plan.model_validate(values["plan"]) if values.get("plan") else None
@@ -56,6 +57,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         plan_versions=[PlanVersion.model_validate(v) for v in values.get("plan_versions") or []],
         error=values.get("error", row.error), report=values.get("report"),
         actions=actions(status, snapshot, awaiting, bool(held_by or row.queued), bool(reviewing)),
+        tokens=tokens or {},
     )
 
 

@@ -80,6 +80,14 @@ class CheckCount(Model):
     failed: int
 
 
+class TokenUsage(Model):
+    """Tokens a provider reported for chat model calls (``model_usage`` events)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class RunCount(Model):
     """Threads created in one time bucket that have this status now."""
 
@@ -102,6 +110,9 @@ class Metrics(Model):
     breakers: dict[str, BreakerState]
     checks: list[CheckCount] = Field(default_factory=list, description="Check results per tool and kind.")
     reviews: dict[str, int] = Field(default_factory=dict, description="Review decisions by outcome.")
+    tokens: dict[str, TokenUsage] = Field(default_factory=dict, description="Chat model tokens by agent.")
+    tokens_per_run: Summary = Field(default_factory=Summary,
+                                    description="Tokens (input and output) per run that called a chat model.")
 
 
 def summary(values: list[float]) -> Summary:
@@ -162,6 +173,9 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
             f"SELECT {tool}, kind, {d.json_number('payload', 'seconds_saved')} FROM events "
             f"WHERE (kind = 'step_cached' OR (kind = 'step_succeeded' AND {d.json_text('payload', 'cache')} = 'miss'))"
             f"{events.sql}", *events.params)
+        usage = rows(_USAGE.format(agent=d.json_text("payload", "agent"),
+                                   input=d.json_number("payload", "input_tokens"),
+                                   output=d.json_number("payload", "output_tokens")) + events.sql, *events.params)
         transitions = rows(
             "SELECT previous || '->' || status, count(*) FROM ("
             f"  SELECT {status} AS status, lag({status}) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
@@ -189,7 +203,41 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
         breakers={b.name: b.state for b in breaker_views(db)},
         checks=_checks(checked),
         reviews={outcome: count for outcome, count in reviews if outcome},
+        tokens=_token_usage(usage),
+        tokens_per_run=_tokens_per_run(usage),
     )
+
+
+_USAGE = "SELECT {agent}, thread_id, {input}, {output} FROM events WHERE kind = 'model_usage'"
+
+
+def thread_tokens(db: Database, thread_id: str) -> dict[str, TokenUsage]:
+    """One thread's chat model tokens by agent (what its page shows)."""
+    d = db.dialect
+    with db.cursor() as cur:
+        rows = cur.execute(_USAGE.format(agent=d.json_text("payload", "agent"),
+                                         input=d.json_number("payload", "input_tokens"),
+                                         output=d.json_number("payload", "output_tokens")) + " AND thread_id = ?",
+                           (thread_id,)).fetchall()
+    return _token_usage(rows)
+
+
+def _token_usage(rows: list[tuple]) -> dict[str, TokenUsage]:
+    """Rows: (agent, thread, input tokens, output tokens), one per call."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for agent, _thread, given, taken in rows:
+        total = totals[agent or "unknown"]
+        total[0] += 1
+        total[1] += int(given or 0)
+        total[2] += int(taken or 0)
+    return {agent: TokenUsage(calls=c, input_tokens=i, output_tokens=o) for agent, (c, i, o) in sorted(totals.items())}
+
+
+def _tokens_per_run(rows: list[tuple]) -> Summary:
+    per_run: Counter[str] = Counter()
+    for _agent, thread, given, taken in rows:
+        per_run[thread] += int(given or 0) + int(taken or 0)
+    return summary([float(n) for n in per_run.values()])
 
 
 def _checks(rows: list[tuple]) -> list[CheckCount]:

@@ -230,7 +230,7 @@ def test_spans_follow_the_genai_conventions(home: Path, server: ToolServer) -> N
         tracing.use_provider(None)
     spans = exporter.get_finished_spans()
     names = [s.name for s in spans]
-    assert names.count("invoke_workflow") == 4
+    assert names.count("invoke_workflow prolight") == 4  # two drives of each thread: to the gate, then on
     assert {"invoke_agent planner", "invoke_agent critic", "execute_tool calculate",
             "execute_tool http_request", "execute_tool my_tool"} <= set(names)
     for span in spans:
@@ -239,10 +239,21 @@ def test_spans_follow_the_genai_conventions(home: Path, server: ToolServer) -> N
     tool = next(s for s in spans if s.name == "execute_tool calculate")
     assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
     assert tool.attributes["gen_ai.tool.name"] == "calculate" and tool.attributes["gen_ai.tool.call.id"] == "calc"
-    run_span = next(s for s in spans if s.name == "invoke_workflow" and s.context.trace_id == tool.context.trace_id)
-    assert run_span.parent is None, "a tool span lives inside its workflow span's trace"
+    assert tool.attributes["gen_ai.tool.description"].startswith("Calculate or compute an arithmetic expression")
+    runs = [s for s in spans if s.name == "invoke_workflow prolight"]
+    assert all(r.attributes["gen_ai.workflow.name"] == "prolight" for r in runs)
+    by_thread = {t: {s.context.trace_id for s in spans if s.attributes.get("gen_ai.conversation.id") == t}
+                 for t in (thread, failing)}
+    assert all(len(ids) == 1 for ids in by_thread.values()), "each thread's drives are one trace"
+    assert by_thread[thread] != by_thread[failing]
+    assert next(s for s in spans if s.name == "invoke_agent planner").attributes["gen_ai.request.model"] == "prolight-offline"
     failed = next(s for s in spans if s.name == "execute_tool http_request")
-    assert failed.status.status_code == StatusCode.ERROR and failed.attributes["error.type"]
+    assert failed.status.status_code == StatusCode.ERROR and failed.attributes["error.type"] == "HttpStatusError"
+    ended = [r for r in runs if r.attributes["gen_ai.conversation.id"] == failing]
+    assert [r.status.status_code for r in ended] == [StatusCode.UNSET, StatusCode.ERROR], "the FAILED run's span"
+    assert ended[-1].attributes["error.type"] == "run_failed"
+    assert [r.status.status_code for r in runs if r.attributes["gen_ai.conversation.id"] == thread] == [
+        StatusCode.UNSET, StatusCode.UNSET]
 
 
 def test_json_logs_carry_thread_node_step_and_attempt(cli: Cli) -> None:

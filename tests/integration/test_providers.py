@@ -5,6 +5,7 @@ unknown provider."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,52 @@ def test_a_provider_package_plans_and_reviews_through_structured_output(home: Pa
     assert schemas == ["Plan", "ModelReview"]
     assert {headers.get("authorization") for headers, _ in provider.requests} == {"Bearer test-key"}
     assert {body["model"] for _, body in provider.requests} == {"gpt-test"}
+
+
+def test_a_provider_models_calls_are_chat_spans_with_the_tokens_it_reports(
+        home: Path, provider: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token usage as the provider reports it (``usage_metadata``): on each ``chat <model>``
+    span, on the thread's view per agent, and in the metrics per agent and per run; the
+    planning and the execution after the gate are one trace."""
+    pytest.importorskip("langchain_openai")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from graph.core import tracing
+    from tests.support.ops import JsonOps
+    from tests.support.settings import home_settings
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", provider.url)
+    exporter, traces = InMemorySpanExporter(), TracerProvider()
+    traces.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use_provider(traces)
+    try:
+        settings = home_settings(home, os.environ["PROLIGHT_DB"]).model_copy(update={"model": "openai:gpt-test"})
+        flow = JsonOps(settings)
+        thread = flow.start(GOAL)["thread_id"]
+        done = flow.approve(thread)
+    finally:
+        tracing.use_provider(None)
+    assert done["status"] == "COMPLETED"
+    (plan_in, plan_out), (review_in, review_out) = provider.reported
+    assert done["tokens"] == {"critic": {"calls": 1, "input_tokens": review_in, "output_tokens": review_out},
+                              "planner": {"calls": 1, "input_tokens": plan_in, "output_tokens": plan_out}}
+    spans = exporter.get_finished_spans()
+    chats = [s for s in spans if s.name == "chat gpt-test"]
+    assert [(c.attributes["gen_ai.usage.input_tokens"], c.attributes["gen_ai.usage.output_tokens"])
+            for c in chats] == provider.reported
+    assert all(c.attributes["gen_ai.operation.name"] == "chat" and c.attributes["gen_ai.request.model"] == "gpt-test"
+               and c.attributes["gen_ai.provider.name"] == "openai" for c in chats)
+    planner = next(s for s in spans if s.name == "invoke_agent planner")
+    assert planner.attributes["gen_ai.request.model"] == "gpt-test"
+    assert chats[0].parent.span_id == planner.context.span_id, "a model call sits inside its agent's span"
+    assert len({s.context.trace_id for s in spans}) == 1, "planning and execution: one trace for the thread"
+    metrics = flow.metrics()
+    assert metrics["tokens"]["planner"] == done["tokens"]["planner"]
+    assert metrics["tokens_per_run"]["count"] == 1
+    assert metrics["tokens_per_run"]["p50"] == plan_in + plan_out + review_in + review_out
 
 
 @pytest.mark.parametrize("model, env, says", [

@@ -19,6 +19,7 @@ class FakeOpenAI:
         """``answers``: schema name → the object to answer with, given the request."""
         self.answers = answers
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.reported: list[tuple[int, int]] = []  # (prompt, completion) tokens of each answer
         self.server = LoopbackServer(self._answer)
 
     def _answer(self, request: BaseHTTPRequestHandler) -> None:
@@ -52,4 +53,12 @@ class FakeOpenAI:
         return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "fake"),
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+                "usage": self.usage(body, message)}
+
+    def usage(self, body: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
+        """What a provider reports: here a token is four characters, of the request's
+        messages and of the answer. Kept per call, so a test knows the totals to expect."""
+        prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) // 4 + 1
+        completion = len(json.dumps(message)) // 4 + 1
+        self.reported.append((prompt, completion))
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

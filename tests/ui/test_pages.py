@@ -4,8 +4,11 @@ what the pages queue."""
 
 from __future__ import annotations
 
+import pytest
+
 from graph.core.schemas import Plan, Status
 from graph.operations import Operations
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.apptest import app, dashboard_ops, settle, texts  # noqa: F401  (dashboard_ops: the ops fixture)
 
 
@@ -114,3 +117,29 @@ def test_a_long_output_is_cut_with_the_whole_of_it_one_click_away(ops: Operation
     at.run()
     assert not at.exception, at.exception
     assert any('"expression": "1"' in c.value for c in at.code)
+
+
+def test_token_usage_shows_on_the_thread_page_and_per_agent_in_the_metrics(
+        ops: Operations, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run on a provider model (the tests' fake OpenAI server): the tokens it reported,
+    per agent, on the thread's page and in the metrics' agents table."""
+    pytest.importorskip("langchain_openai")
+    fake = FakeOpenAI({
+        "Plan": lambda _: {"goal": "Calculate 6*7", "steps": [{"id": "m", "tool": "calculate",
+                                                              "args": {"expression": "6*7"}}]},
+        "ModelReview": lambda _: {"verdict": "approve", "issues": []}}).start()
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    try:
+        provider = Operations(ops.db, ops.settings.model_copy(update={"model": "openai:gpt-test"}))
+        thread = provider.start("Calculate 6*7").thread_id
+    finally:
+        fake.stop()
+    (plan_in, plan_out), (review_in, review_out) = fake.reported
+    at = app("screens/thread.py", thread_id=thread)
+    assert (f"Tokens: critic {review_in:,} in / {review_out:,} out (1 call) · planner {plan_in:,} in / "
+            f"{plan_out:,} out (1 call)") in texts(at)
+    at = app("screens/metrics.py")
+    agents = next(d.value for d in at.dataframe if "input_tokens" in d.value.columns).set_index("agent")
+    assert agents.loc["planner", "input_tokens"] == plan_in and agents.loc["critic", "output_tokens"] == review_out
+    assert "Tokens per run that called a chat model" in texts(at)

@@ -13,7 +13,7 @@ import pandas as pd
 from graph.operations.models import Check, StoredEvent, check_label
 from graph.operations.models import Decision, Status, StepStatus
 from graph.operations.models import (BreakerView, CheckpointView, CritiqueIssue, FieldChange, Metrics, PendingApproval,
-                                     Plan, PlanVersion, RunSummary, StepChange, StepView)
+                                     Plan, PlanVersion, RunSummary, StepChange, StepView, TokenUsage)
 from ui.render import event_detail
 
 GOAL_CHARS = 120  # the list cuts goals; the thread page shows them whole
@@ -300,14 +300,26 @@ def tools_frame(metrics: Metrics) -> pd.DataFrame:
 
 
 def agents_frame(metrics: Metrics) -> pd.DataFrame:
-    agents = metrics.agents.values()
+    """One row per agent: its node's calls, and the tokens its chat model calls used (an
+    agent with tokens but no node of its own, the judge, has calls 0)."""
+    names = list(metrics.agents) + [a for a in metrics.tokens if a not in metrics.agents]
+    nodes = [metrics.agents.get(a) for a in names]
+    tokens = [metrics.tokens.get(a) for a in names]
     return pd.DataFrame({
-        "agent": pd.Series(list(metrics.agents), dtype="string"),
-        "calls": pd.Series([a.calls for a in agents], dtype="int64"),
-        "failures": pd.Series([a.failures for a in agents], dtype="int64"),
-        "p50_s": pd.Series([a.duration_s.p50 for a in agents], dtype="float64"),
-        "p95_s": pd.Series([a.duration_s.p95 for a in agents], dtype="float64"),
+        "agent": pd.Series(names, dtype="string"),
+        "calls": pd.Series([a.calls if a else 0 for a in nodes], dtype="int64"),
+        "failures": pd.Series([a.failures if a else 0 for a in nodes], dtype="int64"),
+        "p50_s": pd.Series([a.duration_s.p50 if a else None for a in nodes], dtype="float64"),
+        "p95_s": pd.Series([a.duration_s.p95 if a else None for a in nodes], dtype="float64"),
+        "input_tokens": pd.Series([t.input_tokens if t else 0 for t in tokens], dtype="int64"),
+        "output_tokens": pd.Series([t.output_tokens if t else 0 for t in tokens], dtype="int64"),
     })
+
+
+def tokens_line(tokens: dict[str, TokenUsage]) -> str:
+    """A thread's chat model tokens, one agent after another (plain text)."""
+    return "Tokens: " + " · ".join(f"{agent} {t.input_tokens:,} in / {t.output_tokens:,} out ({t.calls} call"
+                                   f"{'s' if t.calls != 1 else ''})" for agent, t in tokens.items())
 
 
 def breakers_frame(breakers: list[BreakerView]) -> pd.DataFrame:

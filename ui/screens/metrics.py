@@ -65,6 +65,10 @@ with left:
 with right:
     st.subheader("Agents")
     st.dataframe(agents_frame(metrics), hide_index=True)
+    per_run = metrics.tokens_per_run
+    st.caption(f"Tokens per run that called a chat model: p50 {per_run.p50:,.0f}, p95 {per_run.p95:,.0f} "
+               f"({per_run.count} runs)" if per_run.count else "No chat model reported tokens in this window "
+               "(the offline model reports none).")
     st.subheader("Breakers")
     breakers = operations().breakers()
     if breakers:

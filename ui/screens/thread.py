@@ -26,7 +26,7 @@ from ui.dashboard.session import (LIVE_REFRESH_S, THREAD_PARAM, find_thread, may
                                   operator, send, shown_thread_id)
 from ui.dashboard.history import history
 from ui.dashboard.tables import (attempts_frame, checks_summary, decisions_frame, events_frame, next_try,
-                                 steps_frame, timeline_frame)
+                                 steps_frame, timeline_frame, tokens_line)
 from ui.dashboard.plain import plain
 
 TEXT_CHARS = 2_000
@@ -192,6 +192,8 @@ def header(view: ThreadView) -> None:
     st.markdown(f"### :{_colour(view)}-badge[{view.status.value}]")
     st.text(" · ".join(x for x in (f"started by {view.operator}", f"model {view.model}",
                                    f"created {view.created_at:%Y-%m-%d %H:%M:%S %Z}", where) if x))
+    if view.tokens:
+        st.text(tokens_line(view.tokens))
     if view.decisions:
         last = view.decisions[-1]
         st.text(f"Last decision: {last.action}{' (final)' if last.final else ''} by {last.operator} "
