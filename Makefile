@@ -1,7 +1,8 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both create .venv and install
 # the project into it first; nothing outside the repository is assumed but Python >= 3.11
 # (and, for the browser tests, Debian's chromium, which .ci/install-chromium installs; for the
-# PostgreSQL tests, Debian's postgresql, which .ci/install-postgresql installs).
+# PostgreSQL tests, Debian's postgresql, which .ci/install-postgresql installs; for the
+# exposition checks, Debian's prometheus for its promtool, which .ci/install-promtool installs).
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1# another address needs operator accounts or dashboard_open (README: Operator accounts)
 
-.PHONY: install compile run test bench browser postgres clean
+.PHONY: install compile run test bench browser postgres promtool clean
 
 # uv installs the same versions pip resolves, faster than pip (most of `make test`'s time
 # outside pytest was pip). --compile-bytecode as pip does: with PYTHONDONTWRITEBYTECODE set,
@@ -35,9 +36,12 @@ browser:
 postgres:
 	@bash .ci/install-postgresql
 
+promtool:
+	@bash .ci/install-promtool
+
 # Two pytest workers: a CLI call is a second of imports on one core, so one worker leaves
 # the other core idle. worksteal balances the long browser and worker-process tests.
-test: install browser postgres compile
+test: install browser postgres promtool compile
 	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
 
 # Where Python writes no .pyc (PYTHONDONTWRITEBYTECODE, as on our machines) every process

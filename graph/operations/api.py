@@ -327,9 +327,14 @@ class Operations:
         return prometheus_registry(self.db)
 
     def prometheus_text(self) -> str:
-        from prometheus_client import generate_latest
+        return self.prometheus_exposition(None)[0].decode()
 
-        return generate_latest(self.prometheus_registry()).decode()
+    def prometheus_exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """A scrape's body and content type, in the format ``accept`` asks for (OpenMetrics,
+        or the text format): the one negotiation every metrics endpoint uses."""
+        from graph.store.prometheus import exposition
+
+        return exposition(self.prometheus_registry(), accept)
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)

@@ -15,7 +15,6 @@ from fastapi import FastAPI, Header, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from graph.operations.models import FollowUntil, Status
@@ -147,9 +146,10 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
             return Response(status_code=204)
         return event_stream(hub, thread_id, start_after, until, settings.sse_heartbeat_s)
 
-    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
-    def prometheus(_: Caller = READ) -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(ops.prometheus_registry()), media_type=CONTENT_TYPE_LATEST)
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus(request: Request, _: Caller = READ) -> Response:
+        body, content_type = ops.prometheus_exposition(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     @app.get("/metrics/summary", response_model=Metrics)
     def metrics(since: Time | None = None, until: Time | None = None, _: Caller = READ) -> Metrics:
