@@ -570,6 +570,36 @@ def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, s
     no_exception(page)
 
 
+def test_a_provider_runs_token_usage_shows_on_its_page(dashboard: str, page: Page, setup: Setup,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread planned and reviewed by a provider model (the tests' fake OpenAI server on
+    127.0.0.1) shows the tokens the provider reported, per agent, under its status."""
+    pytest.importorskip("langchain_openai")
+    from graph.operations import Operations
+    from tests.support.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI({
+        "Plan": lambda _: {"goal": "Calculate 6*7", "steps": [{"id": "multiply", "tool": "calculate",
+                                                              "args": {"expression": "6*7"}}]},
+        "ModelReview": lambda _: {"verdict": "approve", "issues": []}}).start()
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    try:
+        provider = Operations(setup.ops.db, setup.ops.settings.model_copy(update={"model": "openai:gpt-test"}))
+        thread = provider.start("Calculate 6*7").thread_id
+        provider.approve(thread)
+    finally:
+        fake.stop()
+    (plan_in, plan_out), (review_in, review_out) = fake.reported
+    thread_page(page, dashboard, thread)
+    expect(page.get_by_text(f"Tokens: critic {review_in:,} in / {review_out:,} out (1 call) · planner "
+                            f"{plan_in:,} in / {plan_out:,} out (1 call)")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("model openai:gpt-test", exact=False)).to_be_visible()
+    wait_for_tables(page, 3)  # steps, decisions, events
+    shot(page, setup.home, "thread-tokens")
+    no_exception(page)
+
+
 @pytest.mark.own_dashboard  # the tables' order
 def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: str, page: Page, setup: Setup) -> None:
     oldest = setup.run("Calculate 1+1")
