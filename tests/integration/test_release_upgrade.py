@@ -1,0 +1,43 @@
+"""A database written by an earlier release (``tests/releases/``, made by
+``make_release_db.py`` and committed as that release wrote it) opens with this one and its
+threads go on: the one waiting for approval is approved to COMPLETED, the failed one resumed
+to COMPLETED once its missing file exists, every audit trail still verifies, and history
+reads. The test works on a copy; the kept file never changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graph.operations import Operations
+from graph.store.connect import open_database
+from tests.support.settings import home_settings
+
+RELEASES = Path(__file__).resolve().parents[1] / "releases"
+
+
+@pytest.mark.parametrize("release", sorted(p.name for p in RELEASES.iterdir() if (p / "prolight.db").exists()))
+def test_an_earlier_releases_database_opens_and_its_threads_go_on(tmp_path: Path, release: str) -> None:
+    home = tmp_path / release
+    shutil.copytree(RELEASES / release, home)
+    threads = json.loads((home / "threads.json").read_text())
+    (home / "workspace").mkdir()
+    settings = home_settings(home, str(home / "prolight.db"))
+    ops = Operations(open_database(settings.db), settings)
+    try:
+        statuses = {name: ops.thread(thread_id).status for name, thread_id in threads.items()}
+        assert statuses == {"waiting": "AWAITING_APPROVAL", "failed": "FAILED", "completed": "COMPLETED",
+                            "rejected": "REJECTED"}
+        assert ops.approve(threads["waiting"], operator="ana").status == "COMPLETED"
+        (home / "workspace" / "later.txt").write_text("written after the upgrade")
+        resumed = ops.resume(threads["failed"], operator="ana")
+        assert resumed.status == "COMPLETED" and resumed.steps["read"].output == "written after the upgrade"
+        for thread_id in threads.values():
+            assert ops.audit(thread_id).verified, thread_id
+            assert ops.checkpoints(thread_id), "history reads"
+        assert ops.threads().total == 4
+    finally:
+        ops.close()
