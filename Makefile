@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1# another address needs operator accounts or dashboard_open (README: Operator accounts)
 
-.PHONY: install compile run test bench browser postgres promtool clean
+.PHONY: install tools compile run test bench browser postgres promtool clean
 
 # uv installs the same versions pip resolves, faster than pip (most of `make test`'s time
 # outside pytest was pip). --compile-bytecode as pip does: with PYTHONDONTWRITEBYTECODE set,
@@ -26,6 +26,18 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Schemathesis, the client we did not write that fuzzes `prolight serve` from its own OpenAPI
+# schema, lives in a venv of its own: it is a program the tests run, not a library they
+# import, and its newer releases need a jsonschema-rs that langgraph-api (langgraph dev)
+# refuses, so the two cannot share one environment.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(VENV)/schemathesis/bin/schemathesis
+$(SCHEMATHESIS): $(STAMP)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(VENV)/schemathesis
+	$(BIN)/uv pip install --quiet --python $(VENV)/schemathesis/bin/python 'schemathesis==$(SCHEMATHESIS_VERSION)'
+
+tools: $(SCHEMATHESIS)
 
 run: install compile
 	$(BIN)/prolight dashboard --address $(ADDRESS) --port $(PORT)
@@ -41,7 +53,7 @@ promtool:
 
 # Two pytest workers: a CLI call is a second of imports on one core, so one worker leaves
 # the other core idle. worksteal balances the long browser and worker-process tests.
-test: install browser postgres promtool compile
+test: install tools browser postgres promtool compile
 	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
 
 # Where Python writes no .pyc (PYTHONDONTWRITEBYTECODE, as on our machines) every process

@@ -319,8 +319,11 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     plan["steps"][0]["args"] = {"expression": "6*8"}
     page.get_by_label("Plan as JSON").fill(json.dumps(plan))
     shot(page, setup.home, "history-fork")
-    page.get_by_role("button", name="Fork from here").click()
+    fork = page.get_by_role("button", name="Fork from here")
     approve = page.get_by_role("button", name="Approve", exact=True)
+    # A redraw can swallow the click (seen under load): click again while the form is still
+    # there; once the fork is made the pick clears and the button goes, so it is made once.
+    until_shown(lambda: fork.click() if fork.is_visible() else None, approve)
     expect(approve).to_be_visible(timeout=WAIT_MS)  # the branch went through the critic to the gate again
     # Item 5: the branch it left is still there, and the pick ended with the fork.
     branches = page.locator(".st-key-branches")
@@ -334,9 +337,17 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     assert step["output"] == 48
     assert any(c["source"] == "update" for c in setup.history(thread))
     expect(branches.get_by_text(re.compile(r"branch 2 \(current\).*: ended COMPLETED"))).to_be_visible(timeout=WAIT_MS)
-    branches.get_by_label("View another branch").click()
-    page.get_by_role("option", name="branch 1").click()
-    expect(branches.get_by_text("1/1 steps succeeded\ncalc: 42")).to_be_visible(timeout=WAIT_MS)
+    option = page.get_by_role("option", name="branch 1")
+
+    def pick() -> None:  # a redraw (the run just ended) can close the list under the click: open it again
+        try:
+            if not option.is_visible():
+                branches.get_by_label("View another branch").click()
+            option.click(timeout=10_000)
+        except PlaywrightTimeoutError:
+            pass
+
+    until_shown(pick, branches.get_by_text("1/1 steps succeeded\ncalc: 42"))
     wait_for_tables(page, 4)
     shot(page, setup.home, "thread-branches")
     no_exception(page)

@@ -29,6 +29,7 @@ from graph.operations.models import FollowUntil, StoredEvent, StreamPosition
 from graph.operations.reconnect import END_EVENT, HEARTBEAT_HEADER
 
 POLL_S = 0.1
+PAGE = 1000  # events a catch-up reads at once
 log = logging.getLogger(__name__)
 
 
@@ -70,12 +71,15 @@ class EventHub:
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll())
         try:
-            seq = after
+            seq, caught_up = after, False
             while True:
                 changed = watch.changed  # taken before reading: a batch that lands meanwhile wakes us
                 events = watch.after(seq)
-                if events is None:  # behind the hub's batch: catch up from the database
-                    events = (await run_in_threadpool(self._ops.events, thread_id, seq)).events
+                if events is None and caught_up and watch.seq is None:
+                    events = []  # all read, and the hub's first look (which wakes us) is still to come
+                elif events is None:  # behind the hub's batch: catch up from the database
+                    events = (await run_in_threadpool(self._ops.events, thread_id, seq, PAGE)).events
+                    caught_up = len(events) < PAGE
                 for event in events:
                     yield event
                     seq = event.seq
