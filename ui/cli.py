@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 VERBS: dict[str, Command] = {c.verb: c for c in COMMANDS.values()}
 THREAD_READS = {"status", "history", "audit", "state", "events"}  # they take a thread id (or a prefix)
-LOCAL_COMMANDS = {"worker", "serve"}  # they need the database itself
+LOCAL_COMMANDS = {"worker", "serve", "backup"}  # they need the database itself
 
 
 class UsageError(RequestError):
@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=since, help="window end (default: now)")
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
+    p = command("backup", "a consistent copy of the SQLite database, safe while workers write; kept only once "
+                          "it passes an integrity check")
+    p.add_argument("file", help="the copy (a new file)")
     p = sub.add_parser("dashboard", help="start the dashboard (Streamlit) from the project folder, whose "
                        ".streamlit/config.toml applies; beyond 127.0.0.1 only with operator accounts or dashboard_open")
     p.add_argument("--address", default="127.0.0.1", help="listening address (default: 127.0.0.1)")
@@ -242,6 +245,8 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
             return run_worker(ops, args)  # type: ignore[arg-type]  (local only: open_operations)
         case "serve":
             return serve(ops, args)  # type: ignore[arg-type]
+        case "backup":
+            return ops.backup(Path(args.file))  # type: ignore[attr-defined]  (local only: open_operations)
         case "status":
             return ops.thread(args.thread)
         case "threads":

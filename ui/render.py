@@ -64,6 +64,11 @@ def readable(command: str, result: Any) -> str:
         return "\n".join(branch_line(b) for b in result)
     if command == "metrics":
         return _metrics_text(result)
+    if command == "backup":
+        key = (f"\nkeep the audit key with it: {result['audit_key']} (the seals are checked with it)"
+               if result["audit_key"] else "")
+        return (f"backup {result['path']}: {result['bytes']:,} bytes, {result['threads']} threads, "
+                f"integrity {result['integrity']}{key}")
     if command == "audit":
         return _audit_text(result)
     if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel", "review") and result.get("queued"):

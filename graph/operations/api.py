@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from graph.store.metrics import Metrics, compute_metrics, thread_tokens
 from graph.store.runs import is_settled, row_settled, run_row
 
 if TYPE_CHECKING:
+    from graph.store.backup import BackupReport
     from langchain_core.language_models import BaseChatModel
     from prometheus_client import CollectorRegistry
 
@@ -335,6 +337,12 @@ class Operations:
         from graph.store.prometheus import exposition
 
         return exposition(self.prometheus_registry(), accept)
+
+    def backup(self, dest: Path) -> BackupReport:
+        """A consistent copy of the SQLite database, safe while workers write (``backup.py``)."""
+        from graph.store.backup import backup
+
+        return backup(self.db, dest, self.settings.audit_key_file)
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)
