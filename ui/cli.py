@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from ui.remote import RemoteOperations
 
 VERBS: dict[str, Command] = {c.verb: c for c in COMMANDS.values()}
-THREAD_READS = {"status", "history", "audit", "state", "events"}  # they take a thread id (or a prefix)
-LOCAL_COMMANDS = {"worker", "serve", "backup"}  # they need the database itself
+THREAD_READS = {"status", "history", "audit", "state", "events", "export"}  # they take a thread id (or a prefix)
+LOCAL_COMMANDS = {"worker", "serve", "backup", "export", "verify-export"}  # they need the database itself
 
 
 class UsageError(RequestError):
@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=since, help="window end (default: now)")
     p.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics for scraping on PORT")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve")
+    p = command("export", "a thread as one JSON document for a reviewer: goal, plan versions, critique, sealed "
+                          "decisions, step attempts and results, events (secrets redacted)")
+    p.add_argument("thread")
+    p.add_argument("--out", help="write it to this new file instead of standard output")
+    p = command("verify-export", "check an exported thread's seals against the audit key; exit 1 where the "
+                                 "chain breaks")
+    p.add_argument("file")
     p = command("backup", "a consistent copy of the SQLite database, safe while workers write; kept only once "
                           "it passes an integrity check")
     p.add_argument("file", help="the copy (a new file)")
@@ -245,6 +252,10 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
             return run_worker(ops, args)  # type: ignore[arg-type]  (local only: open_operations)
         case "serve":
             return serve(ops, args)  # type: ignore[arg-type]
+        case "export":
+            return export_thread(ops, args)
+        case "verify-export":
+            return verify_export_file(ops, Path(args.file))  # type: ignore[arg-type]  (local only: the key)
         case "backup":
             return ops.backup(Path(args.file))  # type: ignore[attr-defined]  (local only: open_operations)
         case "status":
@@ -318,6 +329,32 @@ def metrics(ops: OperationsApi, args: argparse.Namespace) -> Any:
         print(ops.prometheus_text(), end="")
         return None
     return ops.metrics(args.since, args.until)
+
+
+def export_thread(ops: OperationsApi, args: argparse.Namespace) -> None:
+    """The document itself is the output (JSON either way), to stdout or a new file."""
+    text = ops.export(args.thread).model_dump_json(indent=2)  # type: ignore[attr-defined]
+    if args.out is None:
+        print(text)
+        return None
+    out = Path(args.out)
+    if out.exists():
+        raise UsageError(f"{out} exists: the export goes to a new file")
+    out.write_text(text + "\n", encoding="utf-8")
+    print(f"exported {args.thread} to {out}", file=sys.stderr)
+    return None
+
+
+def verify_export_file(ops: Operations, path: Path) -> Any:
+    from graph.operations.export import verify_export
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable export ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != "prolight-thread-export/1":
+        raise UsageError(f"{path}: not a ProLight Flow thread export")
+    return verify_export(ops.workflow.audit_key, document)
 
 
 def run_worker(ops: Operations, args: argparse.Namespace) -> None:
@@ -488,7 +525,7 @@ def _main(argv: list[str] | None) -> int:
     print(json.dumps(data, indent=2) if args.json else render.readable(args.command, data))
     if args.command in VERBS and VERBS[args.command].executes and getattr(result, "status", None) in UNSUCCESSFUL:
         return 1
-    if args.command == "audit" and not result.verified:
+    if args.command in ("audit", "verify-export") and not result.verified:
         return 1
     return 0
 

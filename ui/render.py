@@ -69,7 +69,7 @@ def readable(command: str, result: Any) -> str:
                if result["audit_key"] else "")
         return (f"backup {result['path']}: {result['bytes']:,} bytes, {result['threads']} threads, "
                 f"integrity {result['integrity']}{key}")
-    if command == "audit":
+    if command in ("audit", "verify-export"):
         return _audit_text(result)
     if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel", "review") and result.get("queued"):
         return thread_status(result) + "\nqueued: a `prolight worker` (or the dashboard) will execute it"

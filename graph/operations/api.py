@@ -31,6 +31,7 @@ from graph.core.settings import Settings
 from graph.engine.snapshots import gate_summary
 from graph.operations import views
 from graph.operations.branches import branch_views
+from graph.operations.export import ThreadExport
 from graph.operations.commands import (ApproveRequest, CancelRequest, CommandRequest, ForkRequest, RejectRequest,
                                        RestoreRequest, ResumeRequest, RetryRequest, ReviewRequest, StartRequest)
 from graph.operations.models import (BranchView, CheckpointState, CheckpointView, EventPage, PendingApproval,
@@ -225,6 +226,22 @@ class Operations:
         live = current_execution(self.db, thread_id) if views.is_executing(snapshot) else None
         tokens = thread_tokens(self.db, thread_id) if row.model != "offline" else None  # the offline model counts none
         return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values), tokens)
+
+    def export(self, thread_id: str) -> ThreadExport:
+        """The thread as one document a reviewer reads without the database (``export.py``),
+        redacted once more against the secrets this process knows."""
+        from graph.core.secrets import redact
+
+        view = self.thread(thread_id)
+        values = self.workflow.snapshot(thread_id).values
+        document = ThreadExport(
+            thread_id=thread_id, goal=view.goal, status=view.status, operator=view.operator, model=view.model,
+            created_at=view.created_at, plan_versions=view.plan_versions, critique=view.critique,
+            decisions=values.get("decisions") or [], audit=view.audit or self.audit(thread_id), steps=view.steps,
+            report=view.report, error=view.error, events=read_events(self.db, thread_id))
+        known = {name: secret.get_secret_value() for name, secret in self.settings.secrets.items()
+                 if secret.get_secret_value()}
+        return ThreadExport.model_validate(redact(document.model_dump(mode="json"), known))
 
     def audit(self, thread_id: str) -> AuditReport:
         """The thread's decisions with their seals checked: where the trail breaks, if it does."""

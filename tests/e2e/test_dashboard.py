@@ -611,6 +611,24 @@ def test_a_provider_runs_token_usage_shows_on_its_page(dashboard: str, page: Pag
     no_exception(page)
 
 
+def test_the_thread_page_downloads_the_audit_export(dashboard: str, page: Page, setup: Setup) -> None:
+    """The same document as `prolight export`, from the browser: it holds the sealed
+    decisions, and they verify."""
+    thread = setup.run("Calculate 6*7")
+    setup.approve(thread)
+    thread_page(page, dashboard, thread)
+    button = page.get_by_role("button", name="Download the audit export (JSON)")
+    expect(button).to_be_visible(timeout=WAIT_MS)
+    with page.expect_download(timeout=WAIT_MS) as download:
+        button.click()
+    assert download.value.suggested_filename == f"prolight-{thread}.json"
+    document = json.loads(Path(download.value.path()).read_text())
+    assert document["thread_id"] == thread and document["status"] == "COMPLETED"
+    assert [d["action"] for d in document["decisions"]] == ["approve"] and document["decisions"][0]["seal"]
+    assert document["audit"]["verified"] and document["events"]
+    no_exception(page)
+
+
 @pytest.mark.own_dashboard  # the tables' order
 def test_the_inbox_and_the_runs_table_open_a_thread_with_one_click(dashboard: str, page: Page, setup: Setup) -> None:
     oldest = setup.run("Calculate 1+1")
