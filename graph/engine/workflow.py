@@ -38,6 +38,7 @@ from graph.core.events import SINK_KEY, Event
 from graph.core.logs import log_event
 from graph.store.database import Database, RunRow
 from graph.core.schemas import MAX_GOAL_CHARS, Decision, Plan, ReviewOutcome, Status, dump
+from graph.core.release import release
 from graph.core.settings import Settings
 from graph.engine.state import RESET
 from graph.engine.review import review_problem, reviewed_plan
@@ -93,7 +94,7 @@ class Workflow:
         if no_cache:
             inputs["no_cache"] = True
         self.db.create_run(thread_id, goal, Status.CREATED.value, self.settings.model, operator, inputs, queued,
-                           owner=self.owner if claim else None, lease_s=self.settings.lease_s)
+                           owner=self.owner if claim else None, lease_s=self.settings.lease_s, release=release())
         self._record(thread_id, [Event(kind="run_created", payload={
             "goal": goal[:500], "operator": operator, "model": self.settings.model,
             "status": Status.CREATED.value, "plan_given": plan is not None})])

@@ -101,6 +101,7 @@ class ThreadView(_View):
     report: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what an operator may do now
     tokens: dict[str, TokenUsage] = Field(default_factory=dict)  # chat model tokens by agent (provider models)
+    release: str | None = None  # the ProLight Flow release that created it (None: an older one)
 
 
 class RunSummary(_View):
@@ -117,6 +118,7 @@ class RunSummary(_View):
     queued: bool = False
     decided_by: str | None = None
     decided_at: datetime | None = None
+    release: str | None = None  # the release that created it (None: an older one)
 
     @property
     def duration_s(self) -> float:

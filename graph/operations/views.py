@@ -31,7 +31,7 @@ def run_summary(row: RunRow) -> RunSummary:
     return RunSummary(thread_id=row.thread_id, goal=row.goal, status=row.status, model=row.model,
                       operator=row.operator, created_at=row.created_at, updated_at=row.updated_at,
                       error=row.error, queued=bool(row.queued), decided_by=row.decided_by,
-                      decided_at=row.decided_at)
+                      decided_at=row.decided_at, release=row.release)
 
 
 def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | None = None,
@@ -57,7 +57,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         plan_versions=[PlanVersion.model_validate(v) for v in values.get("plan_versions") or []],
         error=values.get("error", row.error), report=values.get("report"),
         actions=actions(status, snapshot, awaiting, bool(held_by or row.queued), bool(reviewing)),
-        tokens=tokens or {},
+        tokens=tokens or {}, release=row.release,
     )
 
 

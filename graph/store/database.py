@@ -76,6 +76,7 @@ _RUN_COLUMNS = {
     "decided_at": "TEXT",
     "cancel_by": "TEXT",               # who asked for the pending cancel
     "cancel_reason": "TEXT",           # and why, if they said
+    "release": "TEXT",                 # the ProLight Flow release that created it (none before 0.1.0's data lifecycle)
 }
 
 
@@ -127,7 +128,7 @@ class Dialect:
 
 
 _RUN_FIELDS = ("thread_id, goal, status, model, operator, error, created_at, updated_at, queued, "
-               "decided_by, decided_at, owner, lease_until")
+               "decided_by, decided_at, owner, lease_until, release")
 SORT_COLUMNS = {"updated": "updated_at", "created": "created_at", "status": "status", "goal": "goal"}
 
 
@@ -146,6 +147,7 @@ class RunRow:
     decided_at: str | None = None
     owner: str | None = None
     lease_until: float | None = None
+    release: str | None = None  # the release that created it (None: an older one)
 
     def holder(self, now: float) -> str | None:
         """The live owner (its lease not lapsed), if any."""
@@ -172,16 +174,16 @@ class Database:
 
     def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,
                    graph_input: dict | None = None, queued: bool = False, owner: str | None = None,
-                   lease_s: float = 0) -> None:
+                   lease_s: float = 0, release: str | None = None) -> None:
         """A new row; with ``owner`` it is born claimed, so no worker can take it first."""
         now = utc_now().isoformat()
         with self.cursor() as cur:
             cur.execute(
                 "INSERT INTO runs (thread_id, goal, status, model, operator, created_at, updated_at, queued, "
-                "input, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "input, owner, lease_until, release) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (thread_id, goal, status, model, operator, now, now, int(queued),
                  json.dumps(graph_input) if graph_input is not None else None,
-                 owner, time.time() + lease_s if owner else None),
+                 owner, time.time() + lease_s if owner else None, release),
             )
 
     def graph_input(self, thread_id: str) -> dict | None:

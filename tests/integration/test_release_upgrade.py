@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.core.release import release as current_release
 from graph.operations import Operations
 from graph.store.connect import open_database
 from tests.support.settings import home_settings
@@ -39,5 +40,8 @@ def test_an_earlier_releases_database_opens_and_its_threads_go_on(tmp_path: Path
             assert ops.audit(thread_id).verified, thread_id
             assert ops.checkpoints(thread_id), "history reads"
         assert ops.threads().total == 4
+        assert {row.release for row in ops.threads().items} == {None}, "made before threads recorded a release"
+        made_now = ops.start("Calculate 1+1").thread_id
+        assert ops.thread(made_now).release == current_release() != "unknown"
     finally:
         ops.close()
