@@ -122,7 +122,11 @@ class PostgresDatabase(Database):
             if not have:
                 return False
             latest = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()[0]
-        return latest == len(self.saver.MIGRATIONS) - 1
+            columns = {row[0] for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'runs'").fetchall()}
+        # A database of an older release lacks the runs columns added since: not current.
+        return latest == len(self.saver.MIGRATIONS) - 1 and set(self.dialect.run_columns()) <= columns
 
     @contextmanager
     def cursor(self) -> Iterator[Cursor]:

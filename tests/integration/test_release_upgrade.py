@@ -45,3 +45,21 @@ def test_an_earlier_releases_database_opens_and_its_threads_go_on(tmp_path: Path
         assert ops.thread(made_now).release == current_release() != "unknown"
     finally:
         ops.close()
+
+
+@pytest.mark.both_backends
+def test_a_database_without_the_newer_columns_gains_them_when_opened(home: Path, db_url: str) -> None:
+    """An older release's tables (here: runs without ``release``) get the columns they lack
+    when this release opens the database, on SQLite and on PostgreSQL, where a process
+    that finds the schema current skips the work: it must not take an old one for current."""
+    settings = home_settings(home, db_url)
+    db = open_database(settings.db)
+    with db.cursor() as cur:
+        cur.execute("ALTER TABLE runs DROP COLUMN release")
+    db.close()
+    ops = Operations(open_database(settings.db), settings)
+    try:
+        made = ops.start("Calculate 1+1").thread_id
+        assert ops.thread(made).release == current_release()
+    finally:
+        ops.close()
