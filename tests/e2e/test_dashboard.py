@@ -312,7 +312,9 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     wait_for_tables(page, 4)
     expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
     picked = page.get_by_text(f"What changed at {history[at_gate]['checkpoint_id']}")
-    until_shown(lambda: grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17}), picked)  # the row's box
+    # The row's box. Forced: a grid drawn again and again on a busy machine never reads as
+    # "stable" to Playwright; whether the pick took is what until_shown waits on.
+    until_shown(lambda: grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17}, force=True), picked)
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
     plan = setup.status(thread)["plan"]
@@ -617,6 +619,7 @@ def test_the_thread_page_downloads_the_audit_export(dashboard: str, page: Page, 
     thread = setup.run("Calculate 6*7")
     setup.approve(thread)
     thread_page(page, dashboard, thread)
+    page.get_by_text("Prepare the audit export").click()
     button = page.get_by_role("button", name="Download the audit export (JSON)")
     expect(button).to_be_visible(timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as download:

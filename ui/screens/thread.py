@@ -199,12 +199,15 @@ def header(view: ThreadView) -> None:
         st.text(f"Last decision: {last.action}{' (final)' if last.final else ''} by {last.operator} "
                 f"at {last.at:%Y-%m-%d %H:%M:%S %Z}")
     audit_mark(view)
-    thread_id = view.thread_id
-    st.download_button(  # made when clicked, not on every refresh: it reads every event
-        "Download the audit export (JSON)", data=lambda: operations().export(thread_id).model_dump_json(indent=2),
-        file_name=f"prolight-{thread_id}.json", mime="application/json", on_click="ignore", key="export",
-        help="The thread for a reviewer, without the database: goal, plan versions, critique, sealed decisions, "
-             "step attempts and results, events (secrets redacted). `prolight verify-export FILE` checks its seals.")
+    # Made only once asked for (it reads every event), and handed over as it is: a document
+    # made at the click was sometimes cancelled or misnamed by the browser (seen under load).
+    if st.toggle("Prepare the audit export", key="export_ready", help=(
+            "The thread for a reviewer, without the database: goal, plan versions, critique, sealed decisions, "
+            "step attempts and results, events (secrets redacted). `prolight verify-export FILE` checks its seals.")):
+        st.download_button("Download the audit export (JSON)",
+                           data=operations().export(view.thread_id).model_dump_json(indent=2),
+                           file_name=f"prolight-{view.thread_id}.json", mime="application/json", on_click="ignore",
+                           key="export")
     if view.error and view.awaiting_review:
         st.warning(plain(view.error[:TEXT_CHARS]))  # a pause for a person, not a failure
     elif view.error:
