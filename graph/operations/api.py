@@ -221,24 +221,27 @@ class Operations:
 
     # ---- reads ---------------------------------------------------------------------------
     def thread(self, thread_id: str) -> ThreadView:
+        return self._view(thread_id)[0]
+
+    def _view(self, thread_id: str) -> tuple[ThreadView, dict[str, Any]]:
+        """The thread's view and the state values it was made from (one checkpoint read)."""
         row = self._row(thread_id)
         snapshot = self.workflow.snapshot(thread_id)
         live = current_execution(self.db, thread_id) if views.is_executing(snapshot) else None
         tokens = thread_tokens(self.db, thread_id) if row.model != "offline" else None  # the offline model counts none
-        return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values), tokens)
+        return views.thread_view(snapshot, row, live, self._audit(thread_id, snapshot.values), tokens), snapshot.values
 
     def export(self, thread_id: str) -> ThreadExport:
         """The thread as one document a reviewer reads without the database (``export.py``),
         redacted once more against the secrets this process knows."""
         from graph.core.secrets import redact
 
-        view = self.thread(thread_id)
-        values = self.workflow.snapshot(thread_id).values
+        view, values = self._view(thread_id)
         document = ThreadExport(
             thread_id=thread_id, goal=view.goal, status=view.status, operator=view.operator, model=view.model,
             created_at=view.created_at, plan_versions=view.plan_versions, critique=view.critique,
-            decisions=values.get("decisions") or [], audit=view.audit or self.audit(thread_id), steps=view.steps,
-            report=view.report, error=view.error, events=read_events(self.db, thread_id))
+            decisions=values.get("decisions") or [], audit=view.audit or self._audit(thread_id, values),
+            steps=view.steps, report=view.report, error=view.error, events=read_events(self.db, thread_id))
         known = {name: secret.get_secret_value() for name, secret in self.settings.secrets.items()
                  if secret.get_secret_value()}
         return ThreadExport.model_validate(redact(document.model_dump(mode="json"), known))

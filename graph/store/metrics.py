@@ -29,7 +29,7 @@ from graph.core.model import Model
 from graph.core.nodes import AGENTS
 from graph.core.schemas import EXECUTED, WAITING, Status
 from graph.store.breakers import breaker_views
-from graph.store.database import Database
+from graph.store.database import Database, Dialect
 
 TERMINAL = ("run_completed", "run_failed", "run_cancelled")
 
@@ -173,9 +173,7 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
             f"SELECT {tool}, kind, {d.json_number('payload', 'seconds_saved')} FROM events "
             f"WHERE (kind = 'step_cached' OR (kind = 'step_succeeded' AND {d.json_text('payload', 'cache')} = 'miss'))"
             f"{events.sql}", *events.params)
-        usage = rows(_USAGE.format(agent=d.json_text("payload", "agent"),
-                                   input=d.json_number("payload", "input_tokens"),
-                                   output=d.json_number("payload", "output_tokens")) + events.sql, *events.params)
+        usage = rows(_usage_sql(d) + events.sql, *events.params)
         transitions = rows(
             "SELECT previous || '->' || status, count(*) FROM ("
             f"  SELECT {status} AS status, lag({status}) OVER (PARTITION BY thread_id ORDER BY seq) AS previous "
@@ -208,17 +206,16 @@ def compute_metrics(db: Database, since: datetime | None = None, until: datetime
     )
 
 
-_USAGE = "SELECT {agent}, thread_id, {input}, {output} FROM events WHERE kind = 'model_usage'"
+def _usage_sql(d: Dialect) -> str:
+    """Each chat model call's (agent, thread, input tokens, output tokens)."""
+    return (f"SELECT {d.json_text('payload', 'agent')}, thread_id, {d.json_number('payload', 'input_tokens')}, "
+            f"{d.json_number('payload', 'output_tokens')} FROM events WHERE kind = 'model_usage'")
 
 
 def thread_tokens(db: Database, thread_id: str) -> dict[str, TokenUsage]:
     """One thread's chat model tokens by agent (what its page shows)."""
-    d = db.dialect
     with db.cursor() as cur:
-        rows = cur.execute(_USAGE.format(agent=d.json_text("payload", "agent"),
-                                         input=d.json_number("payload", "input_tokens"),
-                                         output=d.json_number("payload", "output_tokens")) + " AND thread_id = ?",
-                           (thread_id,)).fetchall()
+        rows = cur.execute(_usage_sql(db.dialect) + " AND thread_id = ?", (thread_id,)).fetchall()
     return _token_usage(rows)
 
 
