@@ -588,22 +588,10 @@ def test_a_provider_runs_token_usage_shows_on_its_page(dashboard: str, page: Pag
     """A thread planned and reviewed by a provider model (the tests' fake OpenAI server on
     127.0.0.1) shows the tokens the provider reported, per agent, under its status."""
     pytest.importorskip("langchain_openai")
-    from graph.operations import Operations
-    from tests.support.fake_openai import FakeOpenAI
+    from tests.support.fake_openai import provider_thread
 
-    fake = FakeOpenAI({
-        "Plan": lambda _: {"goal": "Calculate 6*7", "steps": [{"id": "multiply", "tool": "calculate",
-                                                              "args": {"expression": "6*7"}}]},
-        "ModelReview": lambda _: {"verdict": "approve", "issues": []}}).start()
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-    try:
-        provider = Operations(setup.ops.db, setup.ops.settings.model_copy(update={"model": "openai:gpt-test"}))
-        thread = provider.start("Calculate 6*7").thread_id
-        provider.approve(thread)
-    finally:
-        fake.stop()
-    (plan_in, plan_out), (review_in, review_out) = fake.reported
+    thread, reported = provider_thread(setup.ops.api, monkeypatch, approve=True)
+    (plan_in, plan_out), (review_in, review_out) = reported
     thread_page(page, dashboard, thread)
     expect(page.get_by_text(f"Tokens: critic {review_in:,} in / {review_out:,} out (1 call) · planner "
                             f"{plan_in:,} in / {plan_out:,} out (1 call)")).to_be_visible(timeout=WAIT_MS)

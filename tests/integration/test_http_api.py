@@ -225,21 +225,17 @@ def test_a_stream_stays_open_through_the_gate_ends_with_the_status_and_a_reconne
     assert kinds[-1] == "end" and "awaiting_approval" in kinds and "decision" in kinds
     assert kinds.index("decision") > kinds.index("awaiting_approval")
     last = ids[-2]
-    again = http_get(api, f"/threads/{thread}/stream", headers={**headers, "Last-Event-ID": last})
+    again = api.client(None).get(f"/threads/{thread}/stream", headers={**headers, "Last-Event-ID": last})
     assert again.status_code == 204 and again.content == b""
-    earlier = http_get(api, f"/threads/{thread}/stream", headers={**headers, "Last-Event-ID": str(int(last) - 1)})
+    earlier = api.client(None).get(f"/threads/{thread}/stream",
+                                   headers={**headers, "Last-Event-ID": str(int(last) - 1)})
     assert earlier.status_code == 200 and earlier.text.count("id: ") == 1 and "event: end" in earlier.text
     at_gate = ana.post("/threads", json={"goal": "Calculate 2+2"}).json()["thread_id"]
     api.wait(at_gate, "AWAITING_APPROVAL")
     gate_seq = ana.get(f"/threads/{at_gate}/events").json()["last_seq"]
-    settled = http_get(api, f"/threads/{at_gate}/stream", params={"until": "settled"},
+    settled = api.client(None).get(f"/threads/{at_gate}/stream", params={"until": "settled"},
                        headers={**headers, "Last-Event-ID": str(gate_seq)})
     assert settled.status_code == 204  # stopped where it was asked to end, nothing new
-
-
-def http_get(api: Api, path: str, **kwargs: object) -> httpx.Response:
-    with httpx.Client(base_url=api.url, timeout=30) as http:
-        return http.get(path, **kwargs)  # type: ignore[arg-type]
 
 
 def test_a_stream_ticket_opens_one_threads_stream_and_nothing_else(api: Api) -> None:
@@ -262,7 +258,7 @@ def test_a_stream_ticket_opens_one_threads_stream_and_nothing_else(api: Api) -> 
                          (f"/threads/{thread}/stream", {"ticket": ticket[:-2] + "xx"}),  # forged
                          (f"/threads/{thread}", {"ticket": ticket}),  # another route
                          (f"/threads/{thread}/events", {"ticket": ticket})):
-        refused = http_get(api, path, params=params)
+        refused = api.client(None).get(path, params=params)
         assert refused.status_code == 401, (path, refused.text)
     assert api.client(None).post(f"/threads/{thread}/stream-ticket").status_code == 401
     assert api.client("vera").post(f"/threads/{'0' * 32}/stream-ticket").status_code == 404

@@ -62,3 +62,25 @@ class FakeOpenAI:
         completion = len(json.dumps(message)) // 4 + 1
         self.reported.append((prompt, completion))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def provider_thread(ops: Any, monkeypatch: Any, approve: bool = False) -> tuple[str, list[tuple[int, int]]]:
+    """A thread "Calculate 6*7" planned and reviewed by a provider model (``openai:gpt-test``
+    answered by this fake) on ``ops``'s database, approved if asked; with the tokens the
+    fake reported, call by call (planner first, then critic)."""
+    from graph.operations import Operations
+
+    fake = FakeOpenAI({
+        "Plan": lambda _: {"goal": "Calculate 6*7", "steps": [{"id": "multiply", "tool": "calculate",
+                                                              "args": {"expression": "6*7"}}]},
+        "ModelReview": lambda _: {"verdict": "approve", "issues": []}}).start()
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    try:
+        provider = Operations(ops.db, ops.settings.model_copy(update={"model": "openai:gpt-test"}))
+        thread = provider.start("Calculate 6*7").thread_id
+        if approve:
+            provider.approve(thread)
+    finally:
+        fake.stop()
+    return thread, fake.reported

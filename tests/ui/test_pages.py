@@ -8,7 +8,7 @@ import pytest
 
 from graph.core.schemas import Plan, Status
 from graph.operations import Operations
-from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_openai import provider_thread
 from tests.support.apptest import app, dashboard_ops, settle, texts  # noqa: F401  (dashboard_ops: the ops fixture)
 
 
@@ -124,18 +124,8 @@ def test_token_usage_shows_on_the_thread_page_and_per_agent_in_the_metrics(
     """A run on a provider model (the tests' fake OpenAI server): the tokens it reported,
     per agent, on the thread's page and in the metrics' agents table."""
     pytest.importorskip("langchain_openai")
-    fake = FakeOpenAI({
-        "Plan": lambda _: {"goal": "Calculate 6*7", "steps": [{"id": "m", "tool": "calculate",
-                                                              "args": {"expression": "6*7"}}]},
-        "ModelReview": lambda _: {"verdict": "approve", "issues": []}}).start()
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-    try:
-        provider = Operations(ops.db, ops.settings.model_copy(update={"model": "openai:gpt-test"}))
-        thread = provider.start("Calculate 6*7").thread_id
-    finally:
-        fake.stop()
-    (plan_in, plan_out), (review_in, review_out) = fake.reported
+    thread, reported = provider_thread(ops, monkeypatch)
+    (plan_in, plan_out), (review_in, review_out) = reported
     at = app("screens/thread.py", thread_id=thread)
     assert (f"Tokens: critic {review_in:,} in / {review_out:,} out (1 call) · planner {plan_in:,} in / "
             f"{plan_out:,} out (1 call)") in texts(at)
