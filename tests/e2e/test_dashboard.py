@@ -114,6 +114,30 @@ def until_shown(act: Callable[[], None], shown, tries: int = 3) -> None:
                 raise
 
 
+def pick_history_row(page: Page, grid, ids: list[str], index: int, tries: int = 4) -> None:
+    """Click row ``index``'s box in the history grid until the page shows that checkpoint
+    picked. The page says which checkpoint a click took, so a click that landed on a
+    neighbouring row (the grid moved between Playwright's aim and the click, seen in CI)
+    is corrected by the rows it was off, not repeated blindly. Forced: a grid drawn again
+    and again on a busy machine never reads as "stable" to Playwright."""
+    said = page.locator("p", has_text="What changed at").locator("code")
+    aim, last = index, None
+    for _ in range(tries):
+        grid.click(position={"x": 15, "y": 35 + 35 * aim + 17}, force=True)
+        try:  # progress: the page shows a pick other than the one before this click
+            expect(said).to_be_visible(timeout=10_000)
+            if last is not None:
+                expect(said).not_to_have_text(last, timeout=10_000)
+        except AssertionError:
+            continue  # the click was lost in a redraw: the same aim again
+        last = said.inner_text().strip()
+        if last == ids[index]:
+            return
+        if last in ids:
+            aim += index - ids.index(last)
+    raise AssertionError(f"the history grid never picked row {index} ({ids[index]}); last shown {last}")
+
+
 def open_popover(page: Page, label: str, text: re.Pattern[str]) -> None:
     """Open a command's popover until ``text`` shows in it: a page drawn again (the thread
     moved on) closes it under the click."""
@@ -305,16 +329,15 @@ def test_fork_from_history_with_an_edited_plan_and_approve_the_branch(dashboard:
     at_gate = next(i for i, c in enumerate(history) if c["next"] == ["human_review"])
     page.goto(f"{dashboard}/thread?thread_id={thread}")
     expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=WAIT_MS)
-    grid = page.get_by_test_id("stDataFrame").last
+    # The history grid by its key: ".last" re-resolves at every use, and once a row is picked
+    # the last grid is "What changed", so a second click went there (the CI failure).
+    grid = page.locator("[class*='st-key-history_table_'] [data-testid='stDataFrame']")
     expect(grid.locator("canvas").first).to_be_visible(timeout=WAIT_MS)
     # Steps, decisions, events, history and the Gantt chart have drawn, so nothing above the
     # history grows between the click's aim and the click (seen once on a busy machine).
     wait_for_tables(page, 4)
     expect(page.get_by_test_id("stVegaLiteChart").locator("canvas, svg").first).to_be_visible(timeout=WAIT_MS)
-    picked = page.get_by_text(f"What changed at {history[at_gate]['checkpoint_id']}")
-    # The row's box. Forced: a grid drawn again and again on a busy machine never reads as
-    # "stable" to Playwright; whether the pick took is what until_shown waits on.
-    until_shown(lambda: grid.click(position={"x": 15, "y": 35 + 35 * at_gate + 17}, force=True), picked)
+    pick_history_row(page, grid, [c["checkpoint_id"] for c in history], at_gate)
     expect(page.get_by_role("button", name="Fork from here")).to_be_visible(timeout=WAIT_MS)
     page.get_by_text("with an edited plan").click()
     plan = setup.status(thread)["plan"]
