@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 VERBS: dict[str, Command] = {c.verb: c for c in COMMANDS.values()}
 THREAD_READS = {"status", "history", "audit", "state", "events", "export"}  # they take a thread id (or a prefix)
-LOCAL_COMMANDS = {"worker", "serve", "backup", "export", "verify-export"}  # they need the database itself
+LOCAL_COMMANDS = {"worker", "serve", "backup", "prune", "export", "verify-export"}  # they need the database itself
 
 
 class UsageError(RequestError):
@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("backup", "a consistent copy of the SQLite database, safe while workers write; kept only once "
                           "it passes an integrity check")
     p.add_argument("file", help="the copy (a new file)")
+    p = command("prune", "apply the [retention] policy of the settings now: compact or delete the finished "
+                         "threads it names (never waiting, running, queued or forked ones)")
+    p.add_argument("--dry-run", action="store_true", help="report what would go, remove nothing")
+    p.add_argument("--vacuum", action="store_true", help="then rewrite the SQLite file (VACUUM): it shrinks, "
+                   "and a file made before this release frees space at once from then on; holds writers off meanwhile")
+    p.add_argument("--limit", type=int, default=10_000, help="threads at most (default: 10000)")
     p = sub.add_parser("dashboard", help="start the dashboard (Streamlit) from the project folder, whose "
                        ".streamlit/config.toml applies; beyond 127.0.0.1 only with operator accounts or dashboard_open")
     p.add_argument("--address", default="127.0.0.1", help="listening address (default: 127.0.0.1)")
@@ -258,6 +264,10 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
             return verify_export_file(ops, Path(args.file))  # type: ignore[arg-type]  (local only: the key)
         case "backup":
             return ops.backup(Path(args.file))  # type: ignore[attr-defined]  (local only: open_operations)
+        case "prune":
+            if args.limit < 1:
+                raise UsageError("--limit must be at least 1")
+            return ops.prune(args.dry_run, args.vacuum, args.limit)  # type: ignore[attr-defined]  (local only)
         case "status":
             return ops.thread(args.thread)
         case "threads":

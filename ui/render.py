@@ -69,6 +69,8 @@ def readable(command: str, result: Any) -> str:
                if result["audit_key"] else "")
         return (f"backup {result['path']}: {result['bytes']:,} bytes, {result['threads']} threads, "
                 f"integrity {result['integrity']}{key}")
+    if command == "prune":
+        return _prune_text(result)
     if command in ("audit", "verify-export"):
         return _audit_text(result)
     if command in ("run", "approve", "resume", "retry", "reject", "fork", "cancel", "review") and result.get("queued"):
@@ -166,4 +168,19 @@ def _metrics_text(m: dict[str, Any]) -> str:
     lines += [f"reviews {k}: {v}" for k, v in sorted(m["reviews"].items())]
     lines += [f"transition {k}: {v}" for k, v in m["transitions"].items()]
     lines += [f"breaker {k}: {v}" for k, v in m["breakers"].items()]
+    return "\n".join(lines)
+
+
+def _prune_text(result: dict) -> str:
+    verb = "would remove" if result["dry_run"] else "removed"
+    lines = [f"{'dry run: ' if result['dry_run'] else ''}{len(result['compacted'])} threads compacted, "
+             f"{len(result['deleted'])} deleted; {verb} {result['checkpoints']:,} checkpoints, "
+             f"{result['writes']:,} writes, {result['events']:,} events, {result['bytes']:,} bytes "
+             f"in {result['seconds']:.2f}s"]
+    if result["file_bytes_before"] is not None and not result["dry_run"]:
+        lines.append(f"file {result['file_bytes_before']:,} -> {result['file_bytes_after']:,} bytes")
+    if result["skipped"]:
+        lines.append(f"skipped {len(result['skipped'])} busy threads (the next prune takes them)")
+    if result["more"]:
+        lines.append("more threads are due: run it again, or raise --limit")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from graph.core.breaker import BreakerConfig
 from graph.core.egress import EgressPolicy
 from graph.core.errors import SettingsError
 from graph.core.model import Model
+from graph.core.retention import RetentionPolicy
 from graph.core.schemas import CachePolicy, RetryConfig, RetryOverride
 from graph.core.secrets import ENV_PREFIX as SECRET_ENV_PREFIX
 
@@ -98,6 +99,8 @@ class Settings(Model):
     cache_tools: dict[str, CachePolicy] = Field(default_factory=dict, description="Per-tool result cache "
                                                 "defaults, [cache.tools.NAME] ttl_s = N (a step's own cache wins).")
     sse_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between heartbeats on an idle event stream.")
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy, description="[retention]: when finished "
+                                       "threads are compacted or deleted (graph/core/retention.py).")
     accounts: dict[str, Account] = Field(default_factory=dict, description="Operator accounts, [accounts.NAME] tables.")
     mcp: dict[str, McpServer] = Field(default_factory=dict, description="MCP servers, [mcp.NAME] tables.")
     audit_key: SecretStr | None = Field(None, description="Key that seals the decisions (PROLIGHT_AUDIT_KEY).")

@@ -15,7 +15,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from graph.core.retention import RetentionPolicy
 from graph.store.claims import owner_is_dead
+from graph.store.retention import prune
 from graph.engine.workflow import Workflow, RequestError
 
 log = logging.getLogger("prolight.run_manager")
@@ -31,8 +33,9 @@ def retry_after(stalls: int, poll_s: float) -> float:
 
 class RunManager:
     def __init__(self, workflow: Workflow, workers: int = 4, poll_s: float = 0.5,
-                 resume_orphans: bool = True) -> None:
+                 resume_orphans: bool = True, retention: RetentionPolicy | None = None) -> None:
         self.workflow = workflow
+        self.retention = retention
         self.workers = workers
         self.poll_s = poll_s
         self.resume_orphans = resume_orphans
@@ -43,6 +46,7 @@ class RunManager:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
+        self._pruner: threading.Thread | None = None
 
     def wake(self, thread_id: str | None = None) -> None:
         """A request was recorded: dispatch now, not at the next poll (and take the thread
@@ -57,7 +61,30 @@ class RunManager:
         if self._loop is None:
             self._loop = threading.Thread(target=self.run_forever, name="prolight-run-manager", daemon=True)
             self._loop.start()
+        if self._pruner is None and self.retention is not None and self.retention.every_minutes > 0:
+            self._pruner = threading.Thread(target=self._prune_forever, name="prolight-retention", daemon=True)
+            self._pruner.start()
         return self
+
+    def _prune_forever(self) -> None:
+        """The retention policy, applied on its own thread in batches of ``policy.batch``
+        threads, each pruned in a short transaction of its own under its claim, so running
+        threads go on between them. A full batch is followed by the next one after a
+        poll's pause; then the policy's interval. Never a full VACUUM here: it would hold
+        every writer off (``prolight prune --vacuum`` is the operator's choice)."""
+        assert self.retention is not None
+        wait = self.poll_s
+        while not self._stop.wait(wait):
+            try:
+                report = prune(self.workflow.db, self.retention)
+            except Exception:
+                log.exception("retention failed; next try at the next interval")
+                wait = self.retention.every_minutes * 60
+                continue
+            if report.compacted or report.deleted:
+                log.info("retention: %d threads compacted, %d deleted, %d bytes", len(report.compacted),
+                         len(report.deleted), report.bytes)
+            wait = self.poll_s if report.more else self.retention.every_minutes * 60
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -129,7 +156,8 @@ class RunManager:
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._loop is not None:
-            self._loop.join(timeout=5)
+        for thread in (self._loop, self._pruner):
+            if thread is not None:
+                thread.join(timeout=5)
         self._pool.shutdown(wait=True)
 

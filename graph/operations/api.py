@@ -45,6 +45,7 @@ from graph.store.runs import is_settled, row_settled, run_row
 
 if TYPE_CHECKING:
     from graph.store.backup import BackupReport
+    from graph.store.retention import PruneReport
     from langchain_core.language_models import BaseChatModel
     from prometheus_client import CollectorRegistry
 
@@ -96,7 +97,8 @@ class Operations:
 
             self._manager = RunManager(
                 self.workflow, workers=workers or self.settings.workers, poll_s=poll_s,
-                resume_orphans=self.settings.resume_orphans if resume_orphans is None else resume_orphans)
+                resume_orphans=self.settings.resume_orphans if resume_orphans is None else resume_orphans,
+                retention=self.settings.retention)
             if background:
                 self._manager.run_in_background()
         return self._manager
@@ -363,6 +365,14 @@ class Operations:
         from graph.store.backup import backup
 
         return backup(self.db, dest, self.settings.audit_key_file)
+
+    def prune(self, dry_run: bool = False, vacuum: bool = False, limit: int | None = None) -> PruneReport:
+        """Apply the settings' retention policy now (``retention.py``): at most ``limit``
+        threads (the policy's batch when not given); ``vacuum`` rewrites a SQLite file
+        afterwards, which also turns incremental vacuum on in a file made before it."""
+        from graph.store.retention import prune
+
+        return prune(self.db, self.settings.retention, dry_run=dry_run, full_vacuum=vacuum, limit=limit)
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)

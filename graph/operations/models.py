@@ -102,6 +102,7 @@ class ThreadView(_View):
     actions: list[Action] = Field(default_factory=list)  # what an operator may do now
     tokens: dict[str, TokenUsage] = Field(default_factory=dict)  # chat model tokens by agent (provider models)
     release: str | None = None  # the ProLight Flow release that created it (None: an older one)
+    compacted_at: datetime | None = None  # retention dropped its intermediate checkpoints then (history: one)
 
 
 class RunSummary(_View):

@@ -57,7 +57,7 @@ def thread_view(snapshot: StateSnapshot, row: RunRow, live: list[StoredEvent] | 
         plan_versions=[PlanVersion.model_validate(v) for v in values.get("plan_versions") or []],
         error=values.get("error", row.error), report=values.get("report"),
         actions=actions(status, snapshot, awaiting, bool(held_by or row.queued), bool(reviewing)),
-        tokens=tokens or {}, release=row.release,
+        tokens=tokens or {}, release=row.release, compacted_at=row.compacted_at,
     )
 
 

@@ -11,6 +11,7 @@ import json
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from graph.core.schemas import ACTIVE, utc_now
@@ -77,6 +78,7 @@ _RUN_COLUMNS = {
     "cancel_by": "TEXT",               # who asked for the pending cancel
     "cancel_reason": "TEXT",           # and why, if they said
     "release": "TEXT",                 # the ProLight Flow release that created it (none before 0.1.0's data lifecycle)
+    "compacted_at": "TEXT",            # retention dropped its intermediate checkpoints then
 }
 
 
@@ -92,6 +94,18 @@ class Cursor(Protocol):
 
 
 @dataclass(frozen=True)
+class SaverTables:
+    """Where each back end's LangGraph saver keeps a thread's rows, for retention to count
+    them: the table of pending writes, SQL for the bytes of a checkpoint row and of a write
+    row, and the table of channel blobs (PostgreSQL; SQLite keeps values in the checkpoint)."""
+
+    writes: str
+    checkpoint_bytes: str
+    write_bytes: str
+    blobs: str | None = None
+
+
+@dataclass(frozen=True)
 class Dialect:
     """The SQL that differs between SQLite and PostgreSQL, as fragments our queries splice in.
     Timestamps are ISO-8601 UTC text on both, so they compare in time order as strings."""
@@ -104,6 +118,7 @@ class Dialect:
     number: str                     # text -> a float, "{value}"
     seconds: str                    # "{later}" - "{earlier}" ISO timestamps, in seconds
     buckets: dict[str, str]         # "hour"/"day" -> the bucket start of "{column}" as ISO text
+    byte_length: str                # the bytes a text or blob "{column}" holds
 
     def schema(self) -> list[str]:
         """The statements that create the tables (each ``IF NOT EXISTS``)."""
@@ -126,9 +141,12 @@ class Dialect:
     def bucket_start(self, bucket: str, column: str) -> str:
         return self.buckets[bucket].format(column=column)
 
+    def bytes_of(self, column: str) -> str:
+        return self.byte_length.format(column=column)
+
 
 _RUN_FIELDS = ("thread_id, goal, status, model, operator, error, created_at, updated_at, queued, "
-               "decided_by, decided_at, owner, lease_until, release")
+               "decided_by, decided_at, owner, lease_until, release, compacted_at")
 SORT_COLUMNS = {"updated": "updated_at", "created": "created_at", "status": "status", "goal": "goal"}
 
 
@@ -148,6 +166,7 @@ class RunRow:
     owner: str | None = None
     lease_until: float | None = None
     release: str | None = None  # the release that created it (None: an older one)
+    compacted_at: str | None = None  # retention kept only its latest checkpoint, then
 
     def holder(self, now: float) -> str | None:
         """The live owner (its lease not lapsed), if any."""
@@ -159,6 +178,7 @@ class Database:
     schema and provide ``cursor``: one transaction, committed on success."""
 
     dialect: Dialect
+    saver_tables: SaverTables
     saver: "BaseCheckpointSaver"
     url: str
 
@@ -171,6 +191,20 @@ class Database:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    # ---- retention (graph/store/retention.py decides; these do what differs) ------------
+    def prune_thread(self, thread_id: str, compact: bool, ours: Callable[[Cursor], None]) -> None:
+        """Drop the thread's checkpoints (all of them, or all but the latest when
+        ``compact``) and run ``ours``, our own tables' part, as atomically as the back end allows."""
+        raise NotImplementedError
+
+    def reclaim_space(self, full: bool) -> None:
+        """Give freed pages back after a prune (``full``: the slow, thorough way)."""
+        raise NotImplementedError
+
+    def file_bytes(self) -> int | None:
+        """The database's size on disk, where it is one file (SQLite)."""
+        return None
 
     def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,
                    graph_input: dict | None = None, queued: bool = False, owner: str | None = None,

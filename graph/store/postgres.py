@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from graph.core.settings import DatabaseUnavailable
-from graph.store.database import Cursor, Database, Dialect
+from graph.store.database import Cursor, Database, Dialect, SaverTables
 
 CONNECT_TIMEOUT_S = 5
 POOL_MIN, POOL_MAX = 1, 12  # run-manager workers, event flushes, claim renewals and reads at once
@@ -34,6 +34,7 @@ POSTGRES = Dialect(
     seconds="(EXTRACT(EPOCH FROM ({later})::timestamptz - ({earlier})::timestamptz))::float8",
     buckets={"hour": """to_char(({column})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00:00+00:00"')""",
              "day": """to_char(({column})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T00:00:00+00:00"')"""},
+    byte_length="octet_length({column})",
 )
 
 @functools.lru_cache(maxsize=512)
@@ -69,6 +70,9 @@ class _Cursor:
 
 class PostgresDatabase(Database):
     dialect = POSTGRES
+    saver_tables = SaverTables(writes="checkpoint_writes",
+                               checkpoint_bytes="octet_length(checkpoint::text) + octet_length(metadata::text)",
+                               write_bytes="coalesce(octet_length(blob), 0)", blobs="checkpoint_blobs")
 
     def __init__(self, url: str) -> None:
         # Imported here: the extra is optional, and Settings has checked it is installed.
@@ -133,6 +137,28 @@ class PostgresDatabase(Database):
         """A cursor in its own transaction, committed on success and rolled back on error."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield _Cursor(cur)
+
+    def prune_thread(self, thread_id: str, compact: bool, ours: Callable[[Cursor], None]) -> None:
+        """LangGraph's ``prune`` does the saver's part: ``keep_latest`` keeps the latest
+        checkpoint with the blobs it still references (older checkpoints share them, so a
+        naive delete would cut the chain) and ``delete`` removes every row. It runs in
+        transactions of its own, so the order makes a crash between them harmless: a
+        compaction is recorded after the saver's part (done again, it changes nothing),
+        a deletion removes our rows first (a thread is never listed without its state)."""
+        if compact:
+            self.saver.prune([thread_id], strategy="keep_latest")
+        with self.cursor() as cur:
+            ours(cur)
+        if not compact:
+            self.saver.prune([thread_id], strategy="delete")
+
+    def reclaim_space(self, full: bool) -> None:
+        """Plain ``VACUUM (ANALYZE)`` of the tables a prune touches, as PostgreSQL's docs
+        advise for routine upkeep: the space is reused by new rows and writers go on.
+        ``full`` changes nothing here: ``VACUUM FULL`` would give the space back to the file
+        system but locks each table while it rewrites it, an administrator's decision."""
+        with self.pool.connection() as conn:
+            conn.execute("VACUUM (ANALYZE) checkpoints, checkpoint_blobs, checkpoint_writes, events, runs")
 
     def lock_events(self, cur: Cursor, thread_id: str) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (thread_id,))

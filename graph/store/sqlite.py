@@ -8,12 +8,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graph.store.database import Database, Dialect
+from graph.store.database import Cursor, Database, Dialect, SaverTables
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -30,10 +30,13 @@ SQLITE = Dialect(
     seconds="((julianday({later}) - julianday({earlier})) * 86400.0)",
     buckets={"hour": "strftime('%Y-%m-%dT%H:00:00+00:00', {column})",
              "day": "strftime('%Y-%m-%dT00:00:00+00:00', {column})"},
+    byte_length="length(CAST({column} AS BLOB))",
 )
 
 class SqliteDatabase(Database):
     dialect = SQLITE
+    saver_tables = SaverTables(writes="writes", checkpoint_bytes="length(checkpoint) + length(metadata)",
+                               write_bytes="length(value)")
 
     def __init__(self, path: str) -> None:
         if path != ":memory:":
@@ -41,6 +44,9 @@ class SqliteDatabase(Database):
         self.path = self.url = path
         self.conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # A new file frees pages incrementally after a prune (an older one keeps its mode
+        # until ``prolight prune --vacuum``): must come before the first table.
+        self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _enable_wal(self.conn)
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.lock = threading.Lock()
@@ -81,6 +87,44 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         self.conn.close()
+
+    def prune_thread(self, thread_id: str, compact: bool, ours: Callable[[Cursor], None]) -> None:
+        """One transaction: the saver stores each checkpoint whole (no blobs shared between
+        them), so the latest one stands alone once its parent link is cleared."""
+        _ = self.saver  # made first: its tables exist, and making it takes the lock held below
+        with self.cursor() as cur:
+            if compact:
+                latest = cur.execute("SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = ? "
+                                     "AND checkpoint_ns = ''", (thread_id,)).fetchone()[0]
+                keep = "AND NOT (checkpoint_ns = '' AND checkpoint_id = ?)"
+                cur.execute(f"DELETE FROM writes WHERE thread_id = ? {keep}", (thread_id, latest))
+                cur.execute(f"DELETE FROM checkpoints WHERE thread_id = ? {keep}", (thread_id, latest))
+                cur.execute("UPDATE checkpoints SET parent_checkpoint_id = NULL WHERE thread_id = ?", (thread_id,))
+            else:
+                cur.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+                cur.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+            ours(cur)
+
+    def reclaim_space(self, full: bool) -> None:
+        """Incremental vacuum hands the freed pages back at once without rewriting the file;
+        ``full`` (``VACUUM``) rewrites it, holding every writer off while it runs, and turns
+        an older file's auto-vacuum on. The WAL is then checkpointed so the file shrinks."""
+        with self.lock:
+            mode = self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+            if full:
+                self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                self.conn.execute("VACUUM")
+            elif mode == 2:  # INCREMENTAL; a script, since execute() steps it once: one page
+                self.conn.executescript("PRAGMA incremental_vacuum;")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def file_bytes(self) -> int | None:
+        """The database's pages, free ones included: the size of the file once the write-ahead
+        log is checkpointed (the file itself lags behind its log, and the log's size is its
+        high-water mark, not the data's)."""
+        with self.lock:
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            return pages * self.conn.execute("PRAGMA page_size").fetchone()[0]
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:

@@ -133,3 +133,14 @@ def test_token_usage_shows_on_the_thread_page_and_per_agent_in_the_metrics(
     agents = next(d.value for d in at.dataframe if "input_tokens" in d.value.columns).set_index("agent")
     assert agents.loc["planner", "input_tokens"] == plan_in and agents.loc["critic", "output_tokens"] == review_out
     assert "Tokens per run that called a chat model" in texts(at)
+
+
+def test_a_compacted_threads_page_says_its_history_was_compacted(ops: Operations) -> None:
+    thread = ops.start("Calculate 6*7").thread_id
+    ops.approve(thread)
+    with ops.db.cursor() as cur:  # older than the default policy's 30 days
+        cur.execute("UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE thread_id = ?", (thread,))
+    assert ops.prune().compacted == [thread]
+    at = app("screens/thread.py", thread_id=thread)
+    assert "Compacted by the retention policy at" in texts(at)
+    assert "calc: 42" in texts(at), "the report is still there"

@@ -23,6 +23,10 @@ def history(view: ThreadView) -> None:
     tick held by position sat on another checkpoint after a fork, "Fork from here" live).
     The table is drawn afresh whenever its rows change, and a fork clears the pick."""
     st.subheader("History")
+    if view.compacted_at:
+        st.caption(f"Compacted by the retention policy at {view.compacted_at:%Y-%m-%d %H:%M} UTC: the intermediate "
+                   "checkpoints are gone; the final state, every plan version, the sealed decisions and the events "
+                   "are kept.")
     checkpoints = operations().checkpoints(view.thread_id)
     shown = [c.checkpoint_id for c in checkpoints]
     table = f"history_table_{view.thread_id}_{len(shown)}_{st.session_state.get('history_generation', 0)}"
