@@ -96,13 +96,12 @@ class Cursor(Protocol):
 @dataclass(frozen=True)
 class SaverTables:
     """Where each back end's LangGraph saver keeps a thread's rows, for retention to count
-    them: the table of pending writes, SQL for the bytes of a checkpoint row and of a write
-    row, and the table of channel blobs (PostgreSQL; SQLite keeps values in the checkpoint)."""
+    them: the table of pending writes, and SQL for the bytes of a checkpoint row and of a
+    write row. Channel values are in ``checkpoint_blobs`` on both (``blob_bytes``)."""
 
     writes: str
     checkpoint_bytes: str
     write_bytes: str
-    blobs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +195,11 @@ class Database:
     def prune_thread(self, thread_id: str, compact: bool, ours: Callable[[Cursor], None]) -> None:
         """Drop the thread's checkpoints (all of them, or all but the latest when
         ``compact``) and run ``ours``, our own tables' part, as atomically as the back end allows."""
+        raise NotImplementedError
+
+    def blob_bytes(self, cur: Cursor, thread_id: str, keep: str) -> int:
+        """The bytes of the thread's value blobs that checkpoint ``keep`` does not refer to
+        (all of them when ``keep`` names none): what pruning it frees in that table."""
         raise NotImplementedError
 
     def reclaim_space(self, full: bool) -> None:

@@ -72,7 +72,7 @@ class PostgresDatabase(Database):
     dialect = POSTGRES
     saver_tables = SaverTables(writes="checkpoint_writes",
                                checkpoint_bytes="octet_length(checkpoint::text) + octet_length(metadata::text)",
-                               write_bytes="coalesce(octet_length(blob), 0)", blobs="checkpoint_blobs")
+                               write_bytes="coalesce(octet_length(blob), 0)")
 
     def __init__(self, url: str) -> None:
         # Imported here: the extra is optional, and Settings has checked it is installed.
@@ -151,6 +151,13 @@ class PostgresDatabase(Database):
             ours(cur)
         if not compact:
             self.saver.prune([thread_id], strategy="delete")
+
+    def blob_bytes(self, cur: Cursor, thread_id: str, keep: str) -> int:
+        return int(cur.execute(
+            "SELECT coalesce(sum(octet_length(b.blob)), 0) FROM checkpoint_blobs b WHERE b.thread_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns "
+            "AND c.checkpoint_id = ? AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)",
+            (thread_id, keep)).fetchone()[0])
 
     def reclaim_space(self, full: bool) -> None:
         """Plain ``VACUUM (ANALYZE)`` of the tables a prune touches, as PostgreSQL's docs

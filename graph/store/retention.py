@@ -43,7 +43,7 @@ class PruneReport(Model):
     checkpoints: int = 0
     writes: int = Field(0, description="Pending writes (step results of unfinished supersteps).")
     events: int = 0
-    bytes: int = Field(0, description="The data in the removed rows (on PostgreSQL, channel blobs included).")
+    bytes: int = Field(0, description="The data in the removed rows, the channel values' blobs included.")
     file_bytes_before: int | None = Field(None, description="The SQLite file's size before.")
     file_bytes_after: int | None = Field(None, description="And after, once the freed pages are given back.")
     seconds: float = 0.0
@@ -110,13 +110,7 @@ def _measure(cur: Cursor, db: Database, item: _Due, freed: _Freed) -> None:
                               f"WHERE {others}", (item.thread_id, latest)).fetchone()
     freed.writes += count
     freed.bytes += int(size)
-    if tables.blobs:  # those the kept checkpoint does not reference
-        size = cur.execute(
-            f"SELECT coalesce(sum(octet_length(b.blob)), 0) FROM {tables.blobs} b WHERE b.thread_id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns "
-            "AND c.checkpoint_id = ? AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)",
-            (item.thread_id, latest)).fetchone()[0]
-        freed.bytes += int(size)
+    freed.bytes += db.blob_bytes(cur, item.thread_id, latest)
     if not item.compact:
         count, size = cur.execute(f"SELECT count(*), coalesce(sum({db.dialect.bytes_of('payload')}), 0) FROM events "
                                   "WHERE thread_id = ?", (item.thread_id,)).fetchone()
@@ -142,12 +136,12 @@ def prune(db: Database, policy: RetentionPolicy, dry_run: bool = False, full_vac
     items = due(db, policy, limit + 1, now)
     more, items = len(items) > limit, items[:limit]
     freed, skipped = _Freed(), []
+    _ = db.saver  # the saver's tables exist before any count
     if dry_run:
         with db.cursor() as cur:
             for item in items:
                 _measure(cur, db, item, freed)
     else:
-        _ = db.saver  # the saver's tables exist before any count
         owner = new_owner()
         for item in items:
             if not _prune_one(db, item, owner, freed):

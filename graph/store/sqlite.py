@@ -38,7 +38,9 @@ class SqliteDatabase(Database):
     saver_tables = SaverTables(writes="writes", checkpoint_bytes="length(checkpoint) + length(metadata)",
                                write_bytes="length(value)")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, versioned: bool = True) -> None:
+        """``versioned``: each channel value stored once per version (``sqlite_saver.py``);
+        off only to measure against LangGraph's stock saver (``bench/storage.py``)."""
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = self.url = path
@@ -50,6 +52,7 @@ class SqliteDatabase(Database):
         _enable_wal(self.conn)
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.lock = threading.Lock()
+        self.versioned = versioned
         self._saver: SqliteSaver | None = None
         with self.lock:
             _create_schema(self.conn, self.dialect)
@@ -62,9 +65,11 @@ class SqliteDatabase(Database):
         if self._saver is None:
             from langgraph.checkpoint.sqlite import SqliteSaver
 
+            from graph.store.sqlite_saver import VersionedSqliteSaver
+
             with self.lock:
                 if self._saver is None:
-                    saver = SqliteSaver(self.conn)
+                    saver = (VersionedSqliteSaver if self.versioned else SqliteSaver)(self.conn)
                     saver.lock = self.lock  # one lock for its statements and ours
                     saver.setup()
                     self._saver = saver
@@ -89,21 +94,39 @@ class SqliteDatabase(Database):
         self.conn.close()
 
     def prune_thread(self, thread_id: str, compact: bool, ours: Callable[[Cursor], None]) -> None:
-        """One transaction: the saver stores each checkpoint whole (no blobs shared between
-        them), so the latest one stands alone once its parent link is cleared."""
+        """One transaction. Compaction keeps the latest checkpoint, its writes and the value
+        blobs it refers to; its parent link is cleared, since the parent is gone."""
         _ = self.saver  # made first: its tables exist, and making it takes the lock held below
         with self.cursor() as cur:
             if compact:
-                latest = cur.execute("SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = ? "
-                                     "AND checkpoint_ns = ''", (thread_id,)).fetchone()[0]
+                latest = cur.execute("SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                                     "ORDER BY checkpoint_id DESC LIMIT 1", (thread_id,)).fetchone()
                 keep = "AND NOT (checkpoint_ns = '' AND checkpoint_id = ?)"
-                cur.execute(f"DELETE FROM writes WHERE thread_id = ? {keep}", (thread_id, latest))
-                cur.execute(f"DELETE FROM checkpoints WHERE thread_id = ? {keep}", (thread_id, latest))
+                cur.execute(f"DELETE FROM writes WHERE thread_id = ? {keep}", (thread_id, latest[0]))
+                cur.execute(f"DELETE FROM checkpoints WHERE thread_id = ? {keep}", (thread_id, latest[0]))
                 cur.execute("UPDATE checkpoints SET parent_checkpoint_id = NULL WHERE thread_id = ?", (thread_id,))
+                cur.executemany("DELETE FROM checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? "
+                                "AND version = ?", [(thread_id, *b[:3]) for b in self._unreferenced(cur, thread_id,
+                                                                                                   latest[0])])
             else:
-                cur.execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
-                cur.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+                for table in ("writes", "checkpoints", "checkpoint_blobs"):
+                    cur.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
             ours(cur)
+
+    def blob_bytes(self, cur: Cursor, thread_id: str, keep: str) -> int:
+        return sum(b[3] for b in self._unreferenced(cur, thread_id, keep))
+
+    def _unreferenced(self, cur: Cursor, thread_id: str, keep: str) -> list[tuple[str, str, str, int]]:
+        """The value blobs (namespace, channel, version, bytes) no checkpoint but ``keep``'s
+        would miss: a compaction removes them. A blob of another namespace always goes."""
+        from graph.store.sqlite_saver import referenced_blobs
+
+        row = cur.execute("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                          "AND checkpoint_id = ?", (thread_id, keep)).fetchone()
+        kept = referenced_blobs(self.saver, *row) if row else set()
+        blobs = cur.execute("SELECT checkpoint_ns, channel, version, coalesce(length(blob), 0) FROM checkpoint_blobs "
+                            "WHERE thread_id = ?", (thread_id,)).fetchall()
+        return [b for b in blobs if b[0] != "" or (b[1], b[2]) not in kept]
 
     def reclaim_space(self, full: bool) -> None:
         """Incremental vacuum hands the freed pages back at once without rewriting the file;
