@@ -299,6 +299,17 @@ class StepResult(Model):
     cached: bool = False  # the output came from the result cache; the tool was not called
 
 
+def dump_result(result: StepResult) -> dict[str, Any]:
+    """A step's result for the graph state, without its empty fields (None, and ``cached``
+    when false): it is stored three times per step (the task's write, the executor's write,
+    the checkpoint's value), and every reader fills them back (``StepView`` validates, the
+    engine reads with ``.get``)."""
+    data = result.model_dump(mode="json", exclude_none=True)
+    if not data["cached"]:
+        del data["cached"]
+    return data
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     """JSON-safe dict for the graph state (no datetimes or enums left as objects)."""
     return model.model_dump(mode="json")

@@ -42,7 +42,7 @@ from graph.core.errors import CheckFailed
 from graph.core.events import CURRENT_STEP, emit
 from graph.core.nodes import EXECUTOR
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
-from graph.core.schemas import Attempt, CachePolicy, Plan, Status, Step, StepResult, StepStatus, dump, utc_now
+from graph.core.schemas import Attempt, CachePolicy, Plan, Status, Step, StepResult, StepStatus, dump_result, utc_now
 from graph.core.secrets import redact, resolve
 from graph.core.tracing import fail, tool_span
 from opentelemetry.trace import Span
@@ -151,7 +151,7 @@ class StepRun:
                 raise RuntimeError(f"the stored result of this task belongs to step {owner!r}")
             self.record(step_id, {k: v for k, v in value.items() if k != "step"})
         except BaseException as exc:  # the task itself broke; never leave dependents waiting
-            self.record(step_id, dump(StepResult(status=StepStatus.FAILED, error=one_line(exc))))
+            self.record(step_id, dump_result(StepResult(status=StepStatus.FAILED, error=one_line(exc))))
 
     def wait_for(self, step: Step) -> None:
         for dep in step.depends_on:
@@ -163,7 +163,7 @@ class StepRun:
 def execute_step(run: StepRun, step_id: str) -> dict[str, Any]:
     """One step's task. The run is an argument like any other: LangGraph keeps a task's
     return value, never its arguments."""
-    return {"step": step_id, **dump(run_step(run, step_id))}
+    return {"step": step_id, **dump_result(run_step(run, step_id))}
 
 
 step_task = task(execute_step)  # the function stays importable by its name, so LangGraph caches its wrapper

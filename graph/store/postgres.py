@@ -19,6 +19,7 @@ from typing import Any
 
 from graph.core.settings import DatabaseUnavailable
 from graph.store.database import Cursor, Database, Dialect, SaverTables
+from graph.store.migrations import LATEST, migrate
 
 CONNECT_TIMEOUT_S = 5
 POOL_MIN, POOL_MAX = 1, 12  # run-manager workers, event flushes, claim renewals and reads at once
@@ -110,27 +111,22 @@ class PostgresDatabase(Database):
                 time.sleep(0.05)
             try:
                 with conn.transaction():
-                    for statement in self.dialect.schema():
-                        conn.execute(statement)
-                    for column, kind in self.dialect.run_columns().items():
-                        conn.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} {kind}")
+                    migrate(conn, "postgres", self.dialect, mark="%s")
                 self.saver.setup()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
     def _schema_is_current(self) -> bool:
-        """Every process opens the database; only the first of a new one has work to do."""
+        """Every process opens the database; only the first of a new one, or of one an
+        older release laid out, has work to do (a newer one is refused by ``migrate``)."""
         with self.pool.connection() as conn:
-            have = conn.execute("SELECT to_regclass('breakers') IS NOT NULL AND "
+            have = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AND "
                                 "to_regclass('checkpoint_migrations') IS NOT NULL").fetchone()[0]
             if not have:
                 return False
             latest = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()[0]
-            columns = {row[0] for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = 'runs'").fetchall()}
-        # A database of an older release lacks the runs columns added since: not current.
-        return latest == len(self.saver.MIGRATIONS) - 1 and set(self.dialect.run_columns()) <= columns
+            ours = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        return latest == len(self.saver.MIGRATIONS) - 1 and ours == LATEST
 
     @contextmanager
     def cursor(self) -> Iterator[Cursor]:

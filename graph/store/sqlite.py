@@ -166,17 +166,13 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 def _create_schema(conn: sqlite3.Connection, dialect: Dialect) -> None:
-    """Tables and added columns in one write transaction, so processes opening the same
-    file at once take turns: the second sees the first's columns instead of adding them
-    twice ("duplicate column name")."""
+    """The migrations this file lacks (``migrations.py``), in one write transaction, so
+    processes opening the same file at once take turns: the second finds them applied."""
+    from graph.store.migrations import migrate
+
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in dialect.schema():
-            conn.execute(statement)
-        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for column, kind in dialect.run_columns().items():
-            if column not in have:
-                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        migrate(conn, "sqlite", dialect)
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -6,7 +6,9 @@ The stock ``SqliteSaver`` serialises every channel into every checkpoint, so a t
 result) again in each of its eight checkpoints: about 1.5 KB of checkpoint per step for a
 result of a few bytes. Here a checkpoint row holds the checkpoint without its values, and
 each value goes to ``checkpoint_blobs`` under (thread, namespace, channel, version): a
-value that did not change since the last checkpoint is not written again.
+value that did not change since the last checkpoint is not written again. Values of more
+than 2 KB (the plan, every step's results), in the checkpoint tables and in the pending
+writes alike, are stored deflated (``Compressed``).
 
 What stays as it was: the checkpoint and writes tables (their rows, ids and parents), so
 history, forks, pending writes and LangGraph's own readers work unchanged, and a
@@ -18,6 +20,7 @@ and ``list`` hand LangGraph the same checkpoint the stock saver would."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +28,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple,
                                        get_checkpoint_metadata)
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from graph.store.migrations import SQLITE_WRITES
 
 BLOBS_SCHEMA = """CREATE TABLE IF NOT EXISTS checkpoint_blobs (
     thread_id     TEXT NOT NULL,
@@ -38,10 +43,43 @@ BLOBS_SCHEMA = """CREATE TABLE IF NOT EXISTS checkpoint_blobs (
 EMPTY = "empty"  # a channel with a version and no value (as the PostgreSQL saver marks it)
 
 
+class Compressed:
+    """A serializer that deflates the values it is handed when they are large (a plan, the
+    results of every step), marking the type (``msgpack+zlib``); smaller ones, and values an
+    earlier release stored, read as they are. Level 1: a 200 KB value of a thousand step
+    results shrinks about sevenfold in about a millisecond."""
+
+    SUFFIX = "+zlib"
+    ABOVE = 2048  # bytes: below this the header and the CPU are not worth it
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        type_, data = self.inner.dumps_typed(obj)
+        if len(data) > self.ABOVE and not type_.endswith(self.SUFFIX):
+            return type_ + self.SUFFIX, zlib.compress(data, 1)
+        return type_, data
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, blob = data
+        if type_.endswith(self.SUFFIX):
+            return self.inner.loads_typed((type_.removesuffix(self.SUFFIX), zlib.decompress(blob)))
+        return self.inner.loads_typed(data)
+
+    def __getattr__(self, name: str) -> Any:  # dumps/loads and whatever else LangGraph asks of it
+        return getattr(self.inner, name)
+
+
 class VersionedSqliteSaver(SqliteSaver):
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self.serde = Compressed(self.serde)
+
     def setup(self) -> None:
         if self.is_setup:
             return
+        self.conn.execute(SQLITE_WRITES.format(name="writes"))  # before LangGraph's: keyed, no rowid
         super().setup()
         self.conn.execute(BLOBS_SCHEMA)
         self.conn.commit()

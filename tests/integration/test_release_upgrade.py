@@ -15,6 +15,8 @@ import pytest
 from graph.core.release import release as current_release
 from graph.operations import Operations
 from graph.store.connect import open_database
+from graph.store.migrations import LATEST, MIGRATIONS, DatabaseTooNew
+from tests.support.cli import Cli
 from tests.support.settings import home_settings
 
 RELEASES = Path(__file__).resolve().parents[1] / "releases"
@@ -43,23 +45,50 @@ def test_an_earlier_releases_database_opens_and_its_threads_go_on(tmp_path: Path
         assert {row.release for row in ops.threads().items} == {None}, "made before threads recorded a release"
         made_now = ops.start("Calculate 1+1").thread_id
         assert ops.thread(made_now).release == current_release() != "unknown"
+        with ops.db.cursor() as cur:
+            assert [r[0] for r in cur.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()] == \
+                [m.version for m in MIGRATIONS], "every migration ran, in order, and is recorded"
+            writes = cur.execute("SELECT sql FROM sqlite_master WHERE name = 'writes'").fetchone()[0]
+            assert "WITHOUT ROWID" in writes, "migration 2 laid out the old writes table again"
     finally:
         ops.close()
 
 
 @pytest.mark.both_backends
 def test_a_database_without_the_newer_columns_gains_them_when_opened(home: Path, db_url: str) -> None:
-    """An older release's tables (here: runs without ``release``) get the columns they lack
-    when this release opens the database, on SQLite and on PostgreSQL, where a process
-    that finds the schema current skips the work: it must not take an old one for current."""
+    """An older release's tables (here: runs without ``release``, and no schema version,
+    which releases before this one did not record) get the columns they lack when this
+    release opens the database, on SQLite and on PostgreSQL, where a process that finds
+    the schema current skips the work: it must not take an old one for current."""
     settings = home_settings(home, db_url)
     db = open_database(settings.db)
     with db.cursor() as cur:
         cur.execute("ALTER TABLE runs DROP COLUMN release")
+        cur.execute("DROP TABLE schema_migrations")
     db.close()
     ops = Operations(open_database(settings.db), settings)
     try:
         made = ops.start("Calculate 1+1").thread_id
         assert ops.thread(made).release == current_release()
+        with ops.db.cursor() as cur:
+            assert [r[0] for r in cur.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()] == \
+                [m.version for m in MIGRATIONS]
     finally:
         ops.close()
+
+
+@pytest.mark.both_backends
+def test_a_database_a_newer_release_laid_out_is_refused_with_one_line(home: Path, db_url: str) -> None:
+    """An older release must not write rows a newer one laid out differently: the CLI says so
+    and exits non-zero, and nothing is written."""
+    settings = home_settings(home, db_url)
+    db = open_database(settings.db)
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO schema_migrations (version, applied_at, release) VALUES (?, ?, ?)",
+                    (LATEST + 1, "2027-01-01T00:00:00+00:00", "9.9.9"))
+    db.close()
+    with pytest.raises(DatabaseTooNew, match=f"schema is version {LATEST + 1}, newer than this release"):
+        open_database(settings.db)
+    refused = Cli(home)("threads")
+    assert refused.code != 0 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert f"schema is version {LATEST + 1}" in refused.stderr
