@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python -m bench.cli
 	$(BIN)/python -m bench.cache
 	$(BIN)/python -m bench.stream
+	$(BIN)/python -m bench.storage
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -23,6 +23,7 @@ SMALLEST = {
     "bench.ui": (["--loads", "1", "--events", "2", "--threads", "20"], "goal p95"),
     "bench.cache": (["--steps", "3", "--delay", "0.01"], "cache ratio"),
     "bench.stream": (["--subscribers", "20", "--threads", "5", "--seconds", "2"], "stream ratio"),
+    "bench.storage": (["--steps", "5", "--runs", "10"], "storage ratio"),
 }
 
 

@@ -720,3 +720,22 @@ def test_a_step_awaiting_review_is_found_in_the_inbox_and_sent_back_with_edited_
     assert done["audit"]["verified"]
     expect(cell(page, "decisions_table", "review of c: retry with other args")).to_have_count(1, timeout=WAIT_MS)
     no_exception(page)
+
+
+def test_a_compacted_thread_reads_as_before_and_says_its_history_was_compacted(
+        dashboard: str, page: Page, setup: Setup) -> None:
+    """Issue 22: retention kept only the latest checkpoint; the operator still sees the
+    report, the steps and the sealed decision, and is told why history has one row."""
+    thread = setup.run("Calculate 6*7")
+    setup.approve(thread)
+    with setup.ops.db.cursor() as cur:  # older than the default policy's 30 days
+        cur.execute("UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE thread_id = ?", (thread,))
+    assert thread in setup.ops.prune()["compacted"]
+    page.goto(f"{dashboard}/thread?thread_id={thread}")
+    expect(page.get_by_text(re.compile("Compacted by the retention policy at"))).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("1/1 steps succeeded\ncalc: 42")).to_be_visible(timeout=WAIT_MS)
+    wait_for_tables(page, 4)
+    page.get_by_role("heading", name="History").scroll_into_view_if_needed()
+    shot(page, setup.home, "thread-compacted")
+    assert len(setup.history(thread)) == 1
+    no_exception(page)

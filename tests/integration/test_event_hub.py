@@ -79,3 +79,34 @@ def test_one_poller_feeds_every_stream_and_idle_streams_read_nothing(settings: S
         assert [e.seq for e in got[index][:-1]] == stored, "every event once, in order"
         assert got[index][-1] == "COMPLETED"
     ops.close()
+
+
+def test_a_stream_opened_after_a_command_never_ends_on_a_position_read_before_it(settings: Settings) -> None:
+    """Seen in CI: ``prolight approve`` against a server follows the thread until it
+    settles. Another stream of the same thread had left the hub holding the gate's
+    position (settled), so the new stream ended at once, before the hub read the approval,
+    and the client printed EXECUTING for a run it had asked to see finish. Ticks are driven
+    by hand here: the hub's own poller sleeps through the test."""
+    ops = Operations(open_database(settings.db), settings)
+    thread = ops.start("Calculate 1+1").thread_id  # at the gate: settled
+    hub = EventHub(ops, poll_s=3600)
+
+    async def scenario() -> None:
+        watcher = hub.stream(thread, 0, "finished")
+        first = asyncio.create_task(anext(watcher))
+        await until(lambda: thread in hub._watches and hub._watches[thread].position is not None, "the hub's first look")
+        await first
+        seen = ops.events(thread).last_seq
+        await asyncio.to_thread(ops.approve, thread, queue=True)  # recorded; a worker would execute it
+        follower = hub.stream(thread, seen, "settled")
+        item = asyncio.create_task(anext(follower))
+        await until(lambda: item.done() or getattr(hub._watches[thread], "wants_fresh", False), "the follower looked")
+        assert not item.done(), f"ended on the gate's position, read before it began: {item.result()!r}"
+        await hub._tick()  # a look after the command: the decision, and the thread queued (not settled)
+        got = await item
+        assert not isinstance(got, str) and got.kind == "decision"
+        for stream in (watcher, follower):
+            await stream.aclose()
+
+    asyncio.run(scenario())
+    ops.close()

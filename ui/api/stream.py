@@ -43,6 +43,8 @@ class _Watch:
         self.batch: list[StoredEvent] = []  # the events after batch_from, read once for every stream
         self.batch_from = 0
         self.changed = asyncio.Event()
+        self.read_at = 0  # the hub's tick that last read this thread's position
+        self.wants_fresh = False  # a stream waits for a position read after it began
 
     def notify(self) -> None:
         self.changed.set()
@@ -63,11 +65,16 @@ class EventHub:
         self._ops, self._poll_s = ops, poll_s
         self._watches: dict[str, _Watch] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._reading = 0  # the tick whose read started last
 
     async def stream(self, thread_id: str, after: int, until: FollowUntil) -> AsyncIterator[StoredEvent | str]:
         """The thread's events after ``after``, then its final status (a ``str``)."""
         watch = self._watches.setdefault(thread_id, _Watch())
         watch.streams += 1
+        # A position read before this stream began can predate the command its client just
+        # sent (seen in CI: a follow after an approve ended on the gate's settled position,
+        # shared with another stream of the thread): it may end the stream only if read later.
+        begun = self._reading
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll())
         try:
@@ -87,8 +94,10 @@ class EventHub:
                     continue
                 position = watch.position
                 if position is not None and seq >= position.last_seq and position.stopped(until):
-                    yield position.status.value
-                    return
+                    if watch.read_at > begun:
+                        yield position.status.value
+                        return
+                    watch.wants_fresh = True  # the next tick wakes us, changed or not
                 await changed.wait()
         finally:
             watch.streams -= 1
@@ -104,19 +113,26 @@ class EventHub:
             await asyncio.sleep(self._poll_s)
 
     async def _tick(self) -> None:
+        self._reading += 1
+        tick = self._reading
         positions = await run_in_threadpool(self._ops.stream_positions, list(self._watches))
         for thread_id, position in positions.items():
             watch = self._watches.get(thread_id)
             if watch is None:
                 continue
+            watch.read_at = tick
             if watch.seq is None:  # first sight: streams read what came before themselves
                 watch.seq = watch.batch_from = position.last_seq
             elif position.last_seq > watch.seq:
                 page = await run_in_threadpool(self._ops.events, thread_id, watch.seq)
                 watch.batch, watch.batch_from, watch.seq = page.events, watch.seq, page.last_seq
             elif position == watch.position:
+                if watch.wants_fresh:
+                    watch.wants_fresh = False
+                    watch.notify()
                 continue
             watch.position = position
+            watch.wants_fresh = False
             watch.notify()
 
 
