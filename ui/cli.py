@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave threads of dead processes alone (PROLIGHT_RESUME_ORPHANS=0)")
     command("tools", "list the tools plans may use")
     command("breakers", "circuit breakers that have changed state, with their state")
+    command("storage", "the database's size, and what the [retention] policy prunes next")
     return parser
 
 
@@ -289,6 +290,8 @@ def run_command(args: argparse.Namespace, ops: OperationsApi) -> Any:
             return ops.checkpoint_state(args.thread, args.checkpoint)
         case "breakers":
             return ops.breakers()
+        case "storage":
+            return ops.storage()
         case "tools":
             return ops.tools()
     raise UsageError(f"unknown command {args.command}")

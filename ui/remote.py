@@ -24,7 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from graph.operations import BadInput, RequestError, ThreadNotFound
 from graph.operations.commands import COMMANDS, CommandRequest
 from graph.operations.reconnect import END_EVENT, HEARTBEAT_HEADER, backoff
-from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, CheckpointState,
+from graph.operations.models import (FOLLOW_UNTIL, AuditReport, BranchView, BreakerView, StorageView, CheckpointState,
                                      CheckpointView, EventPage, FollowUntil, Metrics, PendingApproval, RetryConfig,
                                      StatusCounts, StoredEvent, ThreadPage, ThreadQuery, ThreadView, ToolView)
 
@@ -175,6 +175,9 @@ class RemoteOperations:
 
     def breakers(self) -> list[BreakerView]:
         return self._call(list[BreakerView], "GET", "/breakers")
+
+    def storage(self) -> StorageView:
+        return self._call(StorageView, "GET", "/storage")
 
     def tools(self) -> list[ToolView]:
         return self._call(list[ToolView], "GET", "/tools")

@@ -69,6 +69,8 @@ def readable(command: str, result: Any) -> str:
                if result["audit_key"] else "")
         return (f"backup {result['path']}: {result['bytes']:,} bytes, {result['threads']} threads, "
                 f"integrity {result['integrity']}{key}")
+    if command == "storage":
+        return _storage_text(result)
     if command == "prune":
         return _prune_text(result)
     if command in ("audit", "verify-export"):
@@ -178,9 +180,23 @@ def _prune_text(result: dict) -> str:
              f"{result['writes']:,} writes, {result['events']:,} events, {result['bytes']:,} bytes "
              f"in {result['seconds']:.2f}s"]
     if result["file_bytes_before"] is not None and not result["dry_run"]:
-        lines.append(f"file {result['file_bytes_before']:,} -> {result['file_bytes_after']:,} bytes")
+        lines.append(f"database {result['file_bytes_before']:,} -> {result['file_bytes_after']:,} bytes")
     if result["skipped"]:
         lines.append(f"skipped {len(result['skipped'])} busy threads (the next prune takes them)")
     if result["more"]:
         lines.append("more threads are due: run it again, or raise --limit")
+    return "\n".join(lines)
+
+
+def _storage_text(view: dict) -> str:
+    size = f"{view['bytes']:,} bytes, " if view["bytes"] is not None else ""
+    lines = [f"{size}{view['threads']:,} threads, {view['compacted']:,} compacted"
+             + (f" (last at {view['last_compacted_at'][:19]})" if view["last_compacted_at"] else "")]
+    for rule in view["rules"]:
+        compact = f"compact after {rule['compact_after_days']:g} days" if rule["compact_after_days"] else "never compacted"
+        delete = f"delete after {rule['delete_after_days']:g} days" if rule["delete_after_days"] else "never deleted"
+        lines.append(f"  {rule['status']:<10} {compact}, {delete}; due now: {rule['due_compact']} to compact, "
+                     f"{rule['due_delete']} to delete")
+    every = view["every_minutes"]
+    lines.append(f"a run manager applies it every {every:g} minutes" if every else "no run manager applies it on its own")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field, model_validator
 
 from graph.core.model import Model
-from graph.core.schemas import FINISHED, Status
+from graph.core.schemas import Status
 
 
 class RetentionRule(Model):
@@ -44,7 +44,7 @@ class RetentionRule(Model):
 
 
 COMPACTABLE = (Status.COMPLETED, Status.REJECTED)  # nothing can continue them
-PRUNABLE = tuple(sorted(FINISHED))  # FAILED and CANCELLED may be deleted, never compacted
+PRUNABLE = (*COMPACTABLE, Status.FAILED, Status.CANCELLED)  # every FINISHED status; the last two: deleted only
 DEFAULT_COMPACT_DAYS = 30.0
 
 

@@ -45,7 +45,7 @@ from graph.store.runs import is_settled, row_settled, run_row
 
 if TYPE_CHECKING:
     from graph.store.backup import BackupReport
-    from graph.store.retention import PruneReport
+    from graph.store.retention import PruneReport, StorageView
     from langchain_core.language_models import BaseChatModel
     from prometheus_client import CollectorRegistry
 
@@ -376,6 +376,12 @@ class Operations:
 
     def breakers(self) -> list[BreakerView]:
         return breaker_views(self.db)
+
+    def storage(self) -> StorageView:
+        """The database's size, and what the retention policy will do next (``retention.py``)."""
+        from graph.store.retention import storage
+
+        return storage(self.db, self.settings.retention)
 
     def check_plan(self, plan: Plan) -> list[CritiqueIssue]:
         """The rules a plan must pass before it may run (errors block), each naming its step:

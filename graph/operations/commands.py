@@ -249,5 +249,6 @@ READS: tuple[Read, ...] = (
     Read("events", "/threads/{thread_id}/events", "events"),
     Read("metrics", "/metrics/summary", "metrics"),
     Read("breakers", "/breakers", "breakers"),
+    Read("storage", "/storage", "storage"),
     Read("tools", "/tools", "tools"),
 )

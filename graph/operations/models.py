@@ -22,6 +22,7 @@ from graph.core.schemas import (FINISHED, FOLLOW_UNTIL, UNSUCCESSFUL, Action, At
 # Answers the store builds itself (the breaker view with its half-open state, the metrics in
 # SQL), named here so every front end takes its answer types from this one module.
 from graph.store.breakers import BreakerView  # noqa: F401
+from graph.store.retention import RetentionRow, StorageView  # noqa: F401
 from graph.store.metrics import Metrics, TokenUsage  # noqa: F401
 
 SortKey = Literal["updated", "created", "status", "goal"]

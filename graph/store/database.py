@@ -207,7 +207,7 @@ class Database:
         raise NotImplementedError
 
     def file_bytes(self) -> int | None:
-        """The database's size on disk, where it is one file (SQLite)."""
+        """The database's size on disk, if the back end can tell."""
         return None
 
     def create_run(self, thread_id: str, goal: str, status: str, model: str, operator: str,

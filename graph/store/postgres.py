@@ -155,6 +155,11 @@ class PostgresDatabase(Database):
             "AND c.checkpoint_id = ? AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)",
             (thread_id, keep)).fetchone()[0])
 
+    def file_bytes(self) -> int | None:
+        """The whole database's size on disk (other tables of the database included)."""
+        with self.pool.connection() as conn:
+            return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
     def reclaim_space(self, full: bool) -> None:
         """Plain ``VACUUM (ANALYZE)`` of the tables a prune touches, as PostgreSQL's docs
         advise for routine upkeep: the space is reused by new rows and writers go on.

@@ -20,6 +20,7 @@ which threads an audit still needs or which a person is waiting on: that is this
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,8 +45,9 @@ class PruneReport(Model):
     writes: int = Field(0, description="Pending writes (step results of unfinished supersteps).")
     events: int = 0
     bytes: int = Field(0, description="The data in the removed rows, the channel values' blobs included.")
-    file_bytes_before: int | None = Field(None, description="The SQLite file's size before.")
-    file_bytes_after: int | None = Field(None, description="And after, once the freed pages are given back.")
+    file_bytes_before: int | None = Field(None, description="The database's size before.")
+    file_bytes_after: int | None = Field(None, description="And after, once the freed pages are given back "
+                                                           "(PostgreSQL reuses them instead: about the same).")
     seconds: float = 0.0
     more: bool = Field(False, description="The batch was full: more threads are due.")
 
@@ -65,33 +67,73 @@ class _Freed:
     threads: dict[str, list[str]] = field(default_factory=lambda: {"compacted": [], "deleted": []})
 
 
-def due(db: Database, policy: RetentionPolicy, limit: int, now: datetime | None = None) -> list[_Due]:
-    """The oldest threads the policy says to prune, at most ``limit``; deletions first (a
-    thread due for both is deleted). Claimed threads are left out here, and checked again
-    under the claim."""
-    now = now or utc_now()
-    found: list[_Due] = []
+def _rules(db: Database, policy: RetentionPolicy, now: datetime) -> Iterator[tuple[Status, bool, str, list]]:
+    """Each rule as (status, compact, WHERE over ``runs``, its parameters); deletions first.
+    A thread due for both is deleted, so the compaction rule leaves it out."""
     fork = f"{db.dialect.json_text('e.payload', 'action')} = 'fork'"
     for compact in (False, True):
         for status in PRUNABLE:
             rule = policy.rule(status)
             days = rule.compact_after_days if compact else rule.delete_after_days
-            if days is None or len(found) >= limit:
+            if days is None:
                 continue
             where = ["status = ?", "updated_at < ?", "queued = 0", "(owner IS NULL OR lease_until < ?)"]
+            params: list = [status.value, (now - timedelta(days=days)).isoformat(), time.time()]
             if compact:
                 where += ["compacted_at IS NULL", "NOT EXISTS (SELECT 1 FROM events e WHERE e.thread_id = "
                           f"runs.thread_id AND e.kind = 'decision' AND {fork})"]
-            if compact and rule.delete_after_days is not None:  # due for deletion already: taken above
-                where.append("updated_at >= ?")
-            params: list = [status.value, (now - timedelta(days=days)).isoformat(), time.time()]
-            if compact and rule.delete_after_days is not None:
-                params.append((now - timedelta(days=rule.delete_after_days)).isoformat())
-            with db.cursor() as cur:
-                rows = cur.execute(f"SELECT thread_id FROM runs WHERE {' AND '.join(where)} "
-                                   "ORDER BY updated_at LIMIT ?", (*params, limit - len(found))).fetchall()
-            found += [_Due(r[0], compact) for r in rows]
+                if rule.delete_after_days is not None:
+                    where.append("updated_at >= ?")
+                    params.append((now - timedelta(days=rule.delete_after_days)).isoformat())
+            yield status, compact, " AND ".join(where), params
+
+
+def due(db: Database, policy: RetentionPolicy, limit: int, now: datetime | None = None) -> list[_Due]:
+    """The oldest threads the policy says to prune, at most ``limit``, deletions first.
+    Claimed threads are left out here, and checked again under the claim."""
+    found: list[_Due] = []
+    for _, compact, where, params in _rules(db, policy, now or utc_now()):
+        if len(found) >= limit:
+            break
+        with db.cursor() as cur:
+            rows = cur.execute(f"SELECT thread_id FROM runs WHERE {where} ORDER BY updated_at LIMIT ?",
+                               (*params, limit - len(found))).fetchall()
+        found += [_Due(r[0], compact) for r in rows]
     return found
+
+
+class RetentionRow(Model):
+    status: Status
+    compact_after_days: float | None
+    delete_after_days: float | None
+    due_compact: int = Field(0, description="Threads the next prune compacts.")
+    due_delete: int = Field(0, description="Threads the next prune deletes.")
+
+
+class StorageView(Model):
+    """What the database holds and what the retention policy will do to it next."""
+
+    bytes: int | None = Field(description="The database's size (SQLite: its pages; PostgreSQL: pg_database_size).")
+    threads: int
+    compacted: int = Field(description="Threads whose intermediate checkpoints retention removed.")
+    last_compacted_at: datetime | None = None
+    rules: list[RetentionRow]
+    every_minutes: float = Field(description="How often a run manager applies the policy (0: never on its own).")
+
+
+def storage(db: Database, policy: RetentionPolicy, now: datetime | None = None) -> StorageView:
+    counts: dict[tuple[Status, bool], int] = {}
+    with db.cursor() as cur:
+        for status, compact, where, params in _rules(db, policy, now or utc_now()):
+            counts[(status, compact)] = cur.execute(f"SELECT count(*) FROM runs WHERE {where}", params).fetchone()[0]
+        threads, compacted, last = cur.execute(
+            "SELECT count(*), count(compacted_at), max(compacted_at) FROM runs").fetchone()
+    rules = [RetentionRow(status=status, compact_after_days=policy.rule(status).compact_after_days,
+                          delete_after_days=policy.rule(status).delete_after_days,
+                          due_compact=counts.get((status, True), 0), due_delete=counts.get((status, False), 0))
+             for status in PRUNABLE]
+    return StorageView(bytes=db.file_bytes(), threads=threads, compacted=compacted, last_compacted_at=last,
+                       rules=rules, every_minutes=policy.every_minutes)
 
 
 def _measure(cur: Cursor, db: Database, item: _Due, freed: _Freed) -> None:

@@ -601,8 +601,13 @@ def test_the_metrics_page_shows_the_runs_just_made(dashboard: str, page: Page, s
     page.goto(f"{dashboard}/metrics")
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("2", timeout=WAIT_MS)
     expect(page.get_by_text("Runs by status, per hour created")).to_be_visible()
-    wait_for_tables(page, 3)  # tools, agents, transitions
+    wait_for_tables(page, 4)  # tools, agents, transitions, retention
     shot(page, setup.home, "metrics")
+    storage = page.get_by_role("heading", name="Storage and retention")
+    storage.scroll_into_view_if_needed()
+    expect(page.get_by_text(re.compile("applies the \\[retention\\] policy of the settings every 60 minutes"))
+           ).to_be_visible(timeout=WAIT_MS)
+    shot(page, setup.home, "metrics-storage")
     no_exception(page)
 
 

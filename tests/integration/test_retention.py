@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from graph.core.errors import SettingsError
-from graph.core.retention import RetentionPolicy, RetentionRule
-from graph.core.schemas import Plan, utc_now
+from graph.core.retention import PRUNABLE, RetentionPolicy, RetentionRule
+from graph.core.schemas import FINISHED, Plan, utc_now
 from graph.core.settings import Settings
 from graph.operations import Operations
 from graph.store.connect import open_database
@@ -72,6 +72,9 @@ def test_a_pruned_database_still_resumes_approves_lists_history_forks_and_verifi
         threads = make_threads(ops, home)
         before = {name: rows(ops, t) for name, t in threads.items()}
         views = {name: ops.thread(t) for name, t in threads.items()}
+        due = {r.status.value: (r.due_compact, r.due_delete) for r in ops.storage().rules}
+        assert due == {"COMPLETED": (1, 0), "REJECTED": (1, 0), "FAILED": (0, 0), "CANCELLED": (0, 0)}, \
+            "the forked and the recent completed threads are not due"
 
         report = ops.prune()
         assert sorted(report.compacted) == sorted([threads["completed"], threads["rejected"]])
@@ -89,6 +92,9 @@ def test_a_pruned_database_still_resumes_approves_lists_history_forks_and_verifi
         for name in ("failed", "waiting", "forked", "recent"):  # never touched
             assert rows(ops, threads[name]) == before[name], name
         assert ops.prune().compacted == [], "a compacted thread is not pruned again"
+        storage = ops.storage()
+        assert storage.compacted == 2 and storage.threads == len(threads) and storage.last_compacted_at is not None
+        assert all(r.due_compact == r.due_delete == 0 for r in storage.rules) and storage.bytes > 0
 
         for thread_id in threads.values():
             assert ops.audit(thread_id).verified, thread_id
@@ -161,6 +167,9 @@ def test_dry_run_removes_nothing_and_the_file_shrinks_after_pruning(cli: Cli) ->
     assert dry["dry_run"] and sorted(dry["compacted"]) == sorted(threads) and dry["checkpoints"] > 0
     assert counts() == before, "a dry run removes nothing"
     text = cli("prune", "--dry-run").stdout
+    shown = cli("storage").stdout.splitlines()
+    assert shown[0].endswith("3 threads, 0 compacted") and \
+        shown[1] == "  COMPLETED  compact after 7 days, never deleted; due now: 3 to compact, 0 to delete"
     assert text.startswith(f"dry run: 3 threads compacted, 0 deleted; would remove {dry['checkpoints']:,} checkpoints")
 
     done = cli.ok("prune")
@@ -239,6 +248,7 @@ def test_a_policy_that_would_break_threads_is_refused_with_a_clear_message(
 
 
 def test_the_default_policy_compacts_after_30_days_and_deletes_nothing() -> None:
+    assert set(PRUNABLE) == FINISHED, "every finished status has a rule"
     policy = RetentionPolicy()
     assert policy.completed.compact_after_days == policy.rejected.compact_after_days == 30
     assert all(r.delete_after_days is None for r in (policy.completed, policy.rejected, policy.failed,

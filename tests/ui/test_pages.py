@@ -4,6 +4,8 @@ what the pages queue."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graph.core.schemas import Plan, Status
@@ -144,3 +146,19 @@ def test_a_compacted_threads_page_says_its_history_was_compacted(ops: Operations
     at = app("screens/thread.py", thread_id=thread)
     assert "Compacted by the retention policy at" in texts(at)
     assert "calc: 42" in texts(at), "the report is still there"
+
+
+def test_the_metrics_page_shows_the_storage_and_what_retention_does_next(
+        ops: Operations, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pages' run manager would prune the thread on its own a moment after it starts.
+    (tmp_path / "prolight.toml").write_text("[retention]\nevery_minutes = 0\n")
+    monkeypatch.setenv("PROLIGHT_SETTINGS", str(tmp_path / "prolight.toml"))
+    thread = ops.start("Calculate 6*7").thread_id
+    ops.approve(thread)
+    with ops.db.cursor() as cur:  # older than the default policy's 30 days
+        cur.execute("UPDATE runs SET updated_at = '2020-01-01T00:00:00+00:00' WHERE thread_id = ?", (thread,))
+    at = app("screens/metrics.py")
+    assert {m.label: m.value for m in at.metric}["Due now"] == "1"
+    [table] = [d.value for d in at.dataframe if "due to compact" in d.value.columns]
+    assert table.set_index("status").loc["COMPLETED", "due to compact"] == 1
+    assert "No process applies the [retention] policy on its own (every_minutes = 0)" in texts(at)

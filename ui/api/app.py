@@ -21,7 +21,7 @@ from graph.operations.models import FollowUntil, Status
 from graph.operations.config import Settings
 from graph.operations import Operations
 from graph.operations.commands import COMMANDS
-from graph.operations.models import (AuditReport, BranchView, BreakerView, CheckpointState, CheckpointView, EventPage,
+from graph.operations.models import (AuditReport, BranchView, BreakerView, StorageView, CheckpointState, CheckpointView, EventPage,
                                      Metrics, PendingApproval, SortKey, StatusCounts, ThreadPage, ThreadQuery,
                                      ThreadView, ToolView)
 from graph.operations.storable import INT_MAX, storable_text
@@ -158,6 +158,10 @@ def create_app(ops: Operations, settings: Settings, open_access: bool = False) -
     @app.get("/breakers", response_model=list[BreakerView])
     def breakers(_: Caller = READ) -> list[BreakerView]:
         return ops.breakers()
+
+    @app.get("/storage", response_model=StorageView)
+    def storage(_: Caller = READ) -> StorageView:
+        return ops.storage()
 
     @app.get("/tools", response_model=list[ToolView])
     def tools(_: Caller = READ) -> list[ToolView]:

@@ -13,7 +13,7 @@ import pandas as pd
 from graph.operations.models import Check, StoredEvent, check_label
 from graph.operations.models import Decision, Status, StepStatus
 from graph.operations.models import (BreakerView, CheckpointView, CritiqueIssue, FieldChange, Metrics, PendingApproval,
-                                     Plan, PlanVersion, RunSummary, StepChange, StepView, TokenUsage)
+                                     Plan, PlanVersion, RunSummary, StepChange, StepView, StorageView, TokenUsage)
 from ui.render import event_detail
 
 GOAL_CHARS = 120  # the list cuts goals; the thread page shows them whole
@@ -328,6 +328,23 @@ def breakers_frame(breakers: list[BreakerView]) -> pd.DataFrame:
         "state": pd.Series([b.state for b in breakers], dtype="string"),
         "failures": pd.Series([b.failures for b in breakers], dtype="int64"),
         "last_error": pd.Series([b.last_error for b in breakers], dtype="string"),
+    })
+
+
+def retention_frame(storage: StorageView) -> pd.DataFrame:
+    """One row per finished status: the policy's days ("never" where it sets none) and what
+    is due now."""
+    rules = storage.rules
+
+    def days(value: float | None) -> str:
+        return "never" if value is None else f"{value:g} days"
+
+    return pd.DataFrame({
+        "status": pd.Series([r.status.value for r in rules], dtype="string"),
+        "compact after": pd.Series([days(r.compact_after_days) for r in rules], dtype="string"),
+        "delete after": pd.Series([days(r.delete_after_days) for r in rules], dtype="string"),
+        "due to compact": pd.Series([r.due_compact for r in rules], dtype="int64"),
+        "due to delete": pd.Series([r.due_delete for r in rules], dtype="int64"),
     })
 
 

@@ -11,8 +11,8 @@ import streamlit as st
 
 from ui.dashboard import charts
 from ui.dashboard.session import operations
-from ui.dashboard.tables import (agents_frame, breakers_frame, checks_frame, runs_over_time_frame, tools_frame,
-                                 transitions_frame)
+from ui.dashboard.tables import (agents_frame, breakers_frame, checks_frame, retention_frame, runs_over_time_frame,
+                                 tools_frame, transitions_frame)
 
 WINDOWS = {"Last hour": timedelta(hours=1), "Last 24 hours": timedelta(days=1),
            "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None}
@@ -78,3 +78,17 @@ with right:
     if metrics.transitions:
         st.subheader("Status transitions")
         st.dataframe(transitions_frame(metrics), hide_index=True)
+
+st.subheader("Storage and retention")
+storage = operations().storage()
+cells = st.columns(4)
+cells[0].metric("Database", "–" if storage.bytes is None else f"{storage.bytes / 1e6:,.1f} MB")
+cells[1].metric("Threads", f"{storage.threads:,}")
+cells[2].metric("Compacted", f"{storage.compacted:,}")
+cells[3].metric("Due now", f"{sum(r.due_compact + r.due_delete for r in storage.rules):,}")
+st.dataframe(retention_frame(storage), hide_index=True)
+st.caption(("A dashboard or worker applies the [retention] policy of the settings every "
+            f"{storage.every_minutes:g} minutes" if storage.every_minutes else
+            "No process applies the [retention] policy on its own (every_minutes = 0)")
+           + ". Compacted threads keep their goal, plans, decisions, results and events; only their "
+             "intermediate checkpoints go. Waiting, running and forked threads are never compacted.")
