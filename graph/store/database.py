@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS breakers (
     updated_at TEXT NOT NULL
 );
 """
-# Columns added after the first release; added in place to older databases.
+# Columns added after the first release; added in place to older databases by migration 1
+# (migrations.py). A column added from now on goes in a new migration: a database already at
+# version 1 never runs this list again.
 _RUN_COLUMNS = {
     "owner": "TEXT",                   # the process holding the thread (pid@host:nonce)
     "lease_until": "{real}",           # epoch seconds; a claim lapses unless renewed

@@ -66,6 +66,14 @@ class _Freed:
     bytes: int = 0
     threads: dict[str, list[str]] = field(default_factory=lambda: {"compacted": [], "deleted": []})
 
+    def add(self, other: "_Freed") -> None:
+        self.checkpoints += other.checkpoints
+        self.writes += other.writes
+        self.events += other.events
+        self.bytes += other.bytes
+        for kind, ids in other.threads.items():
+            self.threads[kind] += ids
+
 
 def _rules(db: Database, policy: RetentionPolicy, now: datetime) -> Iterator[tuple[Status, bool, str, list]]:
     """Each rule as (status, compact, WHERE over ``runs``, its parameters); deletions first.
@@ -188,7 +196,7 @@ def prune(db: Database, policy: RetentionPolicy, dry_run: bool = False, full_vac
         for item in items:
             if not _prune_one(db, item, owner, freed):
                 skipped.append(item.thread_id)
-        if items and (freed.threads["compacted"] or freed.threads["deleted"]) or full_vacuum:
+        if freed.threads["compacted"] or freed.threads["deleted"] or full_vacuum:
             db.reclaim_space(full_vacuum)
     return PruneReport(dry_run=dry_run, compacted=freed.threads["compacted"], deleted=freed.threads["deleted"],
                        skipped=skipped, checkpoints=freed.checkpoints, writes=freed.writes, events=freed.events,
@@ -218,8 +226,5 @@ def _prune_one(db: Database, item: _Due, owner: str, freed: _Freed) -> bool:
         db.prune_thread(item.thread_id, item.compact, ours)
     finally:
         db.release(item.thread_id, owner)  # a deleted row: nothing to release
-    for name in ("checkpoints", "writes", "events", "bytes"):
-        setattr(freed, name, getattr(freed, name) + getattr(counted, name))
-    for kind, ids in counted.threads.items():
-        freed.threads[kind] += ids
+    freed.add(counted)
     return True

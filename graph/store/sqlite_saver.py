@@ -20,6 +20,7 @@ and ``list`` hand LangGraph the same checkpoint the stock saver would."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -86,8 +87,6 @@ class VersionedSqliteSaver(SqliteSaver):
 
     def put(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
             new_versions: ChannelVersions) -> RunnableConfig:
-        import json
-
         thread_id = str(config["configurable"]["thread_id"])
         ns = config["configurable"]["checkpoint_ns"]
         values, versions = checkpoint["channel_values"], checkpoint["channel_versions"]
