@@ -18,7 +18,7 @@ from pydantic import Field
 
 from graph.core.model import Model
 from graph.core.nodes import EXECUTOR
-from graph.core.schemas import utc_now
+from graph.core.schemas import StepStatus, utc_now
 
 EventKind = Literal[
     "run_created", "node_started", "node_finished", "plan_created", "critique", "estimate",
@@ -27,6 +27,13 @@ EventKind = Literal[
     "breaker_closed", "awaiting_review", "step_cached", "step_checked", "run_completed", "run_failed", "run_cancelled", "progress",
     "model_usage",  # one chat model call's tokens: {agent, model, input_tokens, output_tokens}
 ]
+
+
+# How a step's run ends, as an event: the executor emits it, the views read the status back.
+STEP_ENDS: dict[StepStatus, EventKind] = {
+    StepStatus.SUCCEEDED: "step_succeeded", StepStatus.FAILED: "step_failed", StepStatus.CANCELLED: "step_cancelled",
+    StepStatus.NOT_ATTEMPTED: "step_not_attempted", StepStatus.NEEDS_REVIEW: "step_needs_review"}
+ENDED_AS: dict[str, StepStatus] = {kind: status for status, kind in STEP_ENDS.items()}
 
 
 class Event(Model):

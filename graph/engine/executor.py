@@ -39,7 +39,7 @@ from graph.core.breaker import BOARD
 from graph.core.concurrency import Latch, OrderedLimiter
 from graph.core.dag import REFERENCE, execution_order
 from graph.core.errors import CheckFailed
-from graph.core.events import CURRENT_STEP, emit
+from graph.core.events import CURRENT_STEP, STEP_ENDS, emit
 from graph.core.nodes import EXECUTOR
 from graph.core.resilience import CallFailed, CallLimits, Cancelled, one_line, resilient_call
 from graph.core.schemas import Attempt, CachePolicy, Plan, Status, Step, StepResult, StepStatus, dump_result, utc_now
@@ -267,7 +267,7 @@ def _call_tool(run: StepRun, step: Step, span: Span) -> StepResult:
         status = _failed_status(failed.attempts)
         error = redact(_failure(failed, status), secrets)
         calls = _calls(log)
-        emit(_FAILED_EVENTS[status], node=EXECUTOR, step_id=step.id, attempt=calls,
+        emit(STEP_ENDS[status], node=EXECUTOR, step_id=step.id, attempt=calls,
              payload={"tool": step.tool, "error": error, "seconds": (utc_now() - started).total_seconds(),
                       "category": last})
         output = failed.__cause__.output if status == StepStatus.NEEDS_REVIEW else None  # type: ignore[union-attr]
@@ -283,7 +283,7 @@ def _call_tool(run: StepRun, step: Step, span: Span) -> StepResult:
         assert policy is not None and run.cache is not None
         run.cache.put(key, step.tool, output, seconds, policy.ttl_s)
         payload["cache"] = "miss" if run.read_cache else "refresh"
-    emit("step_succeeded", node=EXECUTOR, step_id=step.id, attempt=calls,
+    emit(STEP_ENDS[StepStatus.SUCCEEDED], node=EXECUTOR, step_id=step.id, attempt=calls,
          payload=payload)  # live views show the output before the node returns
     return StepResult(status=StepStatus.SUCCEEDED, attempts=calls, started_at=started,
                       finished_at=finished, output=output, attempt_log=log, review=run.reviews.get(step.id))
@@ -319,8 +319,6 @@ def _cached(run: StepRun, step: Step, key: str) -> StepResult | None:
     return StepResult(status=StepStatus.SUCCEEDED, started_at=now, finished_at=now, output=hit.output, cached=True)
 
 
-_FAILED_EVENTS = {StepStatus.FAILED: "step_failed", StepStatus.CANCELLED: "step_cancelled",
-                  StepStatus.NOT_ATTEMPTED: "step_not_attempted", StepStatus.NEEDS_REVIEW: "step_needs_review"}
 HELD = (StepStatus.NEEDS_REVIEW.value, StepStatus.PENDING.value)  # a dependent of these waits
 UNFINISHED = (StepStatus.PENDING.value, StepStatus.RUNNING.value)
 

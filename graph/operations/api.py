@@ -306,8 +306,9 @@ class Operations:
         parent_id = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         parent = self.workflow.snapshot(thread_id, parent_id) if parent_id else None
         view = views.checkpoint_view(snapshot, {parent_id: parent} if parent else {})
-        return CheckpointState(thread_id=thread_id, checkpoint=view, values=snapshot.values,
-                               changes=views.changes(parent.values if parent else {}, snapshot.values))
+        values = views.filled_state(snapshot.values)
+        return CheckpointState(thread_id=thread_id, checkpoint=view, values=values,
+                               changes=views.changes(views.filled_state(parent.values) if parent else {}, values))
 
     def events(self, thread_id: str, after_seq: int = 0, limit: int = 1000) -> EventPage:
         self._row(thread_id)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from graph.core.audit import AuditReport, plan_digest
-from graph.core.events import StoredEvent
-from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, PlanVersion, Status, StepStatus
+from graph.core.events import ENDED_AS, StoredEvent
+from graph.core.schemas import ACTIVE, Action, Attempt, Critique, Decision, Plan, PlanVersion, Status, StepResult, StepStatus
 from graph.core.nodes import EXECUTOR
 from graph.engine.review import awaiting_review
 from graph.engine.snapshots import is_awaiting, is_awaiting_review
@@ -117,11 +117,6 @@ def _duration(started: str | None, finished: str | None) -> float | None:
     return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
 
 
-_ENDS = {"step_succeeded": StepStatus.SUCCEEDED, "step_failed": StepStatus.FAILED,
-         "step_cancelled": StepStatus.CANCELLED, "step_not_attempted": StepStatus.NOT_ATTEMPTED,
-         "step_needs_review": StepStatus.NEEDS_REVIEW}
-
-
 def _apply(view: StepView, event: StoredEvent) -> StepView:
     """One step event on top of what the step showed before it."""
     payload = event.payload
@@ -136,10 +131,10 @@ def _apply(view: StepView, event: StoredEvent) -> StepView:
         return view.model_copy(update={"status": StepStatus.RUNNING, "attempts": failed.attempt + 1,
                                        "attempt_log": [*view.attempt_log, failed],
                                        "next_attempt_at": event.ts + timedelta(seconds=delay) if delay else None})
-    if event.kind in _ENDS:
+    if event.kind in ENDED_AS:
         succeeded = event.kind == "step_succeeded"
         return view.model_copy(update={
-            "status": _ENDS[event.kind],
+            "status": ENDED_AS[event.kind],
             "attempts": event.attempt or view.attempts, "finished_at": event.ts,
             "duration_s": payload.get("seconds"), "output": payload.get("output") if succeeded else None,
             "next_attempt_at": None,
@@ -167,6 +162,17 @@ def checkpoint_view(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) ->
         node=_writer_of(snapshot, by_id), next=list(snapshot.next),
         status=snapshot.values.get("status", Status.CREATED.value) if snapshot.values else None,
         created_at=datetime.fromisoformat(snapshot.created_at) if snapshot.created_at else None)
+
+
+def filled_state(values: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's values as a reader expects them: each step's result with every field,
+    including those ``dump_result`` left out to keep the rows small (older threads stored
+    them all, so a script reading either sees the same keys)."""
+    steps = values.get("steps")
+    if not steps:
+        return values
+    return {**values, "steps": {step_id: StepResult.model_validate(result).model_dump(mode="json")
+                                for step_id, result in steps.items()}}
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:

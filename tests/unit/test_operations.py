@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from graph.core.schemas import Plan, Status, StepStatus
+from graph.core.schemas import Plan, Status, StepResult, StepStatus
 from graph.operations import Operations, PlanInputError, RequestError, parse_plan
 from graph.core.settings import Settings
 from graph.operations.models import ThreadQuery
@@ -99,7 +99,11 @@ def test_the_state_at_a_checkpoint_and_what_changed_from_the_one_before(ops: Ope
     assert changed["status"].before == "AWAITING_APPROVAL" and changed["status"].after == "APPROVED"
     assert changed["decisions"].after[-1]["operator"] == "ann"
     executed = next(c for c in ops.checkpoints(thread) if c.node == "executor")
-    assert ops.checkpoint_state(thread, executed.checkpoint_id).checkpoint.node == "executor"
+    after_run = ops.checkpoint_state(thread, executed.checkpoint_id)
+    assert after_run.checkpoint.node == "executor"
+    # Stored without its empty fields (dump_result), read back with all of them.
+    assert set(after_run.values["steps"]["calc"]) == set(StepResult.model_fields)
+    assert after_run.values["steps"]["calc"]["error"] is None and after_run.values["steps"]["calc"]["cached"] is False
     with pytest.raises(RequestError, match="no checkpoint"):
         ops.checkpoint_state(thread, "1f0-nope")
 
